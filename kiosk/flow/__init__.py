@@ -1,0 +1,37 @@
+"""The candidate flow: a plain-Python state machine with an injected clock."""
+
+from kiosk.flow.events import (
+    AnswerSubmitted,
+    FlowEvent,
+    IdleCleared,
+    IdleWarning,
+    RecordingStarted,
+    RecordingStopped,
+    SessionFinished,
+    SessionInterrupted,
+    SessionResumed,
+    SessionStarted,
+    SessionWiped,
+    StepChanged,
+)
+from kiosk.flow.machine import CandidateFlow
+from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
+
+__all__ = [
+    "WAITING_STEPS",
+    "AnswerSubmitted",
+    "CandidateFlow",
+    "FlowEvent",
+    "FlowTimings",
+    "IdleCleared",
+    "IdleWarning",
+    "RecordingStarted",
+    "RecordingStopped",
+    "SessionFinished",
+    "SessionInterrupted",
+    "SessionResumed",
+    "SessionStarted",
+    "SessionWiped",
+    "Step",
+    "StepChanged",
+]

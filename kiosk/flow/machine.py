@@ -1,0 +1,595 @@
+"""The candidate flow: every decision a candidate screen shows is made here, without Qt.
+
+Screens call intent methods (`flow.begin_question()`) and render what the flow exposes; a
+timer in the UI calls `tick()` a few times a second. Every intent first checks that it is
+allowed, then changes state, then announces events — so a refused intent raises a
+`FlowError` and changes nothing. Timers are deadlines on the injected clock; `tick()`
+applies every deadline that has passed in order, each from the moment the previous one
+fell due, so the flow behaves the same whether it is ticked every 100 ms or once an hour.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+
+from kiosk.clock import Clock, SystemClock
+from kiosk.errors import IllegalTransition, InvalidInput
+from kiosk.flow import events as ev
+from kiosk.flow import plan
+from kiosk.flow.attempt import Attempt
+from kiosk.flow.details import check_contact, check_name
+from kiosk.flow.records import find_resumable, open_session
+from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
+from kiosk.logs import get_logger, log_event
+from kiosk.reference import new_reference
+from kiosk.session import (
+    Accommodations,
+    Answer,
+    CandidateDetails,
+    MemoryArchive,
+    Session,
+    SessionArchive,
+    SessionStatus,
+    Take,
+)
+from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
+
+MAX_TEXT_ANSWER = 10_000
+
+_log = get_logger("flow")
+
+
+class CandidateFlow:
+    """One kiosk's candidate journey through one interview template."""
+
+    def __init__(self, template: InterviewTemplate, *, clock: Clock | None = None,
+                 archive: SessionArchive | None = None, timings: FlowTimings | None = None,
+                 make_reference: Callable[[], str] = new_reference) -> None:
+        self.template = template
+        self.timings = timings or FlowTimings()
+        self._clock = clock or SystemClock()
+        self._archive: SessionArchive = archive if archive is not None else MemoryArchive()
+        self._make_reference = make_reference
+        self._events = ev.Announcer()
+        self._step = Step.WELCOME
+        self._entered_at = self._clock.monotonic()
+        # Everything about the current candidate, all set (and reset) by _clear_candidate.
+        self._language: str
+        self._candidate: CandidateDetails | None
+        self._session: Session | None
+        self._accommodations: Accommodations
+        self._devices: tuple[bool, bool]
+        self._practice: bool
+        self._index: int
+        self._attempt: Attempt
+        self._idle_warned: bool
+        self._last_activity: float
+        self._clear_candidate(self._entered_at)
+
+    # --- what screens read --------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        """The current step."""
+        return self._step
+
+    @property
+    def language(self) -> str:
+        """The language the candidate chose (the template's first until they choose)."""
+        return self._language
+
+    @property
+    def in_practice(self) -> bool:
+        """Whether the current question is the practice question."""
+        return self._practice
+
+    @property
+    def question(self) -> Question | Practice | None:
+        """The question being asked, the practice question, or None outside questions."""
+        if self._step not in {Step.READ, Step.THINK, Step.COUNTDOWN, Step.ANSWER, Step.REVIEW}:
+            return None
+        return self.template.practice if self._practice else self._current_question()
+
+    @property
+    def question_number(self) -> int:
+        """1-based number of the current (or next) real question."""
+        return self._index + 1
+
+    @property
+    def question_count(self) -> int:
+        """How many real questions the interview has."""
+        return len(self.template.questions)
+
+    @property
+    def mode(self) -> AnswerMode:
+        """How the current question is answered, after accommodations."""
+        if self._practice:
+            return plan.practice_mode(self._remaining_questions(), self._accommodations)
+        return plan.answer_mode(self._current_question(), self._accommodations)
+
+    @property
+    def takes(self) -> tuple[Take, ...]:
+        """The takes of the current question so far."""
+        return tuple(self._attempt.takes)
+
+    @property
+    def chosen_take(self) -> int | None:
+        """The take number that will be submitted (the latest unless the candidate chose)."""
+        return self._attempt.chosen
+
+    @property
+    def takes_left(self) -> int | None:
+        """Retakes still allowed for the current question (None: unlimited, in practice)."""
+        if self._practice:
+            return None
+        allowed = plan.allowed_takes(self._current_question(), self._accommodations)
+        return max(0, allowed - len(self._attempt.takes))
+
+    @property
+    def accommodations(self) -> Accommodations:
+        """The adjustments in effect."""
+        return self._accommodations
+
+    @property
+    def reference(self) -> str | None:
+        """The session's reference code, once the candidate has consented."""
+        return self._session.reference if self._session else None
+
+    @property
+    def idle_warning(self) -> bool:
+        """Whether the 'Are you still there?' warning is showing."""
+        return self._idle_warned
+
+    @property
+    def draft_text(self) -> str:
+        """What the candidate has typed so far in a text answer."""
+        return self._attempt.draft
+
+    def session(self) -> Session | None:
+        """A copy of the current session, for summaries."""
+        return copy.deepcopy(self._session)
+
+    def time_left(self) -> float | None:
+        """Seconds until the current step's own timer runs out; None if it has none."""
+        due = self._step_deadline()
+        return None if due is None else max(0.0, due - self._clock.monotonic())
+
+    def required_devices(self) -> tuple[bool, bool]:
+        """(camera, microphone): what the questions still ahead need."""
+        return plan.required_devices(self._remaining_questions(), self._accommodations)
+
+    def subscribe(self, listener: ev.Listener) -> Callable[[], None]:
+        """Call `listener` with every event from now on; returns an unsubscribe function."""
+        return self._events.subscribe(listener)
+
+    # --- intents ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """The candidate tapped Start on the welcome screen."""
+        self._require(Step.WELCOME)
+        now = self._now()
+        self._go(Step.LANGUAGE if len(self.template.languages) > 1 else Step.IDENTIFY, now)
+        self._events.deliver()
+
+    def choose_language(self, language: str) -> None:
+        """Pick the language (on the welcome screen, or the language step, which it ends)."""
+        self._require(Step.WELCOME, Step.LANGUAGE)
+        if language not in self.template.languages:
+            raise InvalidInput("language", f"this interview is offered in "
+                                           f"{', '.join(self.template.languages)}")
+        now = self._now()
+        self._language = language
+        if self._step is Step.LANGUAGE:
+            self._go(Step.IDENTIFY, now)
+        self._events.deliver()
+
+    def identify(self, name: str, contact: str) -> None:
+        """The candidate gave their name and one contact detail."""
+        self._require(Step.IDENTIFY)
+        details = CandidateDetails(check_name(name), check_contact(contact))
+        now = self._now()
+        self._candidate = details
+        self._go(Step.CONSENT, now)
+        self._events.deliver()
+
+    def give_consent(self, *, recording: bool, retention: bool,
+                     ai_scoring: bool | None = None) -> None:
+        """Record the candidate's separate answers on the notice and consent screen.
+
+        Recording and keeping the data are needed to take part; declining either ends the
+        session politely. AI-assisted scoring is asked only when the template uses it, and
+        declining it keeps a human-only review path.
+        """
+        self._require(Step.CONSENT)
+        if self.template.policy.ai_scoring and ai_scoring is None:
+            raise InvalidInput("ai_scoring", "this interview asks about AI-assisted scoring: "
+                                             "answer yes or no")
+        if not self.template.policy.ai_scoring and ai_scoring:
+            raise InvalidInput("ai_scoring", "this interview uses no AI-assisted scoring")
+        now = self._now()
+        if not (recording and retention):
+            self._candidate = None  # nothing about someone who declined is kept
+            log_event(_log, "flow.consent_declined",
+                      reason="recording" if not recording else "retention")
+            self._go(Step.DECLINED, now)
+            self._events.deliver()
+            return
+        assert self._candidate is not None
+        self._session = open_session(self._archive, self.template, self._language,
+                                     self._candidate, bool(ai_scoring), self._wall(now),
+                                     self._make_reference)
+        self._save()
+        log_event(_log, "flow.session_started", session_id=self._session.id,
+                  template_id=self.template.id, language=self._language)
+        self._events.queue(ev.SessionStarted(self._session.reference))
+        self._go(Step.ACCOMMODATIONS, now)
+        self._events.deliver()
+
+    def set_accommodations(self, accommodations: Accommodations | None = None) -> None:
+        """Apply the adjustments the candidate asked for (None: no adjustment)."""
+        self._require(Step.ACCOMMODATIONS)
+        chosen = accommodations or Accommodations()
+        now = self._now()
+        assert self._session is not None
+        self._accommodations = chosen
+        self._session.accommodations = chosen
+        self._save()
+        self._go(Step.DEVICE_CHECK, now)
+        self._events.deliver()
+
+    def report_devices(self, *, camera: bool, microphone: bool) -> None:
+        """The device check's findings: whether camera and microphone work."""
+        self._require(Step.DEVICE_CHECK)
+        self._devices = (camera, microphone)
+        self._touch(self._now())
+        self._events.deliver()
+
+    def devices_ready(self) -> None:
+        """Leave the device check; refused while a device the questions need is not working."""
+        self._require(Step.DEVICE_CHECK)
+        need_camera, need_microphone = self.required_devices()
+        camera, microphone = self._devices
+        missing = [name for name, need, ok in (("camera", need_camera, camera),
+                                               ("microphone", need_microphone, microphone))
+                   if need and not ok]
+        if missing:
+            raise IllegalTransition(f"the {' and '.join(missing)} must work before the "
+                                    f"questions start (or choose text answers)")
+        now = self._now()
+        if not self._remaining_questions():
+            self._finish(now)
+        else:
+            self._go(Step.READ, now)
+        self._events.deliver()
+
+    def skip_practice(self) -> None:
+        """Go straight to the first real question."""
+        self._require(Step.READ)
+        if not self._practice:
+            raise IllegalTransition("only the practice question can be skipped")
+        now = self._now()
+        self._practice = False
+        self._go(Step.READ, now)
+        self._events.deliver()
+
+    def begin_question(self) -> None:
+        """Show the question and start the think countdown."""
+        self._require(Step.READ)
+        now = self._now()
+        self._go(Step.THINK, now)
+        self._events.deliver()
+
+    def ready(self) -> None:
+        """'I'm ready': end thinking early."""
+        self._require(Step.THINK)
+        now = self._now()
+        self._start_countdown(now)
+        self._events.deliver()
+
+    def update_text(self, text: str) -> None:
+        """Keep the text typed so far, so a timeout never loses it."""
+        self._require(Step.ANSWER)
+        if self.mode is not AnswerMode.TEXT:
+            raise IllegalTransition("this answer is recorded, not typed")
+        if len(text) > MAX_TEXT_ANSWER:
+            raise InvalidInput("text", f"answers are limited to {MAX_TEXT_ANSWER} characters")
+        self._attempt.draft = text
+        self._touch(self._now())
+        self._events.deliver()
+
+    def finish_answer(self) -> None:
+        """'Finish answer': stop recording early (or hand in the typed text)."""
+        self._require(Step.ANSWER)
+        now = self._now()
+        self._stop_answer(now, "candidate")
+        self._events.deliver()
+
+    def choose_take(self, number: int) -> None:
+        """Pick which take to submit."""
+        self._require(Step.REVIEW)
+        if not 1 <= number <= len(self._attempt.takes):
+            raise InvalidInput("take", f"choose a take from 1 to {len(self._attempt.takes)}")
+        self._attempt.chosen = number
+        self._touch(self._now())
+        self._events.deliver()
+
+    def retake(self) -> None:
+        """'Try again': record another take, if the question allows one."""
+        self._require(Step.REVIEW)
+        if self.takes_left == 0:
+            raise IllegalTransition("no retakes are left for this question")
+        now = self._now()
+        self._start_countdown(now)
+        self._events.deliver()
+
+    def submit(self) -> None:
+        """'Use this answer': submit the chosen take and move on."""
+        self._require(Step.REVIEW)
+        self._submit(self._now())
+        self._events.deliver()
+
+    def take_break(self) -> None:
+        """Pause before the next question."""
+        self._require(Step.READ)
+        if self._practice:
+            raise IllegalTransition("breaks are taken between questions")
+        now = self._now()
+        assert self._session is not None
+        self._session.breaks_taken += 1
+        self._go(Step.BREAK, now)
+        self._events.deliver()
+
+    def end_break(self) -> None:
+        """Back from the break to the next question."""
+        self._require(Step.BREAK)
+        now = self._now()
+        self._go(Step.READ, now)
+        self._events.deliver()
+
+    def reset(self) -> None:
+        """'Done' on the finished or declined screen: wipe and welcome the next candidate."""
+        self._require(Step.FINISHED, Step.DECLINED)
+        now = self._now()
+        self._wipe("finished" if self._step is Step.FINISHED else "declined", now)
+        self._events.deliver()
+
+    def abort(self) -> None:
+        """Staff stop the session; it can be resumed later with its reference code."""
+        if self._step is Step.WELCOME:
+            raise IllegalTransition("there is no session to stop")
+        now = self._now()
+        self._wipe("staff", now)
+        self._events.deliver()
+
+    def resume(self, code: str) -> None:
+        """Resume an interrupted session by its reference code, from its next question."""
+        self._require(Step.WELCOME)
+        now = self._now()
+        session = find_resumable(self._archive, code, self.template.id, self._wall(now),
+                                 self.timings.resume_window_hours)
+        self._session = session
+        self._language = session.language
+        self._candidate = session.candidate
+        self._accommodations = session.accommodations
+        self._practice = False
+        self._index = self._next_unanswered(0)
+        session.status = SessionStatus.IN_PROGRESS
+        session.interruption = None
+        self._save()
+        log_event(_log, "flow.session_resumed", session_id=session.id,
+                  questions=len(session.answers))
+        self._events.queue(ev.SessionResumed(session.reference, len(session.answers)))
+        self._go(Step.DEVICE_CHECK, now)
+        self._events.deliver()
+
+    def touch(self) -> None:
+        """Any touch or key press: the candidate is still here."""
+        if self._step is not Step.WELCOME:
+            self._touch(self._now())
+        self._events.deliver()
+
+    def tick(self) -> None:
+        """Apply every deadline that has passed."""
+        now = self._now()
+        while (due := self._next_deadline()) is not None and due <= now:
+            self._expire(due)
+        self._events.deliver()
+
+    # --- the machinery ------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._clock.monotonic()
+
+    def _wall(self, at: float) -> datetime:
+        """Wall time at monotonic reading `at` (which may lie in the recent past)."""
+        return self._clock.now() - timedelta(seconds=self._now() - at)
+
+    def _require(self, *allowed: Step) -> None:
+        if self._step not in allowed:
+            names = " or ".join(s.value for s in allowed)
+            raise IllegalTransition(f"not possible at the {self._step.value} step "
+                                    f"(only at {names})")
+
+    def _go(self, step: Step, at: float) -> None:
+        previous, self._step = self._step, step
+        self._entered_at = at
+        self._touch(at)
+        log_event(_log, "flow.step", step=step.value, previous=previous.value,
+                  session_id=self._session.id if self._session else None,
+                  question_index=self._index, practice=self._practice)
+        self._events.queue(ev.StepChanged(step, previous))
+
+    def _touch(self, at: float) -> None:
+        self._last_activity = at
+        if self._idle_warned:
+            self._idle_warned = False
+            self._events.queue(ev.IdleCleared())
+
+    def _clear_candidate(self, at: float) -> None:
+        """Forget everything about the current candidate."""
+        self._language = self.template.default_language
+        self._candidate = None
+        self._session = None
+        self._accommodations = Accommodations()
+        self._devices = (False, False)
+        self._practice = True
+        self._index = 0
+        self._attempt = Attempt()
+        self._idle_warned = False
+        self._last_activity = at
+
+    def _save(self) -> None:
+        assert self._session is not None
+        self._session.updated_at = self._clock.now()
+        self._archive.save(self._session)
+
+    def _current_question(self) -> Question:
+        return self.template.questions[self._index]
+
+    def _asked(self) -> Question | Practice:
+        return self.template.practice if self._practice else self._current_question()
+
+    def _answered(self) -> Collection[str]:
+        return self._session.answers.keys() if self._session else ()
+
+    def _remaining_questions(self) -> list[Question]:
+        return plan.remaining_questions(self.template, self._index, self._answered())
+
+    def _next_unanswered(self, start: int) -> int:
+        return plan.next_unanswered(self.template, start, self._answered())
+
+    def _answer_seconds(self) -> float:
+        return plan.answer_seconds(self._asked(), self._accommodations)
+
+    def _step_deadline(self) -> float | None:
+        t, extra = self.timings, self._accommodations
+        match self._step:
+            case Step.THINK:
+                duration = plan.think_seconds(self._asked(), extra)
+            case Step.COUNTDOWN:
+                duration = t.countdown_seconds
+            case Step.ANSWER:
+                duration = self._answer_seconds()
+            case Step.REVIEW:
+                duration = t.review_seconds * extra.extra_time
+            case Step.BREAK:
+                duration = t.break_seconds * extra.break_multiplier
+            case Step.FINISHED | Step.DECLINED:
+                duration = t.finished_seconds
+            case _:
+                return None
+        return self._entered_at + duration
+
+    def _next_deadline(self) -> float | None:
+        if self._step in WAITING_STEPS:
+            idle = self.timings.idle_seconds * self._accommodations.extra_time
+            warning = self.timings.idle_warning_seconds if self._idle_warned else 0
+            return self._last_activity + idle + warning
+        return self._step_deadline()
+
+    def _expire(self, at: float) -> None:
+        step = self._step
+        if step in WAITING_STEPS:
+            if not self._idle_warned:
+                self._idle_warned = True
+                self._events.queue(ev.IdleWarning(self.timings.idle_warning_seconds))
+            else:
+                self._wipe("idle", at)
+        elif step is Step.THINK:
+            self._start_countdown(at)
+        elif step is Step.COUNTDOWN:
+            self._start_answer(at)
+        elif step is Step.ANSWER:
+            self._stop_answer(at, "time")
+        elif step is Step.REVIEW:
+            self._submit(at)
+        elif step is Step.BREAK:
+            self._go(Step.READ, at)
+        elif step in (Step.FINISHED, Step.DECLINED):
+            self._wipe("finished" if step is Step.FINISHED else "declined", at)
+
+    def _start_countdown(self, at: float) -> None:
+        if self.mode is AnswerMode.TEXT or self.timings.countdown_seconds <= 0:
+            self._start_answer(at)
+        else:
+            self._go(Step.COUNTDOWN, at)
+
+    def _start_answer(self, at: float) -> None:
+        self._attempt.start_take(at, self._wall(at))
+        self._go(Step.ANSWER, at)
+        self._events.queue(ev.RecordingStarted(
+            question_id=None if self._practice else self._current_question().id,
+            take=self._attempt.next_take, mode=self.mode, seconds=self._answer_seconds(),
+            practice=self._practice,
+        ))
+
+    def _stop_answer(self, at: float, ended_by: str) -> None:
+        take = self._attempt.stop_take(at, self.mode, self._answer_seconds(), ended_by)
+        self._events.queue(ev.RecordingStopped(
+            question_id=None if self._practice else self._current_question().id,
+            take=take.number, ended_by=ended_by, practice=self._practice,
+        ))
+        self._go(Step.REVIEW, at)
+
+    def _submit(self, at: float) -> None:
+        if self._practice:
+            # Practice takes are never stored: drop them and start the real questions.
+            self._practice = False
+        else:
+            answer = self._keep_answer(at)
+            self._save()
+            assert self._session is not None
+            log_event(_log, "flow.answer_submitted", session_id=self._session.id,
+                      question_id=answer.question_id, take=answer.chosen,
+                      takes=len(answer.takes))
+            self._events.queue(ev.AnswerSubmitted(answer.question_id, answer.chosen))
+            self._index = self._next_unanswered(self._index + 1)
+        self._attempt = Attempt()
+        if self._index >= len(self.template.questions):
+            self._finish(at)
+        else:
+            self._go(Step.READ, at)
+
+    def _keep_answer(self, at: float) -> Answer:
+        """Put the chosen take of the current question into the session."""
+        assert self._session is not None and self._attempt.chosen is not None
+        question_id = self._current_question().id
+        answer = Answer(question_id=question_id, takes=list(self._attempt.takes),
+                        chosen=self._attempt.chosen, submitted_at=self._wall(at))
+        self._session.answers[question_id] = answer
+        return answer
+
+    def _finish(self, at: float) -> None:
+        assert self._session is not None
+        self._session.status = SessionStatus.COMPLETED
+        self._session.ended_at = self._wall(at)
+        self._save()
+        log_event(_log, "flow.session_finished", session_id=self._session.id,
+                  questions=len(self._session.answers))
+        self._events.queue(ev.SessionFinished(self._session.reference))
+        self._go(Step.FINISHED, at)
+
+    def _wipe(self, reason: str, at: float) -> None:
+        if self._step is Step.ANSWER:
+            self._events.queue(ev.RecordingStopped(
+                question_id=None if self._practice else self._current_question().id,
+                take=self._attempt.next_take, ended_by="abort", practice=self._practice,
+            ))
+        session = self._session
+        if session is not None and session.status is not SessionStatus.COMPLETED:
+            if self._step is Step.REVIEW and not self._practice:
+                self._keep_answer(at)  # a finished take is the candidate's work: keep it
+            session.status = SessionStatus.INTERRUPTED
+            session.interruption = reason
+            session.stopped_at_step = f"{self._step.value}:{self._index + 1}"
+            self._save()
+            log_event(_log, "flow.session_interrupted", session_id=session.id, reason=reason,
+                      step=self._step.value, question_index=self._index)
+            self._events.queue(ev.SessionInterrupted(session.reference, reason))
+        self._clear_candidate(at)
+        self._go(Step.WELCOME, at)
+        log_event(_log, "flow.wiped", reason=reason)
+        self._events.queue(ev.SessionWiped(reason))
+

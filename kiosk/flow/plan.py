@@ -1,0 +1,56 @@
+"""What is asked, how and for how long, once a candidate's accommodations apply."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from kiosk.session import Accommodations
+from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
+
+
+def answer_mode(question: Question, accommodations: Accommodations) -> AnswerMode:
+    """How `question` is answered: typed for everyone who asked for text answers."""
+    return AnswerMode.TEXT if accommodations.text_answers else question.mode
+
+
+def practice_mode(remaining: list[Question], accommodations: Accommodations) -> AnswerMode:
+    """The practice question is answered the way the first real question will be."""
+    return answer_mode(remaining[0], accommodations) if remaining else (
+        AnswerMode.TEXT if accommodations.text_answers else AnswerMode.VIDEO)
+
+
+def allowed_takes(question: Question, accommodations: Accommodations) -> int:
+    """Takes allowed: the first, the template's retakes and any extra retakes granted."""
+    return 1 + question.retakes + accommodations.extra_retakes
+
+
+def think_seconds(question: Question | Practice, accommodations: Accommodations) -> float:
+    """Think time after extra time."""
+    return question.think_seconds * accommodations.extra_time
+
+
+def answer_seconds(question: Question | Practice, accommodations: Accommodations) -> float:
+    """Answer time after extra time."""
+    return question.answer_seconds * accommodations.extra_time
+
+
+def remaining_questions(template: InterviewTemplate, start: int,
+                        answered: Collection[str]) -> list[Question]:
+    """Questions from index `start` on that have no answer yet."""
+    return [q for q in template.questions[start:] if q.id not in answered]
+
+
+def next_unanswered(template: InterviewTemplate, start: int, answered: Collection[str]) -> int:
+    """Index of the first unanswered question at or after `start` (len if none)."""
+    index = start
+    while index < len(template.questions) and template.questions[index].id in answered:
+        index += 1
+    return index
+
+
+def required_devices(remaining: list[Question],
+                     accommodations: Accommodations) -> tuple[bool, bool]:
+    """(camera, microphone) the remaining questions need."""
+    modes = {answer_mode(q, accommodations) for q in remaining}
+    camera = AnswerMode.VIDEO in modes
+    return camera, camera or AnswerMode.AUDIO in modes

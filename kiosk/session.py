@@ -1,0 +1,161 @@
+"""A candidate's session: who they are, what they agreed to, what they answered.
+
+The flow builds a `Session` once the candidate has consented and hands it to a
+`SessionArchive` at every point worth keeping (consent, each submitted answer, the end or an
+interruption). The encrypted local store implements `SessionArchive`; `MemoryArchive` keeps
+sessions in this process only, for the headless demo and tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from kiosk.errors import InvalidInput
+from kiosk.templates import AnswerMode
+
+
+class SessionStatus(enum.StrEnum):
+    """Where a session stands."""
+
+    IN_PROGRESS = "in_progress"
+    INTERRUPTED = "interrupted"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class CandidateDetails:
+    """The minimum we ask of a candidate: a name and one way to reach them."""
+
+    name: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class Consents:
+    """What the candidate agreed to, each asked separately, and when."""
+
+    recording: bool
+    retention: bool
+    ai_scoring: bool
+    given_at: datetime
+
+
+EXTRA_TIME_CHOICES = (1.0, 1.25, 1.5, 2.0)
+BREAK_MULTIPLIER_CHOICES = (1.0, 1.5, 2.0, 3.0)
+MAX_EXTRA_RETAKES = 3
+
+
+@dataclass(frozen=True)
+class Accommodations:
+    """Adjustments a candidate asked for; recorded with the session."""
+
+    extra_time: float = 1.0
+    extra_retakes: int = 0
+    text_answers: bool = False
+    break_multiplier: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.extra_time not in EXTRA_TIME_CHOICES:
+            raise InvalidInput("extra_time", f"must be one of {EXTRA_TIME_CHOICES}")
+        if type(self.extra_retakes) is not int or not 0 <= self.extra_retakes <= MAX_EXTRA_RETAKES:
+            raise InvalidInput("extra_retakes", f"must be 0 to {MAX_EXTRA_RETAKES}")
+        if self.break_multiplier not in BREAK_MULTIPLIER_CHOICES:
+            raise InvalidInput("break_multiplier", f"must be one of {BREAK_MULTIPLIER_CHOICES}")
+
+    def names(self) -> list[str]:
+        """Which adjustments are in effect, as short names for logs and summaries."""
+        names = []
+        if self.extra_time != 1.0:
+            names.append(f"extra_time x{self.extra_time:g}")
+        if self.extra_retakes:
+            names.append(f"extra_retakes +{self.extra_retakes}")
+        if self.text_answers:
+            names.append("text_answers")
+        if self.break_multiplier != 1.0:
+            names.append(f"longer_breaks x{self.break_multiplier:g}")
+        return names
+
+
+@dataclass(frozen=True)
+class Take:
+    """One attempt at answering a question."""
+
+    number: int
+    mode: AnswerMode
+    started_at: datetime
+    seconds: float
+    ended_by: str  # "candidate" or "time"
+    text: str | None = None
+
+
+@dataclass
+class Answer:
+    """A submitted answer: every take the candidate made and the one they chose."""
+
+    question_id: str
+    takes: list[Take]
+    chosen: int
+    submitted_at: datetime
+
+    @property
+    def chosen_take(self) -> Take:
+        """The take the candidate submitted."""
+        return self.takes[self.chosen - 1]
+
+
+@dataclass
+class Session:
+    """Everything kept about one candidate's interview."""
+
+    id: str
+    reference: str
+    template_id: str
+    template_sha256: str
+    language: str
+    candidate: CandidateDetails
+    consents: Consents
+    started_at: datetime
+    accommodations: Accommodations = field(default_factory=Accommodations)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    status: SessionStatus = SessionStatus.IN_PROGRESS
+    updated_at: datetime | None = None
+    ended_at: datetime | None = None
+    interruption: str | None = None
+    stopped_at_step: str | None = None
+    breaks_taken: int = 0
+
+
+class SessionArchive(Protocol):
+    """Where the flow keeps sessions between screens, interruptions and restarts."""
+
+    def save(self, session: Session) -> None:
+        """Store the session's current state durably."""
+        ...
+
+    def find(self, reference: str) -> Session | None:
+        """The session with this (normalised) reference code, or None."""
+        ...
+
+
+class MemoryArchive:
+    """Sessions kept in this process only: for the headless demo and tests."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+
+    def save(self, session: Session) -> None:
+        """Keep a private copy, so later changes to `session` do not leak in."""
+        self._sessions[session.reference] = copy.deepcopy(session)
+
+    def find(self, reference: str) -> Session | None:
+        """A private copy of the stored session, or None."""
+        found = self._sessions.get(reference)
+        return copy.deepcopy(found) if found else None
+
+    def all(self) -> list[Session]:
+        """Copies of every stored session."""
+        return [copy.deepcopy(s) for s in self._sessions.values()]

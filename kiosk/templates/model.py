@@ -1,0 +1,108 @@
+"""What an interview template is, once read and checked: frozen, typed, ready for the flow."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class AnswerMode(enum.StrEnum):
+    """How a question is answered."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class LocalText:
+    """Text a candidate reads, one version per language the template declares."""
+
+    by_language: Mapping[str, str]
+
+    def get(self, language: str) -> str:
+        """The text in `language`, or in the template's first language if it has none."""
+        if language in self.by_language:
+            return self.by_language[language]
+        return next(iter(self.by_language.values()))
+
+
+@dataclass(frozen=True)
+class Question:
+    """One interview question."""
+
+    id: str
+    mode: AnswerMode
+    prompt: LocalText
+    think_seconds: float
+    answer_seconds: float
+    retakes: int
+    competencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Practice:
+    """The warm-up question; its answers are never stored."""
+
+    prompt: LocalText
+    think_seconds: float
+    answer_seconds: float
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """Evidence a reviewer looks for: a label and the phrases that tend to show it."""
+
+    label: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Competency:
+    """A rubric competency with its weight, anchored levels (1-5) and indicators."""
+
+    id: str
+    name: str
+    description: str
+    weight: float
+    levels: Mapping[int, str]
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What happens to the data of a session taken with this template."""
+
+    retention_days: int
+    ai_scoring: bool = False
+    recordings_leave_kiosk: bool = False
+
+
+@dataclass(frozen=True)
+class InterviewTemplate:
+    """A checked interview template."""
+
+    id: str
+    role: str
+    languages: tuple[str, ...]
+    title: LocalText
+    intro: LocalText
+    policy: Policy
+    practice: Practice
+    questions: tuple[Question, ...]
+    competencies: tuple[Competency, ...]
+    source: str
+    sha256: str
+
+    @property
+    def default_language(self) -> str:
+        """The first declared language."""
+        return self.languages[0]
+
+    def question(self, question_id: str) -> Question:
+        """The question with `question_id`."""
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)

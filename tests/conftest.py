@@ -1,0 +1,22 @@
+"""Every test starts from a fresh data directory and default settings, never the developer's."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from kiosk.logs import LOGGER_NAME
+
+
+@pytest.fixture(autouse=True)
+def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the kiosk at an empty data directory for the length of the test."""
+    data_dir = tmp_path / "kiosk-data"
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(data_dir))
+    yield data_dir
+    root = logging.getLogger(LOGGER_NAME)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()

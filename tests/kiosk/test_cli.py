@@ -1,0 +1,171 @@
+"""The `kiosk` command: one-line errors, exit statuses 0/1/2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk import cli
+from kiosk.demo import PLACEHOLDER_NOTICE
+from tests.kiosk.conftest import SMALL_TEMPLATE
+
+GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_templates_check_passes_good_files(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    status, out, err = run(capsys, "templates", "check", str(path))
+    assert status == 0 and err == ""
+    assert out == f"{path}: ok: 'small-test', 3 questions, 1 competencies, languages en, hi\n"
+
+
+def test_templates_check_lists_every_problem_of_every_file(capsys, tmp_path: Path) -> None:
+    good, bad, missing = tmp_path / "good.toml", tmp_path / "bad.toml", tmp_path / "none.toml"
+    good.write_text(GOOD, encoding="utf-8")
+    bad.write_text(GOOD.replace("think_seconds = 30", "think_seconds = 0")
+                   .replace('"talk"]', '"tact"]', 1), encoding="utf-8")
+    status, out, err = run(capsys, "templates", "check", str(bad), str(good), str(missing))
+    assert status == 1
+    assert "good.toml: ok" in out
+    lines = err.splitlines()
+    assert len(lines) == 3
+    text = bad.read_text(encoding="utf-8").splitlines()
+    think = text.index("think_seconds = 0") + 1
+    named = text.index('competencies = ["tact"]') + 1
+    assert lines[0].startswith(f"{bad}:{think}: questions[1].think_seconds: must be a positive")
+    assert lines[1].startswith(f"{bad}:{named}: questions[1].competencies: 'tact' is not defined")
+    assert lines[2] == f"{missing}: cannot read: No such file or directory"
+    assert "Traceback" not in err
+
+
+def test_templates_list_shows_the_bundled_interviews(capsys) -> None:
+    status, out, _ = run(capsys, "templates", "list")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()] == [
+        "campus-graduate-software-engineer", "demo", "retail-sales-associate",
+        "walk-in-customer-support-associate"]
+
+
+def test_usage_errors_exit_2_in_one_line(capsys) -> None:
+    for argv in (["templates", "check"], ["frobnicate"], ["settings"]):
+        with pytest.raises(SystemExit) as caught:
+            cli.main(argv)
+        assert caught.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error:" in err
+
+
+def test_no_command_prints_help_and_exits_2(capsys) -> None:
+    status, _, err = run(capsys)
+    assert status == 2 and "demo" in err and "templates" in err
+
+
+def test_settings_commands_round_trip(capsys) -> None:
+    assert run(capsys, "settings", "set", "flow.idle_seconds", "90")[:2] == (
+        0, "flow.idle_seconds = 90\n")
+    assert run(capsys, "settings", "get", "flow.idle_seconds")[1] == "90\n"
+    status, out, _ = run(capsys, "settings", "list")
+    assert status == 0 and "flow.idle_seconds = 90  (changed)" in out
+    assert run(capsys, "settings", "reset", "flow.idle_seconds")[1] == (
+        "flow.idle_seconds = 60 (default)\n")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["settings", "set", "flow.idle_seconds", "soon"], "must be a whole number, got 'soon'"),
+    (["settings", "set", "flow.idle_seconds", "1"], "must be at least 10"),
+    (["settings", "get", "no.such"], "unknown setting 'no.such'"),
+    (["settings", "set", "no.such", "1"], "unknown setting 'no.such'"),
+])
+def test_settings_errors_are_one_line_and_exit_2(capsys, argv: list[str], message: str) -> None:
+    status, _, err = run(capsys, *argv)
+    assert status == 2
+    assert err == f"kiosk: error: {err.split('error: ', 1)[1]}" and message in err
+    assert err.count("\n") == 1
+
+
+def test_corrupt_settings_file_is_a_clear_error(capsys, fresh_data_dir: Path) -> None:
+    fresh_data_dir.mkdir(parents=True)
+    (fresh_data_dir / "settings.toml").write_text("[flow\n")
+    status, _, err = run(capsys, "settings", "list")
+    assert status == 2 and "is not valid TOML" in err and err.count("\n") == 1
+
+
+def test_data_dir_that_is_a_file(capsys, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    status, _, err = run(capsys, "--data-dir", str(tmp_path / "f"), "settings", "list")
+    assert status == 2 and "exists but is not a directory" in err
+
+
+def test_demo_headless_runs_the_demo_and_says_answers_are_placeholders(capsys) -> None:
+    status, out, err = run(capsys, "demo", "--headless")
+    assert status == 0, err
+    assert out.count(PLACEHOLDER_NOTICE) == 2  # said at the start and with the summary
+    assert "status           completed" in out
+    assert "Q3 what-was-easy-what-was-unclear: text" in out
+    assert "memory wiped (finished)" in out
+
+
+@pytest.mark.parametrize("template", ["campus-graduate-software-engineer",
+                                      "walk-in-customer-support-associate",
+                                      "retail-sales-associate"])
+def test_demo_runs_every_bundled_interview(capsys, template: str) -> None:
+    status, out, _ = run(capsys, "demo", "--headless", "--template", template)
+    assert status == 0 and "status           completed" in out
+    assert "not answered" not in out
+
+
+def test_demo_in_hindi(capsys) -> None:
+    status, out, _ = run(capsys, "demo", "--headless", "--language", "hi")
+    assert status == 0 and "language         hi" in out
+
+
+def test_demo_errors(capsys) -> None:
+    assert run(capsys, "demo")[0] == 2  # the window does not exist yet
+    status, _, err = run(capsys, "demo", "--headless", "--language", "ta")
+    assert status == 2 and "is offered in en, hi, not ta" in err
+    status, _, err = run(capsys, "demo", "--headless", "--template", "nope")
+    assert status == 2 and "no bundled interview 'nope'" in err
+
+
+def test_demo_with_a_broken_template_file(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace("retakes = 0", "retakes = -2"), encoding="utf-8")
+    status, _, err = run(capsys, "demo", "--headless", "--template", str(path))
+    assert status == 1 and "questions[2].retakes: must be 0 or more" in err
+
+
+def test_an_unexpected_error_is_one_line_and_logged(capsys, monkeypatch,
+                                                   fresh_data_dir: Path) -> None:
+    def explode(args: object) -> int:
+        raise ValueError("secret candidate detail")
+
+    monkeypatch.setattr(cli, "_settings_list", explode)
+    cli._open(cli.build_parser().parse_args([]))  # set up logging into the data dir
+    status, _, err = run(capsys, "settings", "list")
+    assert status == 1
+    assert err == "kiosk: internal error (ValueError); details are in the kiosk log\n"
+    log = (fresh_data_dir / "logs" / "kiosk.jsonl").read_text()
+    assert '"error_type": "ValueError"' in log and "secret candidate detail" not in log
+
+
+def test_the_console_scripts_are_installed_and_answer() -> None:
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run([bin_dir / "kiosk", "--version"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.startswith("kiosk ")
+    done = subprocess.run([bin_dir / "kiosk-hq", "--version"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.startswith("kiosk-hq ")
+    done = subprocess.run([sys.executable, "-m", "kiosk", "templates", "check", "/nonexistent"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -1,0 +1,86 @@
+"""The docs are tested against the code: every setting, command, log event and step appears."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import typing
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import build_parser
+from kiosk.flow import Step
+from kiosk.flow import events as ev
+from kiosk.settings import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def read(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("key", sorted(REGISTRY))
+def test_every_setting_is_documented_with_its_default(key: str) -> None:
+    row = next((line for line in read("settings.md").splitlines()
+                if line.startswith(f"| `{key}` |")), None)
+    assert row is not None, f"{key} is missing from docs/settings.md"
+    assert f"`{REGISTRY[key].default}`" in row
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: str = "kiosk") -> list[str]:
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append(f"{prefix} {name}")
+                paths.extend(command_paths(sub, f"{prefix} {name}"))
+    return paths
+
+
+@pytest.mark.parametrize("command", command_paths(build_parser()))
+def test_every_cli_command_is_documented(command: str) -> None:
+    assert f"`{command}" in read("cli.md"), f"{command} is missing from docs/cli.md"
+
+
+def logged_events() -> set[str]:
+    events = set()
+    for path in (ROOT / "kiosk").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        events.update(re.findall(r'log_event\(\s*_log,\s*"([a-z_.]+)"', text))
+        events.update(re.findall(r'_log\.exception\(\s*"([a-z_.]+)"', text))
+    return events
+
+
+def test_the_event_scan_finds_events() -> None:
+    assert {"flow.step", "cli.internal_error"} <= logged_events()
+
+
+@pytest.mark.parametrize("event", sorted(logged_events()))
+def test_every_log_event_is_documented(event: str) -> None:
+    assert f"| `{event}` |" in read("logging.md")
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_every_step_is_in_the_flow_diagram(step: Step) -> None:
+    assert re.search(rf"\b{step.value}\b", read("flow.md"))
+
+
+@pytest.mark.parametrize("event", [cls.__name__ for cls in typing.get_args(ev.FlowEvent)])
+def test_every_flow_event_is_documented(event: str) -> None:
+    assert f"{event}(" in read("flow.md")
+
+
+def test_readme_gives_the_two_commands_and_links_real_docs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme and "make test" in readme
+    for link in re.findall(r"\]\(([^)#]+)", readme):
+        assert (ROOT / link).exists(), f"README links to missing {link}"
+
+
+def test_template_doc_lists_the_bundled_files() -> None:
+    text = read("templates.md")
+    for path in (ROOT / "assets" / "interviews").glob("*.toml"):
+        assert f"`{path.name}`" in text
