@@ -1,0 +1,62 @@
+"""A writer killed with SIGKILL leaves a file recover reads up to its last flushed segment."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kiosk.vault import Identity, TruncatedError, VaultReader, recover
+
+SEGMENT = 4096
+
+WRITER = textwrap.dedent("""
+    import sys
+    from kiosk.vault import Identity, create
+    identity = Identity(Identity.generate().suite, bytes.fromhex(sys.argv[2]))
+    writer = create(sys.argv[1], [identity.recipient], segment_size=4096, fsync_interval=0.2)
+    block = 0
+    while True:
+        # A deterministic stream, so the parent knows what every byte should be.
+        writer.write(block.to_bytes(4, "big") * 250)
+        block += 1
+        print(writer.plaintext_bytes, flush=True)
+""")
+
+
+def expected_stream(length: int) -> bytes:
+    return b"".join(block.to_bytes(4, "big") * 250 for block in range(length // 1000 + 1))[:length]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_sigkill_mid_write_loses_at_most_the_unflushed_segment(tmp_path: Path) -> None:
+    identity = Identity.generate()
+    path = tmp_path / "answer.vault"
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), identity.private_bytes().hex()],
+        stdout=subprocess.PIPE, text=True,
+    ) as child:
+        assert child.stdout is not None
+        reported = 0
+        for line in child.stdout:
+            reported = int(line)
+            if reported >= 60 * SEGMENT:
+                break
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+
+    with path.open("rb") as source, pytest.raises(TruncatedError):
+        VaultReader(source, [identity])  # never mistaken for a finished file
+    out = io.BytesIO()
+    with path.open("rb") as source:
+        report = recover(source, [identity], out)
+    assert not report.finished
+    # Everything the writer had reported written, in whole segments, is there and exact.
+    assert report.plaintext_bytes >= reported // SEGMENT * SEGMENT
+    assert out.getvalue() == expected_stream(report.plaintext_bytes)
