@@ -12,7 +12,7 @@ import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -57,7 +57,8 @@ class Layout:
         return self.full_segments + (1 if self.finished else 0)
 
 
-def _layout(source: BinaryIO) -> tuple[Layout, bytes]:
+def read_layout(source: BinaryIO) -> tuple[Layout, bytes]:
+    """The header and segment layout of a vault file, and the binding copy after the header."""
     source.seek(0)
     header = read_header(source)
     binding = source.read(BINDING_LENGTH)
@@ -74,7 +75,7 @@ class VaultReader(io.RawIOBase):
     def __init__(self, source: BinaryIO, identities: Sequence[Identity]) -> None:
         super().__init__()
         self._source = source
-        self.layout, binding = _layout(source)
+        self.layout, binding = read_layout(source)
         keys = open_header(self.layout.header, identities)
         self._aead = AESGCM(keys.payload_key)
         self._prefix = keys.nonce_prefix
@@ -212,13 +213,21 @@ class Recovery:
     stopped_because: str | None
 
 
-def recover(source: BinaryIO, identities: Sequence[Identity], sink: BinaryIO) -> Recovery:
+class Sink(Protocol):
+    """Anything plaintext can be written to (a file, a buffer, another vault writer)."""
+
+    def write(self, data: bytes, /) -> int | None:
+        """Take `data`."""
+        ...
+
+
+def recover(source: BinaryIO, identities: Sequence[Identity], sink: Sink) -> Recovery:
     """Copy the plaintext of every authentic segment, in order, into `sink`.
 
     For a file cut off by a crash this is everything up to the last complete segment. It
     stops at the first segment that does not authenticate at its place and says why.
     """
-    layout, _ = _layout(source)
+    layout, _ = read_layout(source)
     keys = open_header(layout.header, identities)
     aead = AESGCM(keys.payload_key)
     written = 0

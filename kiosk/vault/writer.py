@@ -9,6 +9,7 @@ marks a file finished.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
@@ -98,16 +99,19 @@ class VaultWriter(io.RawIOBase):
             self._buffer.clear()
             self._fsync()
         finally:
-            if self._close_sink:
-                self._sink.close()
-            super().close()
+            self._release()
 
     def abandon(self) -> None:
         """Stop without a final segment (the file stays unfinished); drop buffered plaintext."""
         self._buffer.clear()
-        if self._close_sink:
-            self._sink.close()
-        super().close()
+        self._release()
+
+    def _release(self) -> None:
+        try:
+            super().close()  # flushes the sink one last time
+        finally:
+            if self._close_sink:
+                self._sink.close()
 
     def _seal(self, plaintext: bytes | memoryview, last: bool) -> bytes:
         nonce = segment_nonce(self._prefix, self._index, last)
@@ -133,7 +137,11 @@ class VaultWriter(io.RawIOBase):
         except (AttributeError, OSError, io.UnsupportedOperation):
             fd = None  # an in-memory sink has nothing to sync
         if fd is not None:
-            os.fsync(fd)
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EROFS, errno.ENOTSUP):
+                    raise  # a pipe or terminal cannot be synced; a failing disk must be heard
         self._unsynced_since = None
 
 
