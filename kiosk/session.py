@@ -42,6 +42,7 @@ class Consents:
     retention: bool
     ai_scoring: bool
     given_at: datetime
+    notice_version: str = ""  # which notice text the candidate was shown
 
 
 EXTRA_TIME_CHOICES = (1.0, 1.25, 1.5, 2.0)

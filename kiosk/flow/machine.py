@@ -37,6 +37,9 @@ from kiosk.session import (
 from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
 
 MAX_TEXT_ANSWER = 10_000
+# The notice and consent text this kiosk shows; recorded with every consent. Change it
+# whenever the wording candidates see changes.
+NOTICE_VERSION = "kiosk-notice-1"
 
 _log = get_logger("flow")
 
@@ -46,8 +49,10 @@ class CandidateFlow:
 
     def __init__(self, template: InterviewTemplate, *, clock: Clock | None = None,
                  archive: SessionArchive | None = None, timings: FlowTimings | None = None,
-                 make_reference: Callable[[], str] = new_reference) -> None:
+                 make_reference: Callable[[], str] = new_reference,
+                 notice_version: str = NOTICE_VERSION) -> None:
         self.template = template
+        self.notice_version = notice_version
         self.timings = timings or FlowTimings()
         self._clock = clock or SystemClock()
         self._archive: SessionArchive = archive if archive is not None else MemoryArchive()
@@ -219,7 +224,7 @@ class CandidateFlow:
         assert self._candidate is not None
         self._session = open_session(self._archive, self.template, self._language,
                                      self._candidate, bool(ai_scoring), self._wall(now),
-                                     self._make_reference)
+                                     self._make_reference, self.notice_version)
         self._save()
         log_event(_log, "flow.session_started", session_id=self._session.id,
                   template_id=self.template.id, language=self._language)

@@ -20,7 +20,7 @@ from kiosk.templates import InterviewTemplate
 
 def open_session(archive: SessionArchive, template: InterviewTemplate, language: str,
                  candidate: CandidateDetails, ai_scoring: bool, now: datetime,
-                 make_reference: Callable[[], str]) -> Session:
+                 make_reference: Callable[[], str], notice_version: str) -> Session:
     """A new session for a candidate who consented, with a reference code not yet used."""
     for _ in range(10):
         reference = make_reference()
@@ -31,7 +31,8 @@ def open_session(archive: SessionArchive, template: InterviewTemplate, language:
     return Session(
         id=uuid.uuid4().hex, reference=reference, template_id=template.id,
         template_sha256=template.sha256, language=language, candidate=candidate,
-        consents=Consents(recording=True, retention=True, ai_scoring=ai_scoring, given_at=now),
+        consents=Consents(recording=True, retention=True, ai_scoring=ai_scoring, given_at=now,
+                          notice_version=notice_version),
         started_at=now, updated_at=now,
     )
 

@@ -1,0 +1,276 @@
+"""The kiosk's local store: SQLite (WAL, synchronous=FULL, secure_delete) owned by one writer.
+
+`Store` is the flow's `SessionArchive`: every save writes the whole session in one
+transaction, and a completed session's outbox entry goes in the same transaction. Candidate
+columns are encrypted under the session's own keys (`kiosk.store.cipher`); erasing a
+session destroys those keys, deletes its rows and files, and truncates the WAL so no copy
+of the sealed keys is left in the database files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from kiosk.errors import KioskError
+from kiosk.session import (
+    Accommodations,
+    Answer,
+    CandidateDetails,
+    Consents,
+    Session,
+    SessionStatus,
+    Take,
+)
+from kiosk.store.audit import AuditLog
+from kiosk.store.cipher import SessionKeys
+from kiosk.store.schema import migrate
+from kiosk.templates import AnswerMode
+from kiosk.vault import Identity, Recipient
+
+DATABASE_FILE = "kiosk.db"
+AUDIT_HEAD_FILE = "audit.head"
+MEDIA_DIR = "media"
+
+
+class StoreError(KioskError):
+    """The local store cannot do what was asked."""
+
+
+class LockedError(StoreError):
+    """Reading candidate data needs the kiosk unlocked with the staff passphrase."""
+
+
+class SessionNotFoundError(StoreError):
+    """No session has that reference code or id."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing one session removed."""
+
+    session_id: str
+    rows: int
+    files: int
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """One kiosk's database and media folder. Use it from one thread: it owns the writer."""
+
+    def __init__(self, data_dir: Path, recipients: Sequence[Recipient],
+                 identities: Sequence[Identity] = (), notice_version: str = "") -> None:
+        self.data_dir = data_dir
+        self.media_root = data_dir / MEDIA_DIR
+        self._recipients = list(recipients)
+        self._identities = list(identities)
+        self._notice_version = notice_version
+        self._keys: dict[str, SessionKeys] = {}
+        self._db = sqlite3.connect(data_dir / DATABASE_FILE, isolation_level=None)
+        self._closed = False
+        try:
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON",
+                           "foreign_keys=ON"):
+                self._db.execute(f"PRAGMA {pragma}")
+            self.migrations_applied = migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+        self.db = sqlite_utils.Database(self._db)
+        self.audit = AuditLog(self._db, data_dir / AUDIT_HEAD_FILE)
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the database and close (again: nothing)."""
+        if self._closed:
+            return
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+        self._closed = True
+
+    def unlock(self, identities: Sequence[Identity]) -> None:
+        """Allow reading candidate data with these (the kiosk's) identities."""
+        self._identities = list(identities)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the audit head is pinned after it commits."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        self.audit.pin_head()
+
+    # --- keys and media -------------------------------------------------------------------
+
+    def _session_keys(self, session_id: str, create: bool = False) -> SessionKeys:
+        keys = self._keys.get(session_id)
+        if keys is not None:
+            return keys
+        row = self._db.execute("SELECT sealed FROM session_keys WHERE session_id = ?",
+                               (session_id,)).fetchone()
+        if row is None:
+            if not create:
+                raise SessionNotFoundError("that session has no keys (it was erased)")
+            keys = SessionKeys.generate()
+            self._db.execute("INSERT INTO session_keys VALUES (?, ?)",
+                             (session_id, keys.seal(self._recipients)))
+        else:
+            if not self._identities:
+                raise LockedError("the kiosk is locked: unlock it with the staff passphrase")
+            keys = SessionKeys.unseal(row[0], self._identities)
+        self._keys[session_id] = keys
+        return keys
+
+    def media_dir(self, session_id: str) -> Path:
+        """Where the session's vault files go (created owner-only)."""
+        path = self.media_root / session_id
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
+    def media_recipients(self, session_id: str) -> list[Recipient]:
+        """Who the session's recordings are sealed to: its own key, then HQ's (if enrolled)."""
+        own = self._session_keys(session_id).identity.recipient
+        return [own, *self._recipients[1:]]
+
+    def session_identity(self, session_id: str) -> Identity:
+        """The identity that opens the session's recordings (needs the kiosk unlocked)."""
+        return self._session_keys(session_id).identity
+
+    # --- SessionArchive -------------------------------------------------------------------
+
+    def save(self, session: Session) -> None:
+        """Write the whole session in one transaction (plus its outbox entry when complete)."""
+        with self.transaction() as db:
+            keys = self._session_keys(session.id, create=True)
+            sid = session.id
+
+            def enc(value: str, column: str) -> bytes:
+                return keys.encrypt(value, f"{column}:{sid}")
+
+            db.execute(
+                "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (sid, session.reference, session.template_id, session.template_sha256,
+                 session.language, session.status.value, _time(session.started_at),
+                 _time(session.updated_at), _time(session.ended_at), session.interruption,
+                 session.stopped_at_step, session.breaks_taken,
+                 enc(session.candidate.name, "sessions.name"),
+                 enc(session.candidate.contact, "sessions.contact"),
+                 enc(json.dumps(asdict(session.accommodations)), "sessions.accommodations")))
+            consents = session.consents
+            for item, given in (("recording", consents.recording),
+                                ("retention", consents.retention),
+                                ("ai_scoring", consents.ai_scoring)):
+                db.execute("INSERT OR REPLACE INTO consents VALUES (?,?,?,?,?)",
+                           (sid, item, int(given), consents.notice_version or self._notice_version,
+                            _time(consents.given_at)))
+            for answer in session.answers.values():
+                db.execute("INSERT OR REPLACE INTO answers VALUES (?,?,?,?)",
+                           (sid, answer.question_id, answer.chosen, _time(answer.submitted_at)))
+                for take in answer.takes:
+                    where = f"takes.text:{sid}/{answer.question_id}/{take.number}"
+                    text = keys.encrypt(take.text, where) if take.text is not None else None
+                    db.execute(
+                        "INSERT OR REPLACE INTO takes (session_id, question_id, number, mode, "
+                        "started_at, seconds, ended_by, text_enc) VALUES (?,?,?,?,?,?,?,?)",
+                        (sid, answer.question_id, take.number, take.mode.value,
+                         _time(take.started_at), take.seconds, take.ended_by, text))
+            if session.status is SessionStatus.COMPLETED and db.execute(
+                    "SELECT 1 FROM outbox WHERE session_id = ? AND kind = 'session'",
+                    (sid,)).fetchone() is None:
+                db.execute("INSERT INTO outbox (session_id, kind, priority, created_at) "
+                           "VALUES (?, 'session', 0, ?)", (sid, _time(session.ended_at)))
+
+    def find(self, reference: str) -> Session | None:
+        """The session with this reference code, decrypted; None if there is none."""
+        row = self._db.execute("SELECT * FROM sessions WHERE reference = ?",
+                               (reference,)).fetchone()
+        if row is None:
+            return None
+        (sid, ref, template_id, sha, language, status, started, updated, ended, interruption,
+         stopped, breaks, name, contact, accommodations) = row
+        keys = self._session_keys(sid)
+        consents = {item: (bool(given), version, at) for item, given, version, at in
+                    self._db.execute("SELECT item, given, notice_version, given_at FROM "
+                                     "consents WHERE session_id = ?", (sid,))}
+        given_at = _parse(consents["recording"][2])
+        assert given_at is not None
+        session = Session(
+            id=sid, reference=ref, template_id=template_id, template_sha256=sha,
+            language=language,
+            candidate=CandidateDetails(keys.decrypt(name, f"sessions.name:{sid}"),
+                                       keys.decrypt(contact, f"sessions.contact:{sid}")),
+            consents=Consents(recording=consents["recording"][0],
+                              retention=consents["retention"][0],
+                              ai_scoring=consents["ai_scoring"][0], given_at=given_at,
+                              notice_version=consents["recording"][1]),
+            started_at=_parse(started) or given_at,
+            accommodations=Accommodations(**json.loads(keys.decrypt(
+                accommodations, f"sessions.accommodations:{sid}"))),
+            status=SessionStatus(status), updated_at=_parse(updated), ended_at=_parse(ended),
+            interruption=interruption, stopped_at_step=stopped, breaks_taken=breaks,
+        )
+        for question_id, chosen, submitted in self._db.execute(
+                "SELECT question_id, chosen_take, submitted_at FROM answers WHERE "
+                "session_id = ? ORDER BY submitted_at", (sid,)):
+            takes = [
+                Take(number=number, mode=AnswerMode(mode), started_at=_parse(at) or given_at,
+                     seconds=seconds, ended_by=ended_by,
+                     text=None if text is None else keys.decrypt(
+                         text, f"takes.text:{sid}/{question_id}/{number}"))
+                for number, mode, at, seconds, ended_by, text in self._db.execute(
+                    "SELECT number, mode, started_at, seconds, ended_by, text_enc FROM takes "
+                    "WHERE session_id = ? AND question_id = ? ORDER BY number",
+                    (sid, question_id))
+            ]
+            submitted_at = _parse(submitted)
+            assert submitted_at is not None
+            session.answers[question_id] = Answer(question_id, takes, chosen, submitted_at)
+        return session
+
+    def session_id(self, reference_or_id: str) -> str:
+        """The internal id of the session with this reference code (or id)."""
+        row = self._db.execute("SELECT id FROM sessions WHERE reference = ? OR id = ?",
+                               (reference_or_id, reference_or_id)).fetchone()
+        if row is None:
+            raise SessionNotFoundError("no session has that reference code")
+        return str(row[0])
+
+    # --- erasure --------------------------------------------------------------------------
+
+    def erase(self, reference_or_id: str, actor: str = "staff") -> Erasure:
+        """Destroy a session's keys, rows and files; audit that it happened, not who it was."""
+        sid = self.session_id(reference_or_id)
+        media = self.media_root / sid
+        files = sum(1 for p in media.rglob("*") if p.is_file()) if media.exists() else 0
+        with self.transaction() as db:
+            rows = 0
+            for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
+                          "outbox", "jobs", "session_keys", "sessions"):
+                column = "id" if table == "sessions" else "session_id"
+                rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608
+                                   (sid,)).rowcount
+            self.audit.append("session.erased",
+                              {"session_id": sid, "rows": rows, "files": files}, actor)
+        self._keys.pop(sid, None)
+        shutil.rmtree(media, ignore_errors=True)
+        # Old page images (with the sealed keys) may sit in the WAL: fold it in and empty it.
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return Erasure(sid, rows, files)
