@@ -13,6 +13,7 @@ from kiosk.cli import build_parser
 from kiosk.flow import Step
 from kiosk.flow import events as ev
 from kiosk.settings import REGISTRY
+from kiosk.store import ACTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -78,6 +79,11 @@ def test_readme_gives_the_two_commands_and_links_real_docs() -> None:
     assert "make run" in readme and "make test" in readme
     for link in re.findall(r"\]\(([^)#]+)", readme):
         assert (ROOT / link).exists(), f"README links to missing {link}"
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_audit_action_is_documented(action: str) -> None:
+    assert f"| `{action}` |" in read("audit.md")
 
 
 def test_template_doc_lists_the_bundled_files() -> None:

@@ -149,8 +149,10 @@ def test_an_unexpected_error_is_one_line_and_logged(capsys, monkeypatch,
     def explode(args: object) -> int:
         raise ValueError("secret candidate detail")
 
-    monkeypatch.setattr(cli, "_settings_list", explode)
-    cli._open(cli.build_parser().parse_args([]))  # set up logging into the data dir
+    from kiosk.commands import common, settings
+
+    monkeypatch.setattr(settings, "settings_list", explode)
+    common.open_data_dir(cli.build_parser().parse_args([]))  # logging into the data dir
     status, _, err = run(capsys, "settings", "list")
     assert status == 1
     assert err == "kiosk: internal error (ValueError); details are in the kiosk log\n"

@@ -1,0 +1,5 @@
+"""The `kiosk` command's subcommands, one module per area; `kiosk.cli` assembles them.
+
+Each handler opens what it needs, calls one library function, prints a result and returns
+an exit status. Library errors propagate to `kiosk.cli.main`, which prints them as one line.
+"""

@@ -1,0 +1,64 @@
+"""What every command needs: one-line usage errors, the data directory, passphrases, the store."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from kiosk.errors import ConfigError
+from kiosk.logs import configure_logging
+from kiosk.paths import resolve_data_dir
+from kiosk.settings import Settings
+
+PASSPHRASE_ENV = "KIOSK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+NEW_PASSPHRASE_ENV = "KIOSK_NEW_PASSPHRASE"  # noqa: S105
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def open_data_dir(args: argparse.Namespace) -> tuple[Path, Settings]:
+    """The data directory and its settings, with logging sent to its log file."""
+    data_dir = resolve_data_dir(args.data_dir)
+    settings = Settings.load(data_dir)
+    level, max_bytes, backups = (settings.get(k) for k in ("log.level", "log.max_bytes",
+                                                           "log.backups"))
+    assert isinstance(level, str) and isinstance(max_bytes, int) and isinstance(backups, int)
+    configure_logging(data_dir, level, max_bytes, backups)
+    return data_dir, settings
+
+
+def add_passphrase_options(parser: argparse.ArgumentParser, new: bool = False) -> None:
+    """--passphrase-file (and --new-passphrase-file) for automation."""
+    parser.add_argument("--passphrase-file", metavar="FILE",
+                        help=f"read the staff passphrase from FILE (else ${PASSPHRASE_ENV}, "
+                             f"else the terminal asks)")
+    if new:
+        parser.add_argument("--new-passphrase-file", metavar="FILE",
+                            help=f"read the new passphrase from FILE (else "
+                                 f"${NEW_PASSPHRASE_ENV}, else the terminal asks twice)")
+
+
+def read_passphrase(file: str | None, env: str, prompt: str, confirm: bool = False) -> str:
+    """A passphrase from FILE, the environment, or the terminal (asked twice if `confirm`)."""
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot read passphrase file {file}: {exc.strerror}") from exc
+    if os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        raise ConfigError(f"no passphrase: give --passphrase-file FILE or set {env} "
+                          f"(no terminal to ask on)")
+    first = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass(f"{prompt} again: ") != first:
+        raise ConfigError("the two passphrases differ; nothing was changed")
+    return first
