@@ -48,9 +48,13 @@ _STANZA = struct.Struct(">B16sH")
 
 @dataclass(frozen=True)
 class Stanza:
-    """One recipient's entry: which key, and the data key sealed to it."""
+    """One recipient's entry: which key, and the data key sealed to it.
 
-    suite: SuiteId
+    `suite` stays a plain number when this kiosk does not know it: a file can carry
+    stanzas for newer suites beside one we can open.
+    """
+
+    suite: SuiteId | int
     key_id: bytes
     sealed: bytes
 
@@ -108,6 +112,7 @@ def build_header(recipients: Sequence[Recipient], data_key: bytes,
     if segment_size != 1 << log2 or not MIN_SEGMENT_LOG2 <= log2 <= MAX_SEGMENT_LOG2:
         raise ValueError(f"segment size must be a power of two from {1 << MIN_SEGMENT_LOG2} "
                          f"to {1 << MAX_SEGMENT_LOG2} bytes")
+    recipients = list({r.key_id: r for r in recipients}.values())  # each key once
     salt = os.urandom(SALT_LENGTH)
     parts = [_FIXED.pack(MAGIC, VERSION, 0, log2, len(recipients), salt)]
     stanzas = []
@@ -133,13 +138,15 @@ def read_header(source: BinaryIO) -> Header:
     start = source.read(len(MAGIC))
     if start != MAGIC:
         raise NotAVaultError("not a vault file (no vault magic at the start)")
-    rest = _read_exactly(source, _FIXED.size - len(MAGIC), "fixed fields")
-    _, version, flags, log2, count, salt = _FIXED.unpack(start + rest)
-    if version != VERSION:
+    version_byte = _read_exactly(source, 1, "version")
+    version = version_byte[0]
+    if version != VERSION:  # before anything else: a newer layout may differ from here on
         raise UnsupportedVersionError(f"vault format version {version}; this kiosk reads "
                                       f"version {VERSION}" + (" (the file is newer: update "
                                                               "the kiosk)" if version > VERSION
                                                               else ""))
+    rest = version_byte + _read_exactly(source, _FIXED.size - len(MAGIC) - 1, "fixed fields")
+    _, _, flags, log2, count, salt = _FIXED.unpack(start + rest)
     if flags != 0:
         raise HeaderError(f"unknown header flags {flags:#04x}")
     if not MIN_SEGMENT_LOG2 <= log2 <= MAX_SEGMENT_LOG2:
@@ -155,7 +162,8 @@ def read_header(source: BinaryIO) -> Header:
             raise HeaderError(f"recipient entry of {sealed_length} bytes is out of range")
         sealed = _read_exactly(source, sealed_length, "sealed key")
         parts.append(fixed + sealed)
-        stanzas.append(Stanza(suite_from_byte(suite_byte), kid, sealed))
+        known = suite_byte in SuiteId._value2member_map_
+        stanzas.append(Stanza(SuiteId(suite_byte) if known else suite_byte, kid, sealed))
     mac = _read_exactly(source, MAC_LENGTH, "header MAC")
     return Header(1 << log2, salt, tuple(stanzas), b"".join(parts), mac)
 
@@ -172,6 +180,9 @@ def open_header(header: Header, identities: Sequence[Identity]) -> FileKeys:
             if not hmac.compare_digest(expected, header.mac):
                 raise HeaderError("the header was altered (its MAC does not match)")
             return keys
+    unknown = [s.suite for s in header.stanzas if not isinstance(s.suite, SuiteId)]
+    if unknown:
+        suite_from_byte(unknown[0])  # raises UnknownSuiteError, naming the suite
     present = ", ".join(s.key_id.hex() for s in header.stanzas)
     ours = ", ".join(i.key_id.hex() for i in identities) or "none"
     raise NotARecipientError(f"this file is not sealed to any key we hold (file's "

@@ -25,7 +25,7 @@ from kiosk.vault.errors import (
 )
 from kiosk.vault.header import BINDING_LENGTH, TAG_LENGTH, Header, open_header, read_header
 from kiosk.vault.suites import Identity
-from kiosk.vault.writer import segment_nonce
+from kiosk.vault.writer import MAX_SEGMENTS, segment_nonce
 
 # How far either side to look for a segment's real position (error path only; each try
 # costs one segment's decryption).
@@ -82,6 +82,10 @@ class VaultReader(io.RawIOBase):
         self._position = 0
         self._cache: tuple[int, bytes] | None = None
         layout = self.layout
+        if len(binding) < BINDING_LENGTH:
+            raise TruncatedError("the file ends right after its header: it was cut off")
+        if layout.segments > MAX_SEGMENTS:
+            raise TamperedError("the file is longer than any vault file can be")
         if binding != layout.header.mac[:BINDING_LENGTH] and not self._opens(0):
             raise HeaderMismatchError("the header belongs to another file: headers were "
                                       "swapped, or the payload was replaced")

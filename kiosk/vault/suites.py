@@ -95,7 +95,11 @@ class Recipient:
         """Parse `to_text`'s output; ValueError if it is not a recipient."""
         for suite, prefix in _TEXT_PREFIX.items():
             if text.startswith(prefix):
-                public = base64.urlsafe_b64decode(text[len(prefix):].strip())
+                try:
+                    public = base64.b64decode(text[len(prefix):].strip(), altchars=b"-_",
+                                              validate=True)
+                except ValueError as exc:
+                    raise ValueError("the key is not valid base64") from exc
                 expected = _X25519_LENGTH if suite is SuiteId.X25519 else (
                     _MLKEM768_PUBLIC_LENGTH + _X25519_LENGTH)
                 if len(public) != expected:

@@ -1,10 +1,11 @@
 """Writing a vault file as a stream: encrypt segment by segment, straight into any sink.
 
 Every full segment is encrypted and handed to the sink as soon as it is complete, then the
-sink is flushed, so a killed process loses at most the segment being filled. The sink is
-fsynced at most `fsync_interval` seconds after a segment reaches it, so a power cut loses
-no more than that. `close()` writes the final segment (possibly empty), which is what
-marks a file finished.
+sink is flushed, so a killed process loses at most the segment being filled. The interval is
+checked on every `write` and `flush`: the first call at least `fsync_interval` seconds after
+a segment reached the sink fsyncs it, so a writer fed steadily (as a recorder is) loses no
+more than that to a power cut. A writer left idle should be flushed by its owner.
+`close()` writes the final segment (possibly empty), which is what marks a file finished.
 """
 
 from __future__ import annotations
@@ -121,7 +122,12 @@ class VaultWriter(io.RawIOBase):
 
     def _emit(self, ciphertext: bytes) -> None:
         """Hand bytes to the sink and push them to the OS: a killed process keeps them."""
-        self._sink.write(ciphertext)
+        view = memoryview(ciphertext)
+        while view:
+            written = self._sink.write(view)  # unbuffered files may take only part of it
+            if not written:
+                raise OSError(errno.EIO, "the sink stopped taking data (disk full?)")
+            view = view[written:]
         self._sink.flush()
         if self._unsynced_since is None:
             self._unsynced_since = self._clock()
@@ -148,12 +154,26 @@ class VaultWriter(io.RawIOBase):
 def create(path: str | os.PathLike[str], recipients: Sequence[Recipient], *,
            segment_size: int = DEFAULT_SEGMENT_SIZE, fsync_interval: float = 1.0) -> VaultWriter:
     """A writer into a new file at `path` (owner-only; refuses to overwrite)."""
-    fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     sink = os.fdopen(fd, "wb", buffering=0)
     try:
-        return VaultWriter(sink, recipients, segment_size=segment_size,
-                           fsync_interval=fsync_interval, close_sink=True)
+        writer = VaultWriter(sink, recipients, segment_size=segment_size,
+                             fsync_interval=fsync_interval, close_sink=True)
+        _sync_directory(path.parent)  # so the new file's name survives a power cut too
     except BaseException:
         sink.close()
-        os.unlink(path)
+        path.unlink()
         raise
+    return writer
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
