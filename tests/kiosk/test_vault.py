@@ -390,7 +390,7 @@ def test_duplicate_recipients_are_sealed_once() -> None:
 def test_bad_recipient_text(text: str) -> None:
     from kiosk.vault import Recipient
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="base64|bytes|not a vault recipient"):
         Recipient.from_text(text)
 
 
