@@ -125,11 +125,27 @@ class VaultReader(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        """Fill `buffer` from the current position (fewer bytes only at the end)."""
-        data = self.read_range(self._position, len(buffer))
-        memoryview(buffer).cast("B")[:len(data)] = data
-        self._position += len(data)
-        return len(data)
+        """Fill `buffer` from the current position (fewer bytes only at the end).
+
+        Whole segments are decrypted straight into `buffer`; only partial ones are copied.
+        """
+        target = memoryview(buffer).cast("B")
+        size = self.layout.header.segment_size
+        filled = 0
+        while filled < len(target) and self._position < self.size:
+            index, skip = divmod(self._position, size)
+            length = min(size, self.size - index * size)
+            room = target[filled:]
+            if skip == 0 and len(room) >= length and self._cache_index() != index:
+                self._decrypt_segment_into(index, room[:length])
+                taken = length
+            else:
+                piece = self._segment(index)[skip:skip + len(room)]
+                room[:len(piece)] = piece
+                taken = len(piece)
+            filled += taken
+            self._position += taken
+        return filled
 
     def read_range(self, offset: int, length: int) -> bytes:
         """`length` plaintext bytes from `offset`, decrypting only the segments involved."""
@@ -157,6 +173,18 @@ class VaultReader(io.RawIOBase):
         super().close()
 
     # --- segments -----------------------------------------------------------------------
+
+    def _cache_index(self) -> int | None:
+        return self._cache[0] if self._cache is not None else None
+
+    def _decrypt_segment_into(self, index: int, out: memoryview) -> None:
+        last = index == self.layout.full_segments
+        chunk = self._chunk(index)
+        try:
+            self._aead.decrypt_into(segment_nonce(self._prefix, index, last), chunk, None, out)
+        except InvalidTag:
+            out[:] = bytes(len(out))  # GCM may have written unauthenticated bytes: wipe them
+            raise self._diagnose(chunk, index, last) from None
 
     def _chunk(self, index: int) -> bytes:
         layout = self.layout

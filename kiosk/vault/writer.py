@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk.vault.header import BINDING_LENGTH, DEFAULT_SEGMENT_SIZE, build_header
+from kiosk.vault.header import BINDING_LENGTH, DEFAULT_SEGMENT_SIZE, TAG_LENGTH, build_header
 from kiosk.vault.suites import Recipient
 
 _COUNTER = struct.Struct(">I")
@@ -67,21 +67,25 @@ class VaultWriter(io.RawIOBase):
         view = memoryview(data).cast("B")
         size = self._segment_size
         position = 0
-        chunks = []
         if self._buffer:
-            take = min(size - len(self._buffer), len(view))
-            self._buffer += view[:take]
-            position = take
+            position = min(size - len(self._buffer), len(view))
+            self._buffer += view[:position]
+        complete = (len(self._buffer) == size) + (len(view) - position) // size
+        if complete:
+            # Encrypt straight into one output buffer: no per-segment copies or joins.
+            out = bytearray(complete * (size + TAG_LENGTH))
+            target = memoryview(out)
             if len(self._buffer) == size:
-                chunks.append(self._seal(bytes(self._buffer), last=False))
+                self._seal_into(self._buffer, target[:size + TAG_LENGTH])
+                target = target[size + TAG_LENGTH:]
                 self._buffer.clear()
-        while len(view) - position >= size:
-            chunks.append(self._seal(view[position:position + size], last=False))
-            position += size
+            while target:
+                self._seal_into(view[position:position + size], target[:size + TAG_LENGTH])
+                target = target[size + TAG_LENGTH:]
+                position += size
+            self._emit(out)
         self._buffer += view[position:]
         self.plaintext_bytes += len(view)
-        if chunks:
-            self._emit(b"".join(chunks))
         self._maybe_fsync()
         return len(view)
 
@@ -120,7 +124,12 @@ class VaultWriter(io.RawIOBase):
         sealed: bytes = self._aead.encrypt(nonce, plaintext, None)
         return sealed
 
-    def _emit(self, ciphertext: bytes) -> None:
+    def _seal_into(self, plaintext: bytearray | memoryview, out: memoryview) -> None:
+        nonce = segment_nonce(self._prefix, self._index, False)
+        self._index += 1
+        self._aead.encrypt_into(nonce, plaintext, None, out)
+
+    def _emit(self, ciphertext: bytes | bytearray) -> None:
         """Hand bytes to the sink and push them to the OS: a killed process keeps them."""
         view = memoryview(ciphertext)
         while view:

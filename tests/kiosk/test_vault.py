@@ -399,3 +399,15 @@ def test_recipient_text_round_trips() -> None:
 
     for identity in (ME, HQ):
         assert Recipient.from_text(identity.recipient.to_text()) == identity.recipient
+
+
+def test_a_failed_segment_leaves_no_plaintext_in_the_callers_buffer() -> None:
+    data = b"\x41" * (3 * SEGMENT)
+    blob = bytearray(seal(data))
+    blob[header_length(bytes(blob)) + CHUNK + 10] ^= 1  # damage the second segment
+    reader = VaultReader(io.BytesIO(bytes(blob)), [ME])
+    buffer = bytearray(3 * SEGMENT)
+    with pytest.raises(TamperedError):
+        reader.readinto(buffer)
+    assert buffer[:SEGMENT] == data[:SEGMENT]  # the good first segment was delivered
+    assert buffer[SEGMENT:2 * SEGMENT] == bytes(SEGMENT)  # the bad one left nothing behind
