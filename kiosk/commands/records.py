@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk import keys
@@ -17,7 +19,7 @@ from kiosk.commands.common import (
 )
 from kiosk.errors import ConfigError, InvalidInput
 from kiosk.reference import normalize_reference
-from kiosk.store import DATABASE_FILE, Store
+from kiosk.store import DATABASE_FILE, AuditLog, Store
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -92,16 +94,23 @@ def erase_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit_verify(args: argparse.Namespace) -> int:
-    """Recompute the chain; exit 1 at the first broken link."""
+@contextlib.contextmanager
+def _audit_log(args: argparse.Namespace) -> Iterator[AuditLog]:
+    """The audit log of an initialised data directory (no keys needed)."""
     data_dir, _ = open_data_dir(args)
     if not (data_dir / DATABASE_FILE).exists():
         raise ConfigError(f"{data_dir} has no kiosk database yet: run `kiosk init`")
     store = Store(data_dir, [])
     try:
-        result = store.audit.verify()
+        yield store.audit
     finally:
         store.close()
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the chain; exit 1 at the first broken link."""
+    with _audit_log(args) as audit:
+        result = audit.verify()
     if result.intact:
         print(f"audit log intact: {result.entries} entries")
         return 0
@@ -111,14 +120,8 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def audit_list(args: argparse.Namespace) -> int:
     """Every entry, oldest first."""
-    data_dir, _ = open_data_dir(args)
-    if not (data_dir / DATABASE_FILE).exists():
-        raise ConfigError(f"{data_dir} has no kiosk database yet: run `kiosk init`")
-    store = Store(data_dir, [])
-    try:
-        for entry in store.audit.entries():
+    with _audit_log(args) as audit:
+        for entry in audit.entries():
             print(f"{entry.seq:5}  {entry.at}  {entry.actor:6} {entry.action:24} "
                   f"{json.dumps(dict(entry.details), sort_keys=True)}")
-    finally:
-        store.close()
     return 0

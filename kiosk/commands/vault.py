@@ -178,7 +178,8 @@ def inspect_command(args: argparse.Namespace) -> int:
         layout, _ = read_layout(source)
         print(f"vault format version 1, segments of {header.segment_size} bytes")
         for stanza in header.stanzas:
-            print(f"  recipient {stanza.key_id.hex()}  suite {stanza.suite.name}")
+            suite = getattr(stanza.suite, "name", f"unknown ({stanza.suite})")
+            print(f"  recipient {stanza.key_id.hex()}  suite {suite}")
         state = "finished" if layout.finished else "UNFINISHED (no final segment)"
         print(f"  {layout.segments} segments, {state}")
         if args.verify:

@@ -250,3 +250,9 @@ def test_audit_verify_catches_removed_entries(initialised: Path, capsys) -> None
     db.close()
     status, _, err = run(capsys, "audit", "verify")
     assert status == 1 and "were removed" in err
+
+
+def test_audit_before_init_is_a_clear_error(capsys) -> None:
+    for command in ("verify", "list"):
+        status, _, err = run(capsys, "audit", command)
+        assert status == 2 and "run `kiosk init`" in err
