@@ -128,6 +128,15 @@ REGISTRY: Mapping[str, Setting] = {
             "reference code.", minimum=1, maximum=720,
         ),
         Setting(
+            "transcription.model_dir", str, "", "Speech model",
+            "Folder of a faster-whisper model to use instead of the bundled tiny.en (for "
+            "example a multilingual model for Hindi interviews); empty means the bundled one.",
+        ),
+        Setting(
+            "transcription.threads", int, 2, "Transcription threads",
+            "CPU threads the speech model may use.", minimum=1, maximum=16,
+        ),
+        Setting(
             "log.level", str, "INFO", "Log level",
             "Least severe level written to the kiosk's log file.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR"),

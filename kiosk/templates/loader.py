@@ -43,7 +43,9 @@ _PRACTICE_KEYS = {"prompt", "think_seconds", "answer_seconds"}
 _QUESTION_KEYS = {"id", "type", "prompt", "think_seconds", "answer_seconds", "retakes",
                   "competencies"}
 _QUESTION_REQUIRED = {"id", "prompt", "think_seconds", "answer_seconds", "competencies"}
-_COMPETENCY_KEYS = {"id", "name", "description", "weight", "levels", "indicators"}
+_COMPETENCY_KEYS = {"id", "name", "description", "weight", "levels", "indicators",
+                    "structure_cues"}
+_COMPETENCY_REQUIRED = _COMPETENCY_KEYS - {"structure_cues"}
 _INDICATOR_KEYS = {"label", "phrases"}
 
 
@@ -338,7 +340,7 @@ class _Checker:
                             lambda c, p: self.competency(c, p, seen))
 
     def competency(self, raw: dict[str, Any], path: KeyPath, seen: set[str]) -> Competency | None:
-        self.table(raw, path, _COMPETENCY_KEYS, _COMPETENCY_KEYS)
+        self.table(raw, path, _COMPETENCY_KEYS, _COMPETENCY_REQUIRED)
         competency_id = self.unique_id(raw, path, seen)
         if competency_id is not None:
             self.defined.append(((*path, "id"), competency_id))
@@ -350,12 +352,13 @@ class _Checker:
             weight = None
         levels = self.levels(raw, path)
         indicators = self.entries(raw, "indicators", path, 20, self.indicator)
-        parts = (competency_id, name, description, weight, levels, indicators)
+        structure = self.value(raw, "structure_cues", path, bool, default=False)
+        parts = (competency_id, name, description, weight, levels, indicators, structure)
         if any(part is None for part in parts):
             return None
         assert competency_id and name and description and weight and levels and indicators
         return Competency(id=competency_id, name=name, description=description, weight=weight,
-                          levels=levels, indicators=tuple(indicators))
+                          levels=levels, indicators=tuple(indicators), structure_cues=structure)
 
     def levels(self, raw: dict[str, Any], path: KeyPath) -> dict[int, str] | None:
         value = self.value(raw, "levels", path, dict)

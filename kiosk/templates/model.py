@@ -68,6 +68,7 @@ class Competency:
     weight: float
     levels: Mapping[int, str]
     indicators: tuple[Indicator, ...]
+    structure_cues: bool = False  # situation/task/action/result cues count as evidence
 
 
 @dataclass(frozen=True)
