@@ -1,0 +1,119 @@
+"""Suggested rubric levels for a human reviewer, each with its evidence and a plain sentence.
+
+A suggestion is never a decision: the reviewer's score, notes and decision are kept apart
+from it. Unclear speech is routed to a person and never lowers a level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kiosk.scoring.evidence import STRUCTURE_LABEL, Evidence, find_evidence
+from kiosk.templates.model import Competency, InterviewTemplate
+from kiosk.transcript import Transcript
+
+LOWEST_LEVEL = 1
+HIGHEST_LEVEL = 5
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested level (1-5) for one competency, or why none is suggested."""
+
+    competency_id: str
+    level: int | None  # None when withheld
+    evidence: tuple[Evidence, ...]
+    explanation: str  # one sentence a candidate could read
+    withheld: str | None  # why no level is suggested, for staff; None when there is a level
+
+
+def suggest(template: InterviewTemplate, transcripts: Mapping[str, Transcript], *,
+            ai_consent: bool) -> list[Suggestion]:
+    """One suggestion per rubric competency; none at all without the policy and consent."""
+    if not (template.policy.ai_scoring and ai_consent):
+        return []
+    return [_suggest_one(template, competency, transcripts)
+            for competency in template.competencies]
+
+
+def suggested_level(evidenced: int, looked_for: int) -> int:
+    """The level rule: 1 + 4 x evidenced/looked_for, rounded half up, kept within 2..4
+    unless nothing (1) or everything (5) is evidenced."""
+    if evidenced <= 0:
+        return LOWEST_LEVEL
+    if evidenced >= looked_for:
+        return HIGHEST_LEVEL
+    spread = (8 * evidenced + looked_for) // (2 * looked_for)  # round(4k/n), halves up
+    return min(HIGHEST_LEVEL - 1, max(LOWEST_LEVEL + 1, LOWEST_LEVEL + spread))
+
+
+def _suggest_one(template: InterviewTemplate, competency: Competency,
+                 transcripts: Mapping[str, Transcript]) -> Suggestion:
+    numbers = {question.id: n for n, question in enumerate(template.questions, 1)}
+    asked = [q.id for q in template.questions if competency.id in q.competencies]
+    heard = [question_id for question_id in asked if question_id in transcripts]
+    evidence = tuple(item for question_id in heard
+                     for item in find_evidence(competency, question_id, transcripts[question_id]))
+    if not heard:
+        return Suggestion(competency.id, None, evidence,
+                          "No level is suggested yet: none of the answers for this part of "
+                          "the rubric has a transcript.", "no transcript yet")
+    unclear = [question_id for question_id in heard if transcripts[question_id].needs_review]
+    if unclear:
+        # A partial reading could only find less, so any unclear answer withholds the level.
+        where = _questions(unclear, numbers)
+        reasons = sorted({r for q in unclear for r in transcripts[q].review_reasons})
+        detail = f" ({', '.join(reasons)})" if reasons else ""
+        return Suggestion(competency.id, None, evidence,
+                          f"No level is suggested: {where} may not have been transcribed "
+                          "clearly, so a person will listen to it instead; unclear speech "
+                          "never lowers a score.", f"needs review: {where}{detail}")
+    looked_for = len(competency.indicators) + (1 if competency.structure_cues else 0)
+    shown = _first_of_each(competency, evidence, numbers)
+    level = suggested_level(len(shown), looked_for)
+    found = f"{len(shown)} of" if shown else "none of the"
+    items = f" ({'; '.join(shown)})" if shown else ""
+    missing = [question_id for question_id in asked if question_id not in transcripts]
+    note = f", and {_questions(missing, numbers)} had no transcript to read" if missing else ""
+    return Suggestion(competency.id, level, evidence,
+                      f"Suggested {level} of {HIGHEST_LEVEL}: the answers show {found} "
+                      f"{looked_for} things the rubric looks for{items}{note}.", None)
+
+
+def _first_of_each(competency: Competency, evidence: Sequence[Evidence],
+                   numbers: Mapping[str, int]) -> list[str]:
+    """'<what> at m:ss in question N' for the first evidence of each indicator, rubric order."""
+    ordered = sorted(evidence, key=lambda e: (numbers[e.question_id], e.start))
+    shown: list[str] = []
+    for indicator in competency.indicators:
+        first = next((e for e in ordered if e.indicator == indicator.label), None)
+        if first is not None:
+            shown.append(f"{_lower_first(indicator.label)} {_where(first, numbers)}")
+    cues = [e for e in ordered if e.indicator.startswith(f"{STRUCTURE_LABEL}:")]
+    if cues:
+        parts = dict.fromkeys(e.indicator.split(":", 1)[1].strip() for e in cues)
+        shown.append(f"a clear structure ({', '.join(parts)}) {_where(cues[0], numbers)}")
+    return shown
+
+
+def _where(item: Evidence, numbers: Mapping[str, int]) -> str:
+    return f"at {mmss(item.start)} in question {numbers[item.question_id]}"
+
+
+def _questions(question_ids: Sequence[str], numbers: Mapping[str, int]) -> str:
+    """'question 2', 'questions 1 and 3', 'questions 1, 2 and 3'."""
+    labels = [str(numbers[q]) for q in question_ids]
+    if len(labels) == 1:
+        return f"question {labels[0]}"
+    return f"questions {', '.join(labels[:-1])} and {labels[-1]}"
+
+
+def _lower_first(label: str) -> str:
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+def mmss(seconds: float) -> str:
+    """A time in an answer as m:ss, e.g. 62.4 -> '1:02'."""
+    whole = max(0, int(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
