@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -33,7 +33,7 @@ from kiosk.session import (
 from kiosk.store.audit import AuditLog
 from kiosk.store.cipher import SessionKeys
 from kiosk.store.schema import migrate
-from kiosk.templates import AnswerMode
+from kiosk.templates import AnswerMode, InterviewTemplate, parse_template
 from kiosk.vault import Identity, Recipient
 
 DATABASE_FILE = "kiosk.db"
@@ -102,6 +102,11 @@ class Store:
         self._db.close()
         self._closed = True
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The one connection (for the store's own modules: jobs, results)."""
+        return self._db
+
     def unlock(self, identities: Sequence[Identity]) -> None:
         """Allow reading candidate data with these (the kiosk's) identities."""
         self._identities = list(identities)
@@ -145,6 +150,14 @@ class Store:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
+    def audio_path(self, session_id: str, question_id: str, take: int) -> Path:
+        """Where a take's 16 kHz audio copy (AAC in a vault file) lives."""
+        return self.media_dir(session_id) / f"{question_id}.take{take}.audio.vault"
+
+    def session_keys(self, session_id: str) -> SessionKeys:
+        """The session's keys (needs the kiosk unlocked unless created in this process)."""
+        return self._session_keys(session_id)
+
     def media_recipients(self, session_id: str) -> list[Recipient]:
         """Who the session's recordings are sealed to: its own key, then HQ's (if enrolled)."""
         own = self._session_keys(session_id).identity.recipient
@@ -153,6 +166,19 @@ class Store:
     def session_identity(self, session_id: str) -> Identity:
         """The identity that opens the session's recordings (needs the kiosk unlocked)."""
         return self._session_keys(session_id).identity
+
+    def keep_template(self, template: InterviewTemplate) -> None:
+        """Keep the template's exact text, so its sessions are scored against that version."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO templates VALUES (?, ?, ?, ?)",
+                       (template.sha256, template.id, template.text.encode("utf-8"),
+                        datetime.now(UTC).isoformat()))
+
+    def kept_template(self, sha256: str) -> InterviewTemplate | None:
+        """The template with this digest, as kept when its sessions ran."""
+        row = self._db.execute("SELECT toml, id FROM templates WHERE sha256 = ?",
+                               (sha256,)).fetchone()
+        return parse_template(bytes(row[0]), f"{row[1]} (kept)") if row else None
 
     # --- SessionArchive -------------------------------------------------------------------
 
@@ -184,6 +210,13 @@ class Store:
             for answer in session.answers.values():
                 db.execute("INSERT OR REPLACE INTO answers VALUES (?,?,?,?)",
                            (sid, answer.question_id, answer.chosen, _time(answer.submitted_at)))
+                if self.audio_path(sid, answer.question_id, answer.chosen).exists():
+                    # Queued with the answer itself: if the kiosk dies now, the job is there.
+                    db.execute(
+                        "INSERT OR IGNORE INTO jobs (kind, session_id, question_id, state, "
+                        "created_at, updated_at) VALUES ('transcribe', ?, ?, 'queued', ?, ?)",
+                        (sid, answer.question_id, _time(answer.submitted_at),
+                         _time(answer.submitted_at)))
                 for take in answer.takes:
                     where = f"takes.text:{sid}/{answer.question_id}/{take.number}"
                     text = keys.encrypt(take.text, where) if take.text is not None else None
@@ -197,11 +230,15 @@ class Store:
                     (sid,)).fetchone() is None:
                 db.execute("INSERT INTO outbox (session_id, kind, priority, created_at) "
                            "VALUES (?, 'session', 0, ?)", (sid, _time(session.ended_at)))
+                # Queued after this session's transcriptions, so it usually runs last.
+                db.execute("INSERT OR IGNORE INTO jobs (kind, session_id, question_id, state, "
+                           "created_at, updated_at) VALUES ('score', ?, '', 'queued', ?, ?)",
+                           (sid, _time(session.ended_at), _time(session.ended_at)))
 
     def find(self, reference: str) -> Session | None:
-        """The session with this reference code, decrypted; None if there is none."""
-        row = self._db.execute("SELECT * FROM sessions WHERE reference = ?",
-                               (reference,)).fetchone()
+        """The session with this reference code (or internal id), decrypted; None if none."""
+        row = self._db.execute("SELECT * FROM sessions WHERE reference = ? OR id = ?",
+                               (reference, reference)).fetchone()
         if row is None:
             return None
         (sid, ref, template_id, sha, language, status, started, updated, ended, interruption,

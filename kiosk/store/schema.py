@@ -133,8 +133,21 @@ def _initial(db: sqlite3.Connection) -> None:
     """)
 
 
+def _templates(db: sqlite3.Connection) -> None:
+    """Keep the exact template each session was taken with, so it is scored against it."""
+    _run(db, """
+        CREATE TABLE templates (
+            sha256 TEXT PRIMARY KEY,
+            id TEXT NOT NULL,
+            toml BLOB NOT NULL,
+            kept_at TEXT NOT NULL
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
+    ("0002_templates", _templates),
 )
 
 

@@ -7,6 +7,7 @@ question), as people count.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import tomllib
@@ -77,7 +78,7 @@ def parse_template(data: bytes, name: str) -> InterviewTemplate:
     template = checker.template(raw, hashlib.sha256(data).hexdigest())
     if checker.problems or template is None:
         raise TemplateError(sorted(checker.problems, key=lambda p: (p.line or 0, p.message)))
-    return template
+    return dataclasses.replace(template, text=text)
 
 
 def _show(path: KeyPath) -> str:

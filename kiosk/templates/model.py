@@ -95,6 +95,7 @@ class InterviewTemplate:
     competencies: tuple[Competency, ...]
     source: str
     sha256: str
+    text: str = ""  # the TOML it was read from, so a store can keep the exact version
 
     @property
     def default_language(self) -> str:
