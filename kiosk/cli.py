@@ -10,7 +10,15 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from kiosk.commands import interview, keys, records, settings, transcription, vault
+from kiosk.commands import (
+    interview,
+    keys,
+    records,
+    scoring,
+    settings,
+    transcription,
+    vault,
+)
 from kiosk.commands.common import Parser
 from kiosk.errors import KioskError, TemplateError
 from kiosk.logs import get_logger
@@ -33,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="data directory (default: $KIOSK_DATA_DIR, else the platform's "
                              "user data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for area in (interview, transcription, keys, vault, records, settings):
+    for area in (interview, transcription, scoring, keys, vault, records, settings):
         area.register(commands)
     return parser
 
