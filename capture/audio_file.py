@@ -6,6 +6,7 @@ still decodes up to its last complete frame, and nothing needs seeking back to f
 
 from __future__ import annotations
 
+import io
 from typing import Any, BinaryIO
 
 import av
@@ -14,8 +15,8 @@ import numpy as np
 FRAME_SAMPLES = 1024  # AAC's frame length
 
 
-def encode_aac(samples: np.ndarray[Any, np.dtype[np.float32]], sample_rate: int, sink: BinaryIO,
-               bitrate: int = 64_000) -> None:
+def encode_aac(samples: np.ndarray[Any, np.dtype[np.float32]], sample_rate: int,
+               sink: BinaryIO | io.RawIOBase, bitrate: int = 64_000) -> None:
     """Write mono float32 `samples` (-1..1) to `sink` as AAC/ADTS."""
     with av.open(sink, mode="w", format="adts") as container:
         stream = container.add_stream("aac", rate=sample_rate, layout="mono")

@@ -1,35 +1,81 @@
-"""The headless demo: a scripted candidate takes an interview on a fake clock.
+"""The headless demo: a scripted candidate takes a real session on a fake clock.
 
-It shows what the flow decides at every step without a screen, camera or microphone. Until
-capture and transcription exist, answers are placeholders, and the output says so.
+The candidate's voice is sample media, and the output says so: by default espeak-ng reads
+well-written sample answers; with `--answers DIR`, audio files stand in. Everything else is
+real: each spoken take is encoded to AAC straight into a vault file, the session is kept in
+the encrypted store, the worker process transcribes the chosen takes (paused while a take is
+recorded), the answers are scored when the interview and the candidate allow it, and the
+scorecard is printed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+from capture.audio_file import encode_aac
 from kiosk.clock import FakeClock
+from kiosk.demo_answers import sample_answer
 from kiosk.flow import CandidateFlow, FlowEvent, FlowTimings, Step
 from kiosk.flow import events as ev
-from kiosk.session import MemoryArchive, Session
+from kiosk.speech import synthesise
+from kiosk.store import Store
+from kiosk.store import jobs as job_queue
 from kiosk.templates import AnswerMode, InterviewTemplate
+from kiosk.transcribe import SAMPLE_RATE, Samples, decode_audio
+from kiosk.vault import create
+from kiosk.worker import WorkerProcess
 
-PLACEHOLDER_NOTICE = (
-    "PLACEHOLDER ANSWERS: nothing is recorded or transcribed yet. Camera, microphone and "
-    "transcription are not built; the takes below are timings only, with no audio or video."
+SAMPLE_MEDIA_NOTICE = (
+    "SAMPLE MEDIA: no camera or microphone is used. The candidate is scripted and their "
+    "voice is synthetic (espeak-ng reading sample answers, or the files given with "
+    "--answers); video answers are stored as audio only."
 )
-
 DEMO_CANDIDATE = ("Asha Demo", "asha.demo@example.com")
 
 
-class _Narrator:
-    """Prints the candidate's actions and the flow's events with fake-clock times."""
+class Voice:
+    """What the scripted candidate says for each question."""
 
-    def __init__(self, flow: CandidateFlow, clock: FakeClock, out: Callable[[str], None]) -> None:
-        self.flow = flow
-        self.clock = clock
+    def __init__(self, files: Sequence[Path] = ()) -> None:
+        self._files = list(files)
+        self._cache: dict[str, Samples] = {}
+
+    def audio(self, question_id: str, number: int) -> Samples:
+        """The spoken answer to question `number` (1-based) as 16 kHz samples."""
+        if question_id not in self._cache:
+            if self._files:
+                self._cache[question_id] = decode_audio(
+                    self._files[(number - 1) % len(self._files)])
+            else:
+                self._cache[question_id] = synthesise(sample_answer(question_id))
+        return self._cache[question_id]
+
+    def text(self, question_id: str) -> str:
+        """The typed answer to a text question."""
+        return sample_answer(question_id)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The demo's session and how quickly its scorecard was ready."""
+
+    session_id: str
+    reference: str
+    seconds_to_scorecard: float
+
+
+class _Script:
+    """The candidate's actions and the kiosk's reactions, narrated with fake-clock times."""
+
+    def __init__(self, flow: CandidateFlow, clock: FakeClock, store: Store, voice: Voice,
+                 worker: WorkerProcess | None, out: Callable[[str], None]) -> None:
+        self.flow, self.clock, self.store, self.voice = flow, clock, store, voice
+        self.worker, self.out = worker, out
         self.start = clock.monotonic()
-        self.out = out
+        self.pending: Samples | None = None
         flow.subscribe(self.on_event)
 
     def stamp(self) -> str:
@@ -39,157 +85,168 @@ class _Narrator:
     def say(self, text: str) -> None:
         self.out(f"  {self.stamp()}  candidate  {text}")
 
-    def on_event(self, event: FlowEvent) -> None:
-        text = _describe(event, self.flow)
-        if text:
-            self.out(f"  {self.stamp()}  kiosk      {text}")
+    def kiosk(self, text: str) -> None:
+        self.out(f"  {self.stamp()}  kiosk      {text}")
 
     def wait(self, seconds: float, why: str = "") -> None:
         if why:
-            self.say(f"(waits {seconds:g} s{': ' + why if why else ''})")
+            self.say(f"(waits {seconds:.0f} s: {why})")
         self.clock.advance(seconds)
         self.flow.tick()
 
+    def on_event(self, event: FlowEvent) -> None:
+        flow = self.flow
+        if isinstance(event, ev.StepChanged):
+            detail = ""
+            if event.step in (Step.READ, Step.THINK):
+                detail = (" (practice question)" if flow.in_practice
+                          else f" (question {flow.question_number} of {flow.question_count})")
+            self.kiosk(f"step -> {event.step.value}{detail}")
+        elif isinstance(event, ev.RecordingStarted):
+            what = "typing" if event.mode is AnswerMode.TEXT else f"{event.mode.value} recording"
+            self.kiosk(f"{what} starts: take {event.take}, {event.seconds:.0f} s allowed")
+            if self.worker and event.mode is not AnswerMode.TEXT:
+                self.worker.pause()
+        elif isinstance(event, ev.RecordingStopped):
+            self.kiosk(f"take {event.take} ends "
+                       f"({'time ran out' if event.ended_by == 'time' else event.ended_by})")
+            self.store_take(event)
+            if self.worker:
+                self.worker.resume()
+        elif isinstance(event, ev.SessionStarted):
+            self.kiosk(f"session started, reference code {event.reference}")
+        elif isinstance(event, ev.AnswerSubmitted):
+            self.kiosk(f"answer to '{event.question_id}' submitted (take {event.take}); "
+                       f"transcription queued")
+        elif isinstance(event, ev.IdleWarning):
+            self.kiosk(f"'Are you still there?' (wipes in {event.seconds_left:.0f} s)")
+        elif isinstance(event, ev.SessionFinished):
+            self.kiosk(f"interview complete; reference code {event.reference} shown")
+        elif isinstance(event, ev.SessionWiped):
+            self.kiosk(f"memory wiped ({event.reason}); ready for the next candidate")
 
-def _describe(event: FlowEvent, flow: CandidateFlow) -> str:
-    if isinstance(event, ev.StepChanged):
-        detail = ""
-        if event.step in (Step.READ, Step.THINK):
-            detail = (" (practice question)" if flow.in_practice
-                      else f" (question {flow.question_number} of {flow.question_count})")
-        return f"step -> {event.step.value}{detail}"
-    if isinstance(event, ev.RecordingStarted):
-        what = "typing" if event.mode is AnswerMode.TEXT else f"{event.mode.value} recording"
-        return f"{what} starts: take {event.take}, {event.seconds:g} s allowed"
-    if isinstance(event, ev.RecordingStopped):
-        why = "time ran out" if event.ended_by == "time" else event.ended_by
-        return f"take {event.take} ends ({why})"
-    if isinstance(event, ev.SessionStarted):
-        return f"session started, reference code {event.reference}"
-    if isinstance(event, ev.AnswerSubmitted):
-        return f"answer to '{event.question_id}' submitted (take {event.take})"
-    if isinstance(event, ev.IdleWarning):
-        return f"'Are you still there?' (wipes in {event.seconds_left:g} s)"
-    if isinstance(event, ev.IdleCleared):
-        return "idle warning cleared"
-    if isinstance(event, ev.SessionFinished):
-        return f"interview complete; reference code {event.reference} shown as text and QR"
-    if isinstance(event, ev.SessionWiped):
-        return f"memory wiped ({event.reason}); ready for the next candidate"
-    if isinstance(event, ev.SessionInterrupted):
-        return f"session interrupted ({event.reason})"
-    return ""
+    def store_take(self, event: ev.RecordingStopped) -> None:
+        """The 'recording': the take's audio goes straight into a vault file."""
+        samples, self.pending = self.pending, None
+        if event.practice or event.question_id is None or samples is None \
+                or event.ended_by == "abort":
+            return  # practice takes are never stored
+        session = self.flow.session()
+        assert session is not None
+        path = self.store.audio_path(session.id, event.question_id, event.take)
+        with create(path, self.store.media_recipients(session.id)) as writer:
+            encode_aac(samples, SAMPLE_RATE, writer)
+
+    def answer(self, think_for: float, *, finish_early: bool = True) -> None:
+        flow = self.flow
+        self.wait(think_for, "reads the question and thinks")
+        if flow.step is Step.THINK:
+            self.say("taps I'm ready")
+            flow.ready()
+        if flow.step is Step.COUNTDOWN:
+            self.wait(flow.time_left() or 0, "3-2-1")
+        self.speak(finish_early)
+
+    def speak(self, finish_early: bool = True) -> None:
+        flow = self.flow
+        question = flow.question
+        assert question is not None
+        question_id = getattr(question, "id", "practice")
+        if flow.mode is AnswerMode.TEXT:
+            self.wait(30, "types an answer")
+            flow.update_text(self.voice.text(question_id))
+        else:
+            samples = self.voice.audio(question_id, flow.question_number)
+            allowed = flow.time_left() or 0
+            self.pending = samples[:int(allowed * SAMPLE_RATE)]
+            spoken = len(self.pending) / SAMPLE_RATE
+            if not finish_early:
+                self.wait(allowed, "answers until the time runs out")
+                return
+            self.wait(spoken, "answers")
+        self.say("taps Finish answer")
+        flow.finish_answer()
 
 
-def run_demo(template: InterviewTemplate, out: Callable[[str], None] = print,
-             language: str | None = None, timings: FlowTimings | None = None) -> Session:
-    """Drive one scripted candidate through `template`; returns the stored session."""
+def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
+             worker: WorkerProcess | None, out: Callable[[str], None] = print,
+             language: str | None = None, timings: FlowTimings | None = None) -> DemoResult:
+    """Drive one scripted candidate through `template`, storing the session in `store`."""
     clock = FakeClock()
-    archive = MemoryArchive()
-    flow = CandidateFlow(template, clock=clock, archive=archive, timings=timings)
-    n = _Narrator(flow, clock, out)
+    store.keep_template(template)
+    flow = CandidateFlow(template, clock=clock, archive=store, timings=timings)
+    script = _Script(flow, clock, store, voice, worker, out)
     language = language or template.default_language
 
     out(f"Interview Kiosk: headless demo of '{template.id}' "
         f"({len(template.questions)} questions; languages {', '.join(template.languages)})")
-    out("A scripted candidate takes the interview on a fake clock.")
-    out(PLACEHOLDER_NOTICE)
+    out(SAMPLE_MEDIA_NOTICE)
     out("")
-    n.say(f"chooses language '{language}' and taps Start")
+    script.say(f"chooses language '{language}' and taps Start")
     flow.choose_language(language)
     flow.start()
     if flow.step is Step.LANGUAGE:
         flow.choose_language(language)
-    n.wait(flow.timings.idle_seconds, "steps away from the kiosk")
-    n.say("touches the screen")
+    script.wait(flow.timings.idle_seconds, "steps away from the kiosk")
+    script.say("touches the screen")
     flow.touch()
-    n.say("enters a name and an email address")
+    script.say("enters a name and an email address")
     flow.identify(*DEMO_CANDIDATE)
     ai = True if template.policy.ai_scoring else None
-    n.say("agrees to recording and to keeping the data"
-          + (" and to AI-assisted scoring" if ai else ""))
+    script.say("agrees to recording and to keeping the data"
+               + (" and to AI-assisted scoring" if ai else ""))
     flow.give_consent(recording=True, retention=True, ai_scoring=ai)
-    n.say("asks for no adjustments")
+    script.say("asks for no adjustments")
     flow.set_accommodations()
-    n.say("device check: camera and microphone simulated as working (capture is not built)")
+    script.say("device check: sample media stands in for the camera and microphone")
     flow.report_devices(camera=True, microphone=True)
     flow.devices_ready()
 
-    n.say("tries the practice question")
-    _answer(flow, n, think_for=5, speak_for=10)
+    script.say("tries the practice question (never stored)")
+    flow.begin_question()
+    script.answer(think_for=5)
     flow.submit()
-
     for index in range(len(template.questions)):
         if index == 1:
-            n.say("takes a break")
+            script.say("takes a break")
             flow.take_break()
-            n.wait(30)
-            n.say("comes back")
+            script.wait(30)
+            script.say("comes back")
             flow.end_break()
-        if index == 0:
-            n.say("shows the question and lets the think time run out")
-            flow.begin_question()
-            n.wait(flow.time_left() or 0)
-            _through_countdown(flow, n)
-            n.wait(flow.time_left() or 0, "answers until the time runs out")
+        flow.begin_question()
+        if index == 0 and flow.mode is not AnswerMode.TEXT:
+            script.say("lets the think time run out")
+            script.answer(think_for=flow.time_left() or 0)
             if flow.takes_left:
-                n.say("tries again, then picks the first take")
+                script.say("tries again, then keeps the first take")
                 flow.retake()
-                _through_countdown(flow, n)
-                n.wait(10)
-                flow.finish_answer()
+                script.wait(flow.time_left() or 0, "3-2-1")
+                script.speak()
                 flow.choose_take(1)
         else:
-            _answer(flow, n, think_for=8, speak_for=20)
+            script.answer(think_for=8)
+        script.say("taps Use this answer")
         flow.submit()
-
+    submitted = time.monotonic()
     session = flow.session()
     assert session is not None
-    n.say("reads the reference code and leaves")
-    n.wait(flow.timings.finished_seconds)
+    script.say("reads the reference code and leaves")
+    script.wait(flow.timings.finished_seconds)
+    _wait_for_worker(store, worker, out)
+    return DemoResult(session.id, session.reference, time.monotonic() - submitted)
+
+
+def _wait_for_worker(store: Store, worker: WorkerProcess | None,
+                     out: Callable[[str], None]) -> None:
+    """Until every transcription job is done (the worker scores the session at the end)."""
+    if worker is None:
+        return
     out("")
-    _summarise(session, template, out)
-    return session
-
-
-def _through_countdown(flow: CandidateFlow, n: _Narrator) -> None:
-    if flow.step is Step.COUNTDOWN:
-        n.wait(flow.time_left() or 0, "3-2-1")
-
-
-def _answer(flow: CandidateFlow, n: _Narrator, *, think_for: float, speak_for: float) -> None:
-    flow.begin_question()
-    n.wait(think_for, "reads and thinks")
-    n.say("taps I'm ready")
-    flow.ready()
-    _through_countdown(flow, n)
-    if flow.mode is AnswerMode.TEXT:
-        n.wait(speak_for, "types an answer")
-        flow.update_text("Typed demo answer.")
-    else:
-        n.wait(speak_for, "answers")
-    n.say("taps Finish answer, then Use this answer")
-    flow.finish_answer()
-
-
-def _summarise(session: Session, template: InterviewTemplate, out: Callable[[str], None]) -> None:
-    out("Session summary")
-    out(f"  reference code   {session.reference}")
-    out(f"  status           {session.status.value}")
-    out(f"  language         {session.language}")
-    consents = session.consents
-    out(f"  consents         recording={consents.recording} retention={consents.retention} "
-        f"ai_scoring={consents.ai_scoring}")
-    out(f"  adjustments      {', '.join(session.accommodations.names()) or 'none'}")
-    out(f"  breaks taken     {session.breaks_taken}")
-    out(f"  retention        {template.policy.retention_days} days")
-    for number, question in enumerate(template.questions, start=1):
-        answer = session.answers.get(question.id)
-        if answer is None:
-            out(f"  Q{number} {question.id}: not answered")
-            continue
-        take = answer.chosen_take
-        out(f"  Q{number} {question.id}: {take.mode.value}, take {answer.chosen} of "
-            f"{len(answer.takes)}, {take.seconds:g} s, ended by {take.ended_by}"
-            + (f", text {take.text!r}" if take.text is not None else ", placeholder (no media)"))
-    out(PLACEHOLDER_NOTICE)
+    out("  waiting for the worker to transcribe and score the answers ...")
+    while True:
+        counts = job_queue.counts(store)
+        if not counts.get("queued") and not counts.get("running"):
+            return
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"the transcription worker stopped: {worker.error_output}")
+        time.sleep(0.1)

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import secrets
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
-from kiosk.commands.common import Parser, open_data_dir
+from kiosk import keys
+from kiosk.commands.common import (
+    PASSPHRASE_ENV,
+    Parser,
+    add_passphrase_options,
+    open_data_dir,
+    read_passphrase,
+)
+from kiosk.commands.records import unlock_keys
+from kiosk.commands.transcription import model_dir
+from kiosk.demo import Voice, run_demo
 from kiosk.errors import ConfigError, TemplateError
+from kiosk.flow import FlowTimings
 from kiosk.logs import get_logger, log_event
+from kiosk.paths import DATA_DIR_ENV, resolve_data_dir
+from kiosk.scorecard import build, render
+from kiosk.store import Store
+from kiosk.templates import find_template
+from kiosk.worker import WorkerProcess
 
 _log = get_logger("cli")
 
@@ -20,6 +43,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     demo.add_argument("--template", metavar="ID_OR_PATH",
                       help="interview to run (default: the interview.template setting)")
     demo.add_argument("--language", metavar="CODE", help="language the candidate chooses")
+    demo.add_argument("--answers", metavar="DIR",
+                      help="audio files to use as the spoken answers, in name order "
+                           "(default: espeak-ng reads sample answers)")
+    demo.add_argument("--json", metavar="OUT",
+                      help="also write the reference code and scorecard as JSON to OUT")
+    add_passphrase_options(demo)
     demo.set_defaults(handler=demo_command)
 
     templates = commands.add_parser("templates", help="check and list interview templates")
@@ -32,23 +61,80 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Drive a scripted candidate through the chosen interview."""
-    from kiosk.demo import run_demo
-    from kiosk.flow import FlowTimings
-    from kiosk.templates import find_template
-
+    """A scripted candidate takes a real session; print its scorecard."""
     if not args.headless:
         raise ConfigError("the kiosk window is not built yet; run `kiosk demo --headless`")
-    _, settings = open_data_dir(args)
-    template_ref = args.template or settings.get("interview.template")
-    assert isinstance(template_ref, str)
-    template = find_template(template_ref)
-    if args.language and args.language not in template.languages:
-        raise ConfigError(f"'{template.id}' is offered in {', '.join(template.languages)}, "
-                          f"not {args.language}")
-    log_event(_log, "cli.demo", template_id=template.id)
-    run_demo(template, language=args.language, timings=FlowTimings.from_settings(settings))
+    answers = _answer_files(args.answers) if args.answers else []
+    with _demo_data_dir(args) as (data_dir, kept):
+        _, settings = open_data_dir(argparse.Namespace(data_dir=str(data_dir)))
+        template_ref = args.template or settings.get("interview.template")
+        assert isinstance(template_ref, str)
+        template = find_template(template_ref)
+        if args.language and args.language not in template.languages:
+            raise ConfigError(f"'{template.id}' is offered in {', '.join(template.languages)}, "
+                              f"not {args.language}")
+        log_event(_log, "cli.demo", template_id=template.id)
+        unlocked = _demo_keys(data_dir, args.passphrase_file)
+        threads = settings.get("transcription.threads")
+        assert isinstance(threads, int)
+        store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
+        worker = WorkerProcess(data_dir, unlocked.identity, model_dir=model_dir(settings),
+                               threads=threads)
+        try:
+            result = run_demo(template, store, voice=Voice(answers), worker=worker,
+                              language=args.language,
+                              timings=FlowTimings.from_settings(settings))
+            card = build(store, result.session_id)
+        finally:
+            worker.stop()
+            store.close()
+        print()
+        print(render(card))
+        print(f"\nScorecard ready {result.seconds_to_scorecard:.1f} s after the last answer.")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"reference": result.reference,
+                                                   "scorecard": card}, indent=2,
+                                                  ensure_ascii=False), encoding="utf-8")
+            print(f"Scorecard written to {args.json}.")
+        if kept:
+            print(f"The session is kept, encrypted, in {data_dir}. Look at it again with:\n"
+                  f"  kiosk --data-dir {data_dir} scorecard {result.reference}")
     return 0
+
+
+def _answer_files(folder: str) -> list[Path]:
+    path = Path(folder)
+    if not path.is_dir():
+        raise ConfigError(f"--answers {folder}: not a folder")
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ConfigError(f"--answers {folder}: the folder has no files")
+    return files
+
+
+@contextlib.contextmanager
+def _demo_data_dir(args: argparse.Namespace) -> Iterator[tuple[Path, bool]]:
+    """The data dir the user named (kept afterwards), else a temporary one."""
+    if args.data_dir or os.environ.get(DATA_DIR_ENV):
+        yield resolve_data_dir(args.data_dir), True
+        return
+    with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as temporary:
+        yield Path(temporary), False
+
+
+def _demo_keys(data_dir: Path, passphrase_file: str | None) -> keys.UnlockedKeys:
+    """Unlock the data dir's keys; a fresh dir gets keys under a printed demo passphrase."""
+    if (data_dir / keys.KEYS_DIR / keys.KEY_FILE).exists():
+        return unlock_keys(data_dir, passphrase_file)
+    if passphrase_file or os.environ.get(PASSPHRASE_ENV):
+        passphrase = read_passphrase(passphrase_file, PASSPHRASE_ENV, "Passphrase")
+    else:
+        passphrase = "demo " + secrets.token_hex(8)
+        print(f"(demo data directory: its keys are locked with the passphrase "
+              f"'{passphrase}'; for demos only)")
+    keys.init_keys(data_dir, passphrase)
+    Store(data_dir, keys.recipients(data_dir)).close()
+    return keys.unlock(data_dir, passphrase)
 
 
 def templates_check(args: argparse.Namespace) -> int:

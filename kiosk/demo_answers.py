@@ -1,0 +1,39 @@
+"""What the demo's scripted candidate says: well-written sample answers, spoken by espeak-ng.
+
+These are sample media, clearly labelled as such wherever the demo runs: no real person.
+"""
+
+from __future__ import annotations
+
+SAMPLE_ANSWERS = {
+    # demo
+    "introduce-yourself": (
+        "Hello, my name is Asha and I am a final year commerce student. For example, last "
+        "year I organised our college book fair with a team of eight people. I am good at "
+        "planning: I make a list, share the tasks, and check in every day."
+    ),
+    "something-you-learned-recently": (
+        "Recently I learned to make simple spreadsheets with formulas. At first I did not "
+        "understand them, so I watched short videos and practised every evening. I learned "
+        "that small daily practice works better for me than one long session. Now I use them "
+        "to track the expenses of our family shop."
+    ),
+    "what-was-easy-what-was-unclear": (
+        "One thing that felt easy was the countdown, because I always knew how much time was "
+        "left. One thing that could be clearer is the review screen: I was not sure at first "
+        "which take would be sent."
+    ),
+}
+
+GENERIC_ANSWER = (
+    "Let me give an example from college. The situation was that our team project was late "
+    "and two members disagreed about the plan. My task was to help us finish on time. I "
+    "decided to listen to both of them first, then I suggested we split the work by strengths "
+    "and meet every morning for ten minutes. As a result we finished two days early, and I "
+    "learned to ask questions before I propose a solution."
+)
+
+
+def sample_answer(question_id: str) -> str:
+    """The sample answer for a question (a general behavioural answer if it has none)."""
+    return SAMPLE_ANSWERS.get(question_id, GENERIC_ANSWER)
