@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk import keys
+from kiosk.logs import configure_logging, get_logger, log_event
 from kiosk.scoring_service import score_session
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
@@ -32,6 +33,7 @@ from kiosk.transcribe import Transcriber
 from kiosk.vault import Identity, SuiteId, VaultReader
 
 IDLE_POLL_SECONDS = 0.3
+_log = get_logger("worker")
 Progress = dict[str, Any]
 
 
@@ -64,6 +66,7 @@ def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] 
     transcriber = Transcriber(model_dir, threads=threads)  # a bad model fails here, at once
     store = Store(data_dir, keys.recipients(data_dir), [identity])
     requeued = job_queue.requeue_abandoned(store)
+    log_event(_log, "worker.ready", count=requeued)
     _emit(out, "ready", requeued=requeued, backlog=job_queue.counts(store).get("queued", 0))
     try:
         while True:
@@ -84,9 +87,16 @@ def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] 
                     transcribe_job(store, transcriber, job)
             except Exception as exc:  # one bad answer must not stop the others
                 state = job_queue.mark_failed(store, job, type(exc).__name__)
+                _log.exception("worker.job_failed",
+                               extra={"kiosk_fields": {"session_id": job.session_id,
+                                                       "question_id": job.question_id,
+                                                       "status": state}})
                 _emit(out, "failed", job=job.id, error=type(exc).__name__, state=state)
                 continue
             counts = job_queue.counts(store)
+            log_event(_log, "worker.job_done", session_id=job.session_id,
+                      question_id=job.question_id, mode=job.kind,
+                      seconds=round(time.monotonic() - started, 2))
             _emit(out, "done", job=job.id, seconds=round(time.monotonic() - started, 2),
                   backlog=counts.get("queued", 0) + counts.get("running", 0))
     finally:
@@ -104,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     suite, private = sys.stdin.readline().strip().split(":")
     identity = Identity(SuiteId(int(suite)), bytes.fromhex(private))
     os.nice(10)  # candidates' recording and the screen come first
+    configure_logging(Path(args.data_dir))
     return run(Path(args.data_dir), identity, once=args.once, threads=args.threads,
                model_dir=Path(args.model_dir) if args.model_dir else None)
 

@@ -16,10 +16,10 @@ run_packages=(
   libfontconfig1
   libdbus-1-3
   fonts-noto-core   # Devanagari (Hindi) and Latin text on the candidate screens
+  espeak-ng         # the demo's scripted candidate speaks its sample answers
 )
 test_packages=(
   xvfb              # a real X server for the window tests
-  espeak-ng         # tests make their own speech
   sox
 )
 
