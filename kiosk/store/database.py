@@ -30,6 +30,7 @@ from kiosk.session import (
     SessionStatus,
     Take,
 )
+from kiosk.store import jobs
 from kiosk.store.audit import AuditLog
 from kiosk.store.cipher import SessionKeys
 from kiosk.store.schema import migrate
@@ -212,11 +213,7 @@ class Store:
                            (sid, answer.question_id, answer.chosen, _time(answer.submitted_at)))
                 if self.audio_path(sid, answer.question_id, answer.chosen).exists():
                     # Queued with the answer itself: if the kiosk dies now, the job is there.
-                    db.execute(
-                        "INSERT OR IGNORE INTO jobs (kind, session_id, question_id, state, "
-                        "created_at, updated_at) VALUES ('transcribe', ?, ?, 'queued', ?, ?)",
-                        (sid, answer.question_id, _time(answer.submitted_at),
-                         _time(answer.submitted_at)))
+                    jobs.enqueue(self, jobs.TRANSCRIBE, sid, answer.question_id)
                 for take in answer.takes:
                     where = f"takes.text:{sid}/{answer.question_id}/{take.number}"
                     text = keys.encrypt(take.text, where) if take.text is not None else None
@@ -231,9 +228,7 @@ class Store:
                 db.execute("INSERT INTO outbox (session_id, kind, priority, created_at) "
                            "VALUES (?, 'session', 0, ?)", (sid, _time(session.ended_at)))
                 # Queued after this session's transcriptions, so it usually runs last.
-                db.execute("INSERT OR IGNORE INTO jobs (kind, session_id, question_id, state, "
-                           "created_at, updated_at) VALUES ('score', ?, '', 'queued', ?, ?)",
-                           (sid, _time(session.ended_at), _time(session.ended_at)))
+                jobs.enqueue(self, jobs.SCORE, sid)
 
     def find(self, reference: str) -> Session | None:
         """The session with this reference code (or internal id), decrypted; None if none."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from kiosk.store.database import Store
+if TYPE_CHECKING:  # the store calls in here too
+    from kiosk.store.database import Store
 
 TRANSCRIBE = "transcribe"
 SCORE = "score"
@@ -33,7 +35,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def enqueue(store: Store, kind: str, session_id: str, question_id: str) -> None:
+def enqueue(store: Store, kind: str, session_id: str, question_id: str = "") -> None:
     """Queue a job unless it already exists (in the caller's transaction, if any)."""
     store.connection.execute(
         "INSERT OR IGNORE INTO jobs (kind, session_id, question_id, state, created_at, "
