@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 
 from kiosk import cli, keys
-from kiosk.clock import FakeClock
-from kiosk.flow import CandidateFlow, Step
 from kiosk.scorecard import SCHEMA, build, render
 from kiosk.scoring_service import score_session
 from kiosk.store import Store
 from kiosk.store.results import save_transcript, scores, set_reviewer_score
 from kiosk.templates import find_template
 from kiosk.transcript import Segment, Transcript, Word
-from tests.kiosk.conftest import TIMINGS
+from tests.kiosk.conftest import take_demo_interview
 
 PASS = "scorecard test passphrase"
 FAST = keys.KdfParams(memory_kib=8 * 1024, iterations=1, lanes=1)
@@ -42,32 +40,9 @@ def store(tmp_path: Path) -> Store:
 
 
 def finished_session(store: Store, ai: bool = True, unclear: bool = True) -> str:
-    template = find_template("demo")
-    store.keep_template(template)
-    clock = FakeClock()
-    flow = CandidateFlow(template, clock=clock, archive=store, timings=TIMINGS)
-    flow.start()
-    flow.choose_language("en")
-    flow.identify("Meera Iyer", "meera@example.com")
-    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
-    while flow.step is not Step.FINISHED:
-        flow.begin_question()
-        flow.ready()
-        if flow.step is Step.COUNTDOWN:
-            clock.advance(3)
-            flow.tick()
-        clock.advance(10)
-        flow.tick()
-        if flow.mode.value == "text":
-            flow.update_text("Next time I would make the review screen clearer.")
-        flow.finish_answer()
-        flow.submit()
-    session = flow.session()
-    assert session is not None
+    store.keep_template(find_template("demo"))
+    session = take_demo_interview(store, ai=ai, name="Meera Iyer",
+                                  typed="Next time I would make the review screen clearer.")
     with store.transaction():
         save_transcript(store, session.id, "introduce-yourself", 1,
                         spoken("I am a student and for example I ran the college fest"))
@@ -82,7 +57,7 @@ def test_the_scorecard_carries_evidence_times_and_no_name(store: Store) -> None:
     card = build(store, store.session_id(reference))
     assert card["schema"] == SCHEMA and card["version"] == 1
     assert card["candidate"] == {"reference": reference, "language": "en"}
-    assert "Meera" not in json.dumps(card) and "meera@" not in json.dumps(card)
+    assert "Meera" not in json.dumps(card) and "candidate@example.com" not in json.dumps(card)
     communication = next(c for c in card["competencies"] if c["id"] == "communication")
     example = next(e for e in communication["suggestion"]["evidence"]
                    if e["phrase"] == "for example")

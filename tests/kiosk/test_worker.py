@@ -11,17 +11,15 @@ import pytest
 
 from capture.audio_file import encode_aac
 from kiosk import keys
-from kiosk.clock import FakeClock
-from kiosk.flow import CandidateFlow, RecordingStopped, Step
+from kiosk.flow import CandidateFlow, RecordingStopped
 from kiosk.speech import espeak_available, synthesise
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
 from kiosk.store.results import scores, transcripts
-from kiosk.templates import find_template
 from kiosk.transcribe import SAMPLE_RATE
 from kiosk.vault import create
 from kiosk.worker import WorkerProcess
-from tests.kiosk.conftest import TIMINGS
+from tests.kiosk.conftest import take_demo_interview
 
 pytestmark = pytest.mark.skipif(not espeak_available(),
                                 reason="espeak-ng is not installed: run make test")
@@ -40,10 +38,8 @@ ANSWERS = {
 def record_session(data_dir: Path, answers: dict[str, str], *, ai: bool = True) -> str:
     """A scripted candidate takes the demo interview; spoken answers go into vault files."""
     store = Store(data_dir, keys.recipients(data_dir))
-    clock = FakeClock()
-    flow = CandidateFlow(find_template("demo"), clock=clock, archive=store, timings=TIMINGS)
 
-    def on_event(event: object) -> None:
+    def record(flow: CandidateFlow, event: object) -> None:
         if isinstance(event, RecordingStopped) and event.question_id in answers:
             session = flow.session()
             assert session is not None
@@ -51,29 +47,7 @@ def record_session(data_dir: Path, answers: dict[str, str], *, ai: bool = True) 
             with create(path, store.media_recipients(session.id)) as writer:
                 encode_aac(synthesise(answers[event.question_id]), SAMPLE_RATE, writer)
 
-    flow.subscribe(on_event)
-    flow.start()
-    flow.choose_language("en")
-    flow.identify("Ravi Kumar", "ravi@example.com")
-    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
-    while flow.step is not Step.FINISHED:
-        flow.begin_question()
-        flow.ready()
-        if flow.step is Step.COUNTDOWN:
-            clock.advance(flow.time_left() or 0)
-            flow.tick()
-        clock.advance(8)
-        flow.tick()
-        if flow.draft_text == "" and flow.mode.value == "text":
-            flow.update_text("It was easy to follow, for example the countdown was clear.")
-        flow.finish_answer()
-        flow.submit()
-    session = flow.session()
-    assert session is not None
+    session = take_demo_interview(store, ai=ai, on_event=record)
     store.close()
     return session.id
 
