@@ -40,11 +40,13 @@ MS = Fraction(1, 1000)
 GAP_TOLERANCE = 0.030  # seconds of missing sound before we fill it in
 TRANSCRIPTION_RATE = 16_000
 PREVIEW_WIDTH = 320
-MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
+               # Also close a fragment every quarter second, keyframe or not.
+               "frag_duration": "250000"}
 # A keyframe (and so a new fragment) twice a second: a crash loses at most about that much.
 KEYFRAMES_PER_SECOND = 2
 # Vault segment sizes that fill within a second or so at typical bitrates (see docs).
-VIDEO_SEGMENT_SIZE = 16 * 1024
+VIDEO_SEGMENT_SIZE = 8 * 1024
 AUDIO_COPY_SEGMENT_SIZE = 4 * 1024
 
 

@@ -1,0 +1,59 @@
+"""A recording process killed mid-answer leaves a file that recovers to within a second."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import av
+
+from kiosk.vault import Identity, recover
+
+RECORDER = textwrap.dedent("""
+    import sys, time
+    from capture.recorder import AnswerRecorder, VIDEO_SEGMENT_SIZE
+    from capture.sources import SyntheticSource
+    from kiosk.vault import Identity, create
+    identity = Identity(Identity.generate().suite, bytes.fromhex(sys.argv[2]))
+    sink = create(sys.argv[1], [identity.recipient], segment_size=VIDEO_SEGMENT_SIZE,
+                  fsync_interval=0.25)
+    recorder = AnswerRecorder(SyntheticSource(640, 480, 30), sink)
+    recorder.start()
+    print("started", flush=True)
+    while True:
+        time.sleep(0.25)
+        sink.flush()  # a recorder's owner flushes while it records
+""")
+
+
+def test_sigkill_mid_answer_loses_at_most_a_second(tmp_path: Path) -> None:
+    identity = Identity.generate()
+    path = tmp_path / "answer.mp4.vault"
+    with subprocess.Popen([sys.executable, "-c", RECORDER, str(path),
+                           identity.private_bytes().hex()],
+                          stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None and child.stdout.readline().strip() == "started"
+        started = time.monotonic()
+        time.sleep(4.0)
+        child.send_signal(signal.SIGKILL)
+        recorded_for = time.monotonic() - started
+        child.wait(timeout=10)
+    saved = io.BytesIO()
+    with path.open("rb") as source:
+        report = recover(source, [identity], saved)
+    assert not report.finished
+    times: list[float] = []
+    # The fragment being written when the power went is cut off: a player stops there.
+    with av.open(io.BytesIO(saved.getvalue())) as container, \
+            contextlib.suppress(av.error.InvalidDataError):
+        times.extend(float(frame.time) for frame in container.decode(video=0))
+
+    assert times, "nothing of the answer survived"
+    print(f"recovered {times[-1]:.2f} s of {recorded_for:.2f} s")
+    assert times[-1] >= recorded_for - 1.0, (times[-1], recorded_for)
