@@ -173,7 +173,7 @@ class FileSource(Source):
                 if probe.streams.video:
                     stream = probe.streams.video[0]
                     self.width, self.height = stream.width, stream.height
-                    self.fps = float(stream.average_rate or 25)
+                    self.fps = float(stream.guessed_rate or stream.average_rate or 25)
                 if probe.streams.audio:
                     self.audio_rate = audio_rate
         except (av.error.FFmpegError, OSError) as exc:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from kiosk.commands import (
+    capture,
     interview,
     keys,
     records,
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="data directory (default: $KIOSK_DATA_DIR, else the platform's "
                              "user data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for area in (interview, transcription, scoring, keys, vault, records, settings):
+    for area in (interview, transcription, scoring, capture, keys, vault, records, settings):
         area.register(commands)
     return parser
 

@@ -128,6 +128,21 @@ REGISTRY: Mapping[str, Setting] = {
             "reference code.", minimum=1, maximum=720,
         ),
         Setting(
+            "capture.camera", str, "auto", "Camera",
+            "Which camera records answers: 'auto' (the first found) or a device id from "
+            "`kiosk devices`.",
+        ),
+        Setting(
+            "capture.microphone", str, "auto", "Microphone",
+            "Which microphone records answers: 'auto' (the system default) or a device id "
+            "from `kiosk devices`.",
+        ),
+        Setting(
+            "capture.crf", int, 23, "Video quality",
+            "H.264 constant rate factor: lower is better quality and bigger files.",
+            minimum=15, maximum=35,
+        ),
+        Setting(
             "transcription.model_dir", str, "", "Speech model",
             "Folder of a faster-whisper model to use instead of the bundled tiny.en (for "
             "example a multilingual model for Hindi interviews); empty means the bundled one.",
