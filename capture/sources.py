@@ -108,12 +108,15 @@ class SyntheticSource(Source):
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0,
                  audio_rate: int = 48_000, *, seconds: float | None = None,
                  flash_every: float | None = None, lose_after: float | None = None,
-                 realtime: bool = True, frames: Sequence[Image] = ()) -> None:
+                 realtime: bool = True, frames: Sequence[Image] = (),
+                 speech: np.ndarray | None = None, label: str | None = None) -> None:
         super().__init__()
         self.width, self.height, self.fps, self.audio_rate = width, height, fps, audio_rate
         self._seconds, self._flash, self._lose = seconds, flash_every, lose_after
         self.realtime = realtime
         self._frames = list(frames)
+        self._speech = speech  # samples at audio_rate, played instead of the tone
+        self._label = label
 
     def image(self, index: int) -> Image:
         """Frame `index`: prepared frames if given, else a bar moving across grey."""
@@ -124,10 +127,18 @@ class SyntheticSource(Source):
         image = np.full((self.height, self.width, 3), 90, np.uint8)
         x = int((index * 8) % self.width)
         image[:, x:x + 40] = (40, 160, 220)
+        if self._label:
+            import cv2
+
+            cv2.putText(image, self._label, (20, self.height // 2), cv2.FONT_HERSHEY_SIMPLEX,
+                        self.width / 640, (255, 255, 255), 2, cv2.LINE_AA)
         return image
 
     def sound(self, start: int, count: int) -> np.ndarray:
         """Samples `start`..`start+count`: a quiet 220 Hz tone, a 1 kHz beep at each flash."""
+        if self._speech is not None:
+            chunk = self._speech[start:start + count]
+            return np.pad(chunk, (0, count - len(chunk))).astype(np.float32)
         n = np.arange(start, start + count)
         t = n / self.audio_rate
         samples = 0.05 * np.sin(2 * math.pi * 220 * t)
@@ -141,8 +152,8 @@ class SyntheticSource(Source):
         t0 = clock()
         frame_index = sample_index = 0
         while not self._stop.is_set():
-            next_video = frame_index / self.fps
-            next_audio = sample_index / self.audio_rate
+            next_video = frame_index / self.fps if self.has_video else math.inf
+            next_audio = sample_index / self.audio_rate if self.has_audio else math.inf
             due = min(next_video, next_audio)
             if self._seconds is not None and due >= self._seconds:
                 return
@@ -163,14 +174,14 @@ class FileSource(Source):
     """Plays any file PyAV can read as if it were a camera and a microphone."""
 
     def __init__(self, path: str | Path, *, realtime: bool = True, audio_rate: int = 48_000,
-                 loop: bool = False) -> None:
+                 loop: bool = False, video: bool = True) -> None:
         super().__init__()
         import av
 
         self.path = Path(path)
         try:
             with av.open(str(self.path)) as probe:
-                if probe.streams.video:
+                if probe.streams.video and video:
                     stream = probe.streams.video[0]
                     self.width, self.height = stream.width, stream.height
                     self.fps = float(stream.guessed_rate or stream.average_rate or 25)
@@ -198,7 +209,8 @@ class FileSource(Source):
         resampler = pyav.AudioResampler(format="flt", layout="mono", rate=self.audio_rate)
         end = 0.0
         with pyav.open(str(self.path)) as container:
-            streams = [*container.streams.video[:1], *container.streams.audio[:1]]
+            streams = [*container.streams.video[:1 if self.has_video else 0],
+                       *container.streams.audio[:1]]
             for packet in container.demux(streams):
                 for frame in packet.decode():
                     if self._stop.is_set():

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.audio_file import encode_aac
+from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
+from capture.sources import FileSource, Source, SyntheticSource
 from kiosk.clock import FakeClock
 from kiosk.demo_answers import sample_answer
 from kiosk.flow import CandidateFlow, FlowEvent, FlowTimings, Step
@@ -29,9 +30,9 @@ from kiosk.vault import create
 from kiosk.worker import WorkerProcess
 
 SAMPLE_MEDIA_NOTICE = (
-    "SAMPLE MEDIA: no camera or microphone is used. The candidate is scripted and their "
-    "voice is synthetic (espeak-ng reading sample answers, or the files given with "
-    "--answers); video answers are stored as audio only."
+    "SAMPLE MEDIA: no camera or microphone is used. The candidate is scripted: their voice "
+    "is espeak-ng reading sample answers (or the files given with --answers) over a labelled "
+    "test picture (or the --video file), recorded through the real recorder."
 )
 DEMO_CANDIDATE = ("Asha Demo", "asha.demo@example.com")
 
@@ -39,14 +40,17 @@ DEMO_CANDIDATE = ("Asha Demo", "asha.demo@example.com")
 class Voice:
     """What the scripted candidate says for each question."""
 
-    def __init__(self, files: Sequence[Path] = ()) -> None:
+    def __init__(self, files: Sequence[Path] = (), video: Path | None = None) -> None:
         self._files = list(files)
+        self._video = video
         self._cache: dict[str, Samples] = {}
 
     def audio(self, question_id: str, number: int) -> Samples:
         """The spoken answer to question `number` (1-based) as 16 kHz samples."""
         if question_id not in self._cache:
-            if self._files:
+            if self._video is not None:
+                self._cache[question_id] = decode_audio(self._video)
+            elif self._files:
                 self._cache[question_id] = decode_audio(
                     self._files[(number - 1) % len(self._files)])
             else:
@@ -56,6 +60,15 @@ class Voice:
     def text(self, question_id: str) -> str:
         """The typed answer to a text question."""
         return sample_answer(question_id)
+
+    def source(self, samples: Samples, mode: AnswerMode) -> Source:
+        """What the recorder records for a take: the --video file, or labelled sample media."""
+        picture = mode is AnswerMode.VIDEO
+        if self._video is not None:
+            return FileSource(self._video, realtime=False, video=picture)
+        return SyntheticSource(640 if picture else 0, 360, 25.0, audio_rate=SAMPLE_RATE,
+                               seconds=len(samples) / SAMPLE_RATE, realtime=False,
+                               speech=samples, label="SAMPLE MEDIA - scripted candidate")
 
 
 @dataclass(frozen=True)
@@ -126,16 +139,26 @@ class _Script:
             self.kiosk(f"memory wiped ({event.reason}); ready for the next candidate")
 
     def store_take(self, event: ev.RecordingStopped) -> None:
-        """The 'recording': the take's audio goes straight into a vault file."""
+        """The recording: the sample media goes through the real recorder into vault files."""
         samples, self.pending = self.pending, None
         if event.practice or event.question_id is None or samples is None \
                 or event.ended_by == "abort":
             return  # practice takes are never stored
         session = self.flow.session()
         assert session is not None
-        path = self.store.audio_path(session.id, event.question_id, event.take)
-        with create(path, self.store.media_recipients(session.id)) as writer:
-            encode_aac(samples, SAMPLE_RATE, writer)
+        store, question_id = self.store, event.question_id
+        recipients = store.media_recipients(session.id)
+        video = create(store.video_path(session.id, question_id, event.take), recipients,
+                       segment_size=VIDEO_SEGMENT_SIZE)
+        audio = create(store.audio_path(session.id, question_id, event.take), recipients,
+                       segment_size=AUDIO_COPY_SEGMENT_SIZE)
+        with video, audio:
+            recorder = AnswerRecorder(self.voice.source(samples, self.flow.mode), video, audio)
+            recorder.start()
+            stats = recorder.wait()
+        assert stats is not None
+        self.kiosk(f"stored encrypted: {stats.frames} frames, {stats.audio_seconds:.1f} s of "
+                   f"sound, drift {stats.drift * 1000:+.0f} ms")
 
     def answer(self, think_for: float, *, finish_early: bool = True) -> None:
         flow = self.flow

@@ -46,6 +46,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     demo.add_argument("--answers", metavar="DIR",
                       help="audio files to use as the spoken answers, in name order "
                            "(default: espeak-ng reads sample answers)")
+    demo.add_argument("--video", metavar="FILE",
+                      help="a video with sound to play as the candidate for every spoken answer "
+                           "(e.g. ../shared/data/video/derived_brbk7n.mp4)")
     demo.add_argument("--json", metavar="OUT",
                       help="also write the reference code and scorecard as JSON to OUT")
     add_passphrase_options(demo)
@@ -65,6 +68,9 @@ def demo_command(args: argparse.Namespace) -> int:
     if not args.headless:
         raise ConfigError("the kiosk window is not built yet; run `kiosk demo --headless`")
     answers = _answer_files(args.answers) if args.answers else []
+    video = Path(args.video) if args.video else None
+    if video is not None and not video.is_file():
+        raise ConfigError(f"--video {args.video}: no such file")
     with _demo_data_dir(args) as (data_dir, kept):
         _, settings = open_data_dir(argparse.Namespace(data_dir=str(data_dir)))
         template_ref = args.template or settings.get("interview.template")
@@ -81,7 +87,7 @@ def demo_command(args: argparse.Namespace) -> int:
         worker = WorkerProcess(data_dir, unlocked.identity, model_dir=model_dir(settings),
                                threads=threads)
         try:
-            result = run_demo(template, store, voice=Voice(answers), worker=worker,
+            result = run_demo(template, store, voice=Voice(answers, video), worker=worker,
                               language=args.language,
                               timings=FlowTimings.from_settings(settings))
             card = build(store, result.session_id)

@@ -151,6 +151,10 @@ class Store:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         return path
 
+    def video_path(self, session_id: str, question_id: str, take: int) -> Path:
+        """Where a take's recording (H.264 + AAC, fragmented MP4, in a vault file) lives."""
+        return self.media_dir(session_id) / f"{question_id}.take{take}.video.vault"
+
     def audio_path(self, session_id: str, question_id: str, take: int) -> Path:
         """Where a take's 16 kHz audio copy (AAC in a vault file) lives."""
         return self.media_dir(session_id) / f"{question_id}.take{take}.audio.vault"
