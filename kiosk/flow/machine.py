@@ -130,7 +130,8 @@ class CandidateFlow:
         if self._practice:
             return None
         allowed = plan.allowed_takes(self._current_question(), self._accommodations)
-        return max(0, allowed - len(self._attempt.takes))
+        counted = [t for t in self._attempt.takes if t.ended_by != "device"]
+        return max(0, allowed - len(counted))  # a device failure never costs a retake
 
     @property
     def accommodations(self) -> Accommodations:
@@ -311,6 +312,12 @@ class CandidateFlow:
         self._stop_answer(now, "candidate")
         self._events.deliver()
 
+    def recording_failed(self) -> None:
+        """The camera or microphone failed mid-answer: keep the take; no retake is lost."""
+        self._require(Step.ANSWER)
+        self._stop_answer(self._now(), "device")
+        self._events.deliver()
+
     def choose_take(self, number: int) -> None:
         """Pick which take to submit."""
         self._require(Step.REVIEW)
@@ -470,22 +477,15 @@ class CandidateFlow:
 
     def _step_deadline(self) -> float | None:
         t, extra = self.timings, self._accommodations
-        match self._step:
-            case Step.THINK:
-                duration = plan.think_seconds(self._asked(), extra)
-            case Step.COUNTDOWN:
-                duration = t.countdown_seconds
-            case Step.ANSWER:
-                duration = self._answer_seconds()
-            case Step.REVIEW:
-                duration = t.review_seconds * extra.extra_time
-            case Step.BREAK:
-                duration = t.break_seconds * extra.break_multiplier
-            case Step.FINISHED | Step.DECLINED:
-                duration = t.finished_seconds
-            case _:
-                return None
-        return self._entered_at + duration
+        durations: dict[Step, Callable[[], float]] = {  # lazy: only the current one is asked
+            Step.THINK: lambda: plan.think_seconds(self._asked(), extra),
+            Step.COUNTDOWN: lambda: t.countdown_seconds, Step.ANSWER: self._answer_seconds,
+            Step.REVIEW: lambda: t.review_seconds * extra.extra_time,
+            Step.BREAK: lambda: t.break_seconds * extra.break_multiplier,
+            Step.FINISHED: lambda: t.finished_seconds, Step.DECLINED: lambda: t.finished_seconds,
+        }
+        duration = durations.get(self._step)
+        return None if duration is None else self._entered_at + duration()
 
     def _next_deadline(self) -> float | None:
         if self._step in WAITING_STEPS:

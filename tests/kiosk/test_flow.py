@@ -349,3 +349,20 @@ def test_one_late_tick_equals_many_small_ones(make_harness) -> None:
     late_answer, steady_answer = late_session.answers["q-one"], steady_session.answers["q-one"]
     drift = late_answer.submitted_at - steady_answer.submitted_at
     assert abs(drift.total_seconds()) < 0.001
+
+
+def test_a_failed_device_keeps_the_take_and_costs_no_retake(harness: Harness) -> None:
+    h, flow = harness, harness.flow
+    h.to(Step.ANSWER)
+    assert flow.takes_left == 2
+    h.advance(7)
+    flow.recording_failed()
+    assert flow.step is Step.REVIEW
+    (take,) = flow.takes
+    assert take.ended_by == "device" and take.seconds == 7  # what was recorded is kept
+    assert flow.takes_left == 2  # the camera's fault is not the candidate's
+    assert h.of_type(ev.RecordingStopped)[-1] == ev.RecordingStopped("q-one", 1, "device", False)
+    flow.retake()
+    h.advance(3 + 5)
+    flow.finish_answer()
+    assert flow.takes_left == 1 and flow.chosen_take == 2
