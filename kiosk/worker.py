@@ -28,6 +28,7 @@ from kiosk.logs import configure_logging, get_logger, log_event
 from kiosk.scoring_service import score_session
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
+from kiosk.store.repair import repair_media
 from kiosk.store.results import save_transcript
 from kiosk.transcribe import Transcriber
 from kiosk.vault import Identity, SuiteId, VaultReader
@@ -66,6 +67,9 @@ def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] 
     transcriber = Transcriber(model_dir, threads=threads)  # a bad model fails here, at once
     store = Store(data_dir, keys.recipients(data_dir), [identity])
     requeued = job_queue.requeue_abandoned(store)
+    for mended in repair_media(store):  # recordings cut off by a crash become readable
+        log_event(_log, "worker.media_repaired", session_id=mended.session_id,
+                  count=mended.plaintext_bytes)
     log_event(_log, "worker.ready", count=requeued)
     _emit(out, "ready", requeued=requeued, backlog=job_queue.counts(store).get("queued", 0))
     try:
