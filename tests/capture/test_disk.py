@@ -15,7 +15,7 @@ Usage = namedtuple("Usage", "total used free")
 
 def test_enough_space(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(disk.shutil, "disk_usage", lambda _: Usage(0, 0, 10 * 1024**3))
-    result = check_space(tmp_path, 180, bytes_per_second=500_000)
+    result = check_space(tmp_path, 180, bytes_per_second=500_000)  # explicit rate
     assert result.ok and result.needed_bytes == 135_000_000 + RESERVE_BYTES
     assert 200 < result.minutes_left < 240
 
