@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
@@ -157,6 +157,7 @@ class _Script:
             recorder.start()
             stats = recorder.wait()
         assert stats is not None
+        store.save_recording_stats(session.id, question_id, event.take, asdict(stats))
         self.kiosk(f"stored encrypted: {stats.frames} frames, {stats.audio_seconds:.1f} s of "
                    f"sound, drift {stats.drift * 1000:+.0f} ms")
 

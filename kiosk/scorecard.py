@@ -31,6 +31,7 @@ def build(store: Store, session_id: str) -> dict[str, Any]:
         raise SessionNotFoundError("no session has that reference code")
     template = template_of(store, session.template_id, session.template_sha256)
     heard = answer_transcripts(store, session.id)
+    recorded = store.recording_stats(session.id)
     stored = scores(store, session.id)
     flags = []
     if session.interruption:
@@ -45,6 +46,14 @@ def build(store: Store, session_id: str) -> dict[str, Any]:
             take = answer.chosen_take
             entry.update(mode=take.mode.value, take=answer.chosen, takes=len(answer.takes),
                          seconds=round(take.seconds, 1), ended_by=take.ended_by)
+            capture = recorded.get((question.id, answer.chosen))
+            if capture is not None:
+                entry["recording"] = {key: capture[key] for key in (
+                    "frames", "dropped_frames", "audio_gaps", "drift", "ended_by")}
+                if capture["dropped_frames"] or capture["audio_gaps"]:
+                    flags.append(f"question {number}: the recording dropped "
+                                 f"{capture['dropped_frames']} frames and had "
+                                 f"{capture['audio_gaps']} gaps in the sound")
         transcript = heard.get(question.id)
         typed = answer is not None and answer.chosen_take.mode.value == "text"
         if typed and transcript is not None:

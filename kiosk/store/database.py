@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -163,6 +163,20 @@ class Store:
         """The session's keys (needs the kiosk unlocked unless created in this process)."""
         return self._session_keys(session_id)
 
+    def save_recording_stats(self, session_id: str, question_id: str, take: int,
+                             stats: Mapping[str, object]) -> None:
+        """Keep a take's capture facts (dropped frames, audio gaps, drift) with the take."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO recordings VALUES (?, ?, ?, ?, ?)",
+                       (session_id, question_id, take, datetime.now(UTC).isoformat(),
+                        json.dumps(dict(stats))))
+
+    def recording_stats(self, session_id: str) -> dict[tuple[str, int], dict[str, object]]:
+        """Capture facts of every recorded take of a session, by (question, take)."""
+        return {(question_id, take): json.loads(stats) for question_id, take, stats in
+                self._db.execute("SELECT question_id, take, stats FROM recordings "
+                                 "WHERE session_id = ?", (session_id,))}
+
     def media_recipients(self, session_id: str) -> list[Recipient]:
         """Who the session's recordings are sealed to: its own key, then HQ's (if enrolled)."""
         own = self._session_keys(session_id).identity.recipient
@@ -299,7 +313,7 @@ class Store:
         with self.transaction() as db:
             rows = 0
             for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
-                          "outbox", "jobs", "session_keys", "sessions"):
+                          "outbox", "jobs", "recordings", "session_keys", "sessions"):
                 column = "id" if table == "sessions" else "session_id"
                 rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608
                                    (sid,)).rowcount

@@ -145,9 +145,24 @@ def _templates(db: sqlite3.Connection) -> None:
     """)
 
 
+def _recordings(db: sqlite3.Connection) -> None:
+    """What each recorded take turned out to be: frames, drops, gaps, drift, how it ended."""
+    _run(db, """
+        CREATE TABLE recordings (
+            session_id TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            take INTEGER NOT NULL,
+            recorded_at TEXT NOT NULL,
+            stats TEXT NOT NULL,            -- JSON: counts and times, never candidate data
+            PRIMARY KEY (session_id, question_id, take)
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
+    ("0003_recordings", _recordings),
 )
 
 

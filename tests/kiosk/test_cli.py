@@ -124,6 +124,9 @@ def test_demo_headless_runs_a_real_session_with_labelled_sample_media(
     heard = card["questions"][0]["transcript"]["excerpt"].lower()
     assert "student" in heard and "example" in heard  # espeak's speech, really transcribed
     assert card["questions"][2]["typed_excerpt"].startswith("One thing that felt easy")
+    recording = card["questions"][0]["recording"]  # it went through the real recorder
+    assert recording["frames"] > 100 and recording["dropped_frames"] == 0
+    assert abs(recording["drift"]) < 0.04 and recording["ended_by"] == "stop"
     assert all(c["suggestion"] for c in card["competencies"])  # the demo scores (AI consented)
     # The candidate is named by code only (the transcript may hold what they said, of course).
     assert "Asha Demo" not in json.dumps(card) and "asha.demo@" not in json.dumps(card)

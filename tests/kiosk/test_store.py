@@ -133,6 +133,23 @@ def test_migrations_are_recorded_and_applied_once(tmp_path: Path, store: Store) 
     again.close()
 
 
+@pytest.mark.parametrize("done", range(len(MIGRATIONS)))
+def test_every_earlier_schema_is_upgraded(tmp_path: Path, done: int) -> None:
+    """A database left at any earlier version gets exactly the missing migrations."""
+    db = sqlite3.connect(tmp_path / "kiosk.db", isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, step in MIGRATIONS[:done]:
+        step(db)
+        db.execute("INSERT INTO migrations VALUES (?, 'earlier')", (name,))
+    db.close()
+    store = Store(tmp_path, [KIOSK.recipient], [KIOSK])
+    assert store.migrations_applied == [name for name, _ in MIGRATIONS[done:]]
+    reference = take_interview(store)  # and the upgraded database works
+    found = store.find(reference)
+    assert found is not None and found.candidate.name == NAME
+    store.close()
+
+
 def test_a_database_from_a_newer_kiosk_is_refused(tmp_path: Path, store: Store) -> None:
     store._db.execute("INSERT INTO migrations VALUES ('9999_future', 'x')")
     with pytest.raises(RuntimeError, match="newer kiosk"):
