@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from capture.check import CheckResult, check_frames, check_microphone
 from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
 from capture.sources import FileSource, Source, SyntheticSource
 from kiosk.clock import FakeClock
@@ -60,6 +63,18 @@ class Voice:
     def text(self, question_id: str) -> str:
         """The typed answer to a text question."""
         return sample_answer(question_id)
+
+    def device_check(self) -> list[CheckResult]:
+        """The real device check, run on the --video file (the test picture has no face)."""
+        if self._video is None:
+            return []
+        import av
+
+        with av.open(str(self._video)) as container:
+            frames = [np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                      for _, frame in zip(range(25), container.decode(video=0), strict=False)]
+        return [*check_frames(frames),
+                *check_microphone(decode_audio(self._video), SAMPLE_RATE)]
 
     def source(self, samples: Samples, mode: AnswerMode) -> Source:
         """What the recorder records for a take: the --video file, or labelled sample media."""
@@ -223,7 +238,10 @@ def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
     script.say("asks for no adjustments")
     flow.set_accommodations()
     script.say("device check: sample media stands in for the camera and microphone")
-    flow.report_devices(camera=True, microphone=True)
+    for result in voice.device_check():
+        script.kiosk(f"check {result.name}: {'ok' if result.ok else 'NOT OK'}: "
+                     f"{result.message}" + (f" Fix: {result.fix}" if result.fix else ""))
+    flow.report_devices(camera=True, microphone=True)  # sample media: nothing to fix
     flow.devices_ready()
 
     script.say("tries the practice question (never stored)")

@@ -210,3 +210,20 @@ def test_the_console_scripts_are_installed_and_answer() -> None:
     done = subprocess.run([sys.executable, "-m", "kiosk", "templates", "check", "/nonexistent"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+SHARED_VIDEO = Path(__file__).resolve().parents[2].parent / "shared/data/video/derived_brbk7n.mp4"
+
+
+@needs_espeak
+@pytest.mark.skipif(not SHARED_VIDEO.exists(),
+                    reason=f"shared recordings not found at {SHARED_VIDEO}")
+def test_demo_with_a_real_talking_head_video(capsys, tmp_path: Path) -> None:
+    out_json = tmp_path / "card.json"
+    status, out, err = run(capsys, "demo", "--headless", "--video", str(SHARED_VIDEO),
+                           "--json", str(out_json))
+    assert status == 0, err
+    assert "check face: ok: We can see your face." in out  # the real device check
+    card = json.loads(out_json.read_text())["scorecard"]
+    heard = card["questions"][0]["transcript"]["excerpt"].lower()
+    assert "now" in heard and card["questions"][0]["recording"]["frames"] == 75
