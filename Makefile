@@ -11,7 +11,7 @@ help:
 
 run: $(VENV)/.installed-run
 	@scripts/system-packages.sh run
-	$(BIN)/kiosk demo --headless
+	$(BIN)/kiosk-app
 
 test: $(VENV)/.installed-test
 	@scripts/system-packages.sh test

@@ -1,0 +1,186 @@
+"""The kiosk window, walked like a candidate would, asserting on what the screens show."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from capture.sources import SyntheticSource
+from kiosk import keys
+from kiosk.clock import FakeClock
+from kiosk.flow import CandidateFlow, FlowTimings, Step
+from kiosk.store import Store
+from kiosk.templates import AnswerMode, find_template
+from ui import i18n
+from ui.runtime import Runtime
+from ui.window import KioskWindow
+
+PASS = "window test passphrase"
+
+
+class Kiosk:
+    """A window over a real store, sample media and a fake clock."""
+
+    def __init__(self, qtbot, data_dir: Path, lose_after: float | None = None) -> None:
+        keys.init_keys(data_dir, PASS, keys.KdfParams(8192, 1, 1))
+        unlocked = keys.unlock(data_dir, PASS)
+        self.store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
+        self.clock = FakeClock()
+        self.flow = CandidateFlow(find_template("demo"), clock=self.clock, archive=self.store,
+                                  timings=FlowTimings())
+        self.runtime = Runtime(self.store)
+        if lose_after is not None:
+            self.runtime.new_source = lambda mode: SyntheticSource(  # type: ignore[method-assign]
+                640, 360, 30.0, lose_after=lose_after)
+        self.window = KioskWindow(self.flow, self.runtime, kiosk_mode=False,
+                                  staff_check=lambda text: text == PASS)
+        qtbot.addWidget(self.window)
+        self.window.resize(1280, 800)
+        self.window.show()
+        self.qtbot = qtbot
+
+    @property
+    def screen(self):
+        return self.window.current
+
+    def click(self, widget) -> None:
+        assert widget.isVisible(), f"{widget.text()!r} is not on screen"
+        self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.flow.tick()
+
+    def to_questions(self, typed: bool = False) -> None:
+        self.click(self.screen.start)
+        assert type(self.screen).__name__ == "IdentifyScreen"
+        self.qtbot.keyClicks(self.screen.name, "Kavya Menon")
+        self.qtbot.keyClicks(self.screen.contact, "kavya@example.com")
+        self.click(self.screen.next)
+        assert self.flow.step is Step.CONSENT
+        self.click(self.screen.more)
+        assert self.screen.details.isVisible() and "7 days" in self.screen.details.text()
+        for box in (self.screen.recording, self.screen.retention, self.screen.ai):
+            box.setChecked(True)
+        self.click(self.screen.agree)
+        assert self.flow.step is Step.ACCOMMODATIONS
+        if typed:
+            self.screen.typed.setChecked(True)
+            self.click(self.screen.apply)
+        else:
+            self.click(self.screen.none)
+        assert "SAMPLE MEDIA" in self.screen.source_note.text()
+        self.click(self.screen.go)
+        assert self.flow.step is Step.READ and self.flow.in_practice
+        self.click(self.screen.secondary)  # skip the practice
+        assert self.screen.heading.text() == "Question 1 of 3"
+
+    def speak(self, seconds: float = 0.6) -> None:
+        """Record for a little while (the sample media runs in real time)."""
+        self.click(self.screen.primary)  # show the question
+        assert self.flow.step is Step.THINK
+        self.click(self.screen.primary)  # I'm ready
+        if self.flow.step is Step.COUNTDOWN:
+            self.advance(3)
+        assert self.flow.step is Step.ANSWER
+        time.sleep(seconds)
+
+
+def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions()
+    kiosk.speak()
+    assert kiosk.screen.recording.isVisible() and kiosk.screen.recording.text() == "● Recording"
+    kiosk.click(kiosk.screen.primary)  # finish answer
+    assert kiosk.flow.step is Step.REVIEW
+    assert kiosk.screen.again.text() == "Try again (1 left)"
+    kiosk.click(kiosk.screen.again)
+    kiosk.advance(3)
+    time.sleep(0.4)
+    kiosk.click(kiosk.screen.primary)
+    assert not kiosk.screen.again.isVisible()  # no retakes left
+    kiosk.click(kiosk.screen.use)
+    kiosk.speak()  # question 2: audio only
+    assert not kiosk.screen.selfview.isVisible()
+    kiosk.click(kiosk.screen.primary)
+    kiosk.click(kiosk.screen.use)
+    kiosk.click(kiosk.screen.primary)  # question 3: typed
+    kiosk.click(kiosk.screen.primary)
+    assert kiosk.flow.mode is AnswerMode.TEXT and kiosk.screen.typed.isVisible()
+    kiosk.qtbot.keyClicks(kiosk.screen.typed, "The countdown was easy to follow.")
+    kiosk.click(kiosk.screen.primary)
+    assert "countdown was easy" in kiosk.screen.body.text()
+    kiosk.click(kiosk.screen.use)
+    assert kiosk.flow.step is Step.FINISHED
+    reference = kiosk.screen.code.text()
+    assert reference == kiosk.flow.reference and kiosk.screen.qr.pixmap() is not None
+    stored = kiosk.store.find(reference)
+    assert stored is not None and stored.candidate.name == "Kavya Menon"
+    assert [a.chosen for a in stored.answers.values()] == [2, 1, 1]
+    assert stored.answers["what-was-easy-what-was-unclear"].chosen_take.text.startswith(
+        "The countdown")
+    session_id = stored.id
+    assert kiosk.store.video_path(session_id, "introduce-yourself", 2).stat().st_size > 1000
+    stats = kiosk.store.recording_stats(session_id)
+    assert stats[("introduce-yourself", 1)]["frames"] > 0
+    kiosk.click(kiosk.screen.done)
+    assert kiosk.flow.step is Step.WELCOME and kiosk.flow.reference is None
+
+
+def test_typed_answers_for_everything_under_the_accommodation(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions(typed=True)
+    kiosk.click(kiosk.screen.primary)
+    kiosk.click(kiosk.screen.primary)
+    assert kiosk.screen.typed.isVisible() and not kiosk.screen.recording.isVisible()
+
+
+def test_an_idle_candidate_is_wiped_from_the_screen(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.click(kiosk.screen.start)
+    kiosk.qtbot.keyClicks(kiosk.screen.name, "Someone Else")
+    kiosk.advance(60)
+    assert kiosk.window.overlay.isVisible()
+    assert kiosk.window.overlay.text.text() == "Are you still there?"
+    kiosk.advance(20)
+    assert kiosk.flow.step is Step.WELCOME and not kiosk.window.overlay.isVisible()
+    kiosk.click(kiosk.screen.start)
+    assert kiosk.screen.name.text() == ""  # nothing of the last candidate shows
+
+
+def test_a_camera_lost_mid_answer_costs_no_retake(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path, lose_after=0.3)
+    kiosk.to_questions()
+    kiosk.speak(seconds=0)
+    kiosk.qtbot.waitUntil(lambda: kiosk.flow.step is Step.REVIEW, timeout=5000)
+    assert "does not cost you a try" in kiosk.screen.body.text()
+    assert kiosk.screen.again.text() == "Try again (2 left)"
+
+
+def test_the_language_switches_live(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.click(kiosk.window.screens[type(kiosk.screen)].languages[1])
+    try:
+        assert kiosk.screen.start.text() == i18n.tr("welcome.start") != "Start"
+        assert kiosk.screen.title.text() == "कियोस्क आज़माकर देखें"
+    finally:
+        i18n.set_language("en")
+
+
+def test_staff_entry_needs_the_passphrase(qtbot, tmp_path: Path, monkeypatch) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    answers = iter([("wrong", True), (PASS, True)])
+    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: next(answers))
+    kiosk.window.staff_entry()
+    assert kiosk.window.isVisible()
+    kiosk.window.staff_entry()
+    assert not kiosk.window.isVisible()
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_every_key_is_translated(language: str) -> None:
+    english = i18n.catalog("en")
+    assert set(i18n.catalog(language)) == set(english)

@@ -1,0 +1,192 @@
+"""What runs behind the screens: sources, the recorder, the store and the worker.
+
+The screens call this; it never touches a widget. Capture and encoding run on their own
+threads and the worker in its own process; anything they report comes back to the GUI
+thread through the `Bridge`, the one way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from capture.check import CheckResult, check_frames
+from capture.media import DeviceError
+from capture.recorder import (
+    AUDIO_COPY_SEGMENT_SIZE,
+    VIDEO_SEGMENT_SIZE,
+    AnswerRecorder,
+    TakeStats,
+)
+from capture.sources import FileSource, Source, SyntheticSource
+from kiosk.flow import CandidateFlow, FlowEvent, RecordingStarted, RecordingStopped
+from kiosk.store import Store
+from kiosk.templates import AnswerMode
+from kiosk.vault import VaultWriter, create
+from kiosk.worker import WorkerProcess
+from ui import i18n
+
+
+class Bridge(QObject):
+    """Runs callables on the GUI thread, whichever thread asks."""
+
+    _call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._call.connect(lambda function: function())
+
+    def call_soon(self, function: Callable[[], None]) -> None:
+        """Queue `function` for the GUI thread."""
+        self._call.emit(function)
+
+
+class Runtime:
+    """Recording, storing and transcribing for one kiosk window."""
+
+    def __init__(self, store: Store, *, worker: WorkerProcess | None = None,
+                 video: Path | None = None, sample_media: bool = True) -> None:
+        self.store = store
+        self.worker = worker
+        self.bridge = Bridge()
+        self._video = video
+        self._sample_media = sample_media
+        self.flow: CandidateFlow | None = None
+        self._recorder: AnswerRecorder | None = None
+        self._sinks: list[VaultWriter] = []
+        self._take: tuple[str, int] | None = None
+        self.ask_resume: Callable[[], None] = lambda: None
+        self.last_stats: TakeStats | None = None
+
+    def attach(self, flow: CandidateFlow) -> None:
+        """Follow `flow`'s recording events."""
+        self.flow = flow
+        flow.subscribe(self._on_event)
+
+    # --- what screens ask -------------------------------------------------------------
+
+    def source_note(self) -> str:
+        """Which camera and microphone are used, in plain words."""
+        return i18n.tr("check.sample_media") if self._sample_media else ""
+
+    def new_source(self, mode: AnswerMode) -> Source:
+        """A fresh source for a take (sample media on a machine without devices)."""
+        picture = mode is AnswerMode.VIDEO
+        if self._video is not None:
+            return FileSource(self._video, loop=True, video=picture)
+        if not self._sample_media:
+            from capture.devices import CameraSource, DeviceSource, MicrophoneSource
+
+            return DeviceSource(CameraSource() if picture else None, MicrophoneSource())
+        return SyntheticSource(1280 if picture else 0, 720, 30.0,
+                               label="SAMPLE MEDIA - no camera" if picture else None)
+
+    def preview(self) -> tuple[np.ndarray | None, float]:
+        """The newest small frame and the sound level, if something is being recorded."""
+        if self._recorder is None:
+            return None, -120.0
+        preview = self._recorder.preview()
+        return preview.image, preview.rms_dbfs
+
+    def device_check(self) -> list[CheckResult]:
+        """The device check; with sample media it says so instead of judging a test picture."""
+        if self._sample_media and self._video is None:
+            return [CheckResult("camera", True, i18n.tr("check.sample_camera"), None, None),
+                    CheckResult("microphone", True, i18n.tr("check.sample_microphone"),
+                                None, None)]
+        source = self.new_source(AnswerMode.VIDEO)
+        frames = [source.image(0)] if isinstance(source, SyntheticSource) else []
+        if isinstance(source, FileSource):
+            frames = _first_frames(source.path)
+        return check_frames(frames)
+
+    # --- recording ----------------------------------------------------------------------
+
+    def _on_event(self, event: FlowEvent) -> None:
+        if isinstance(event, RecordingStarted) and event.mode is not AnswerMode.TEXT:
+            self._start(event)
+        elif isinstance(event, RecordingStopped):
+            self._stop(event)
+
+    def _start(self, event: RecordingStarted) -> None:
+        flow = self.flow
+        assert flow is not None
+        if self.worker is not None:
+            self.worker.pause()  # the candidate's recording comes first on a small machine
+        session = flow.session()
+        if event.practice or session is None or event.question_id is None:
+            sinks: list[VaultWriter] = []
+            video_sink: object = _Discard()  # practice is never stored
+            audio_sink: object = None
+        else:
+            recipients = self.store.media_recipients(session.id)
+            sinks = [create(self.store.video_path(session.id, event.question_id, event.take),
+                            recipients, segment_size=VIDEO_SEGMENT_SIZE),
+                     create(self.store.audio_path(session.id, event.question_id, event.take),
+                            recipients, segment_size=AUDIO_COPY_SEGMENT_SIZE)]
+            video_sink, audio_sink = sinks
+            self._take = (event.question_id, event.take)
+        self._sinks = sinks
+        self._recorder = AnswerRecorder(self.new_source(event.mode), video_sink, audio_sink,
+                                        on_failure=self._failed)
+        self._recorder.start()
+
+    def _failed(self, error: DeviceError) -> None:
+        # On the encoder's thread: hand over to the GUI thread, where the flow lives.
+        def tell_flow() -> None:
+            if self.flow is not None and self.flow.step.value == "answer":
+                self.flow.recording_failed()
+        self.bridge.call_soon(tell_flow)
+
+    def _stop(self, event: RecordingStopped) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        stats = recorder.stop()
+        self.last_stats = stats
+        for sink in self._sinks:
+            if stats.ended_by == "sink_full":
+                sink.abandon()
+            else:
+                sink.close()
+        flow = self.flow
+        session = flow.session() if flow is not None else None
+        if self._take is not None and session is not None and self._sinks:
+            self.store.save_recording_stats(session.id, *self._take, asdict(stats))
+        self._sinks, self._take = [], None
+        if self.worker is not None:
+            self.worker.resume()
+
+    def shut_down(self) -> None:
+        """Stop recording and the worker."""
+        if self._recorder is not None:
+            self._recorder.stop()
+            for sink in self._sinks:
+                sink.close()
+        if self.worker is not None:
+            self.worker.stop()
+
+
+def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+                for _, frame in zip(range(count), container.decode(video=0), strict=False)]
+
+
+class _Discard:
+    """A sink that keeps nothing (the practice question is recorded for the preview only)."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def seekable(self) -> bool:
+        return False

@@ -1,0 +1,266 @@
+"""The screens of the interview itself: device check, questions, review, break, finished."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QPlainTextEdit
+
+from kiosk.flow import Step
+from kiosk.templates import AnswerMode
+from ui import i18n
+from ui.screens.base import Screen
+from ui.widgets import CountdownRing, LevelMeter, button, image_pixmap, label, qr_pixmap, set_text
+
+
+class DeviceCheckScreen(Screen):
+    """Camera preview, sound level and each check with its plain-language fix."""
+
+    steps = (Step.DEVICE_CHECK,)
+
+    def build(self) -> None:
+        self.title = label("title")
+        self.layout_.addWidget(self.title)
+        self.source_note = label("muted")
+        self.layout_.addWidget(self.source_note)
+        self.preview = QLabel()
+        self.preview.setFixedSize(480, 270)
+        self.centred(self.preview)
+        self.meter = LevelMeter()
+        self.centred(self.meter)
+        self.results = label()
+        self.layout_.addWidget(self.results)
+        self.check = button()
+        self.check.clicked.connect(self._check)
+        self.go = button(primary=True)
+        self.go.clicked.connect(self._go)
+        self.row(self.check, self.go)
+
+    def entered(self) -> None:
+        super().entered()
+        self._check()
+
+    def _check(self) -> None:
+        results = self.runtime.device_check()
+        lines = [("✓ " if r.ok else "✗ ") + r.message + ("" if r.ok or not r.fix else
+                                                         f" {r.fix}") for r in results]
+        self.results.setText("\n".join(lines))
+        camera = all(r.ok for r in results if r.name == "camera")
+        microphone = all(r.ok for r in results if r.name == "microphone")
+        self.act(lambda: self.flow.report_devices(camera=camera, microphone=microphone))
+
+    def _go(self) -> None:
+        self.act(self.flow.devices_ready)
+
+    def refresh(self) -> None:
+        image, level = self.runtime.preview()
+        if image is not None:
+            self.preview.setPixmap(image_pixmap(image).scaled(self.preview.size()))
+        self.meter.show_level(level)
+
+    def retranslate(self) -> None:
+        set_text(self.title, i18n.tr("check.title"))
+        self.source_note.setText(self.runtime.source_note())
+        set_text(self.check, i18n.tr("check.again"))
+        set_text(self.go, i18n.tr("common.next"))
+
+
+class QuestionScreen(Screen):
+    """One question: the card, thinking time, 3-2-1, then recording (or typing)."""
+
+    steps = (Step.READ, Step.THINK, Step.COUNTDOWN, Step.ANSWER)
+
+    def build(self) -> None:
+        self.heading = label("muted")
+        self.layout_.addWidget(self.heading)
+        self.prompt = label("prompt")
+        self.layout_.addWidget(self.prompt)
+        self.big = label("big")
+        self.centred(self.big)
+        self.ring = CountdownRing()
+        self.centred(self.ring)
+        self.recording = label("recording")
+        self.centred(self.recording)
+        self.selfview = QLabel()
+        self.selfview.setFixedSize(320, 180)
+        self.centred(self.selfview)
+        self.typed = QPlainTextEdit()
+        self.typed.textChanged.connect(self._typed)
+        self.layout_.addWidget(self.typed)
+        self.primary = button(primary=True)
+        self.primary.clicked.connect(self._primary)
+        self.secondary = button()
+        self.secondary.clicked.connect(self._secondary)
+        self.row(self.secondary, self.primary)
+
+    def entered(self) -> None:
+        super().entered()
+        if self.flow.step is Step.ANSWER and self.flow.mode is AnswerMode.TEXT:
+            self.typed.blockSignals(True)
+            self.typed.setPlainText("")
+            self.typed.blockSignals(False)
+            self.typed.setFocus()
+        self.retranslate()
+
+    def _typed(self) -> None:
+        if self.flow.step is Step.ANSWER:
+            self.act(lambda: self.flow.update_text(self.typed.toPlainText()))
+
+    def _primary(self) -> None:
+        step = self.flow.step
+        intent = {Step.READ: self.flow.begin_question, Step.THINK: self.flow.ready,
+                  Step.ANSWER: self.flow.finish_answer}.get(step)
+        if intent:
+            self.act(intent)
+
+    def _secondary(self) -> None:
+        if self.flow.step is Step.READ:
+            self.act(self.flow.skip_practice if self.flow.in_practice else self.flow.take_break)
+
+    def refresh(self) -> None:
+        flow, step = self.flow, self.flow.step
+        left = flow.time_left()
+        question = flow.question
+        if question is not None and left is not None:
+            total = {Step.THINK: question.think_seconds, Step.ANSWER: question.answer_seconds}
+            self.ring.show_time(left, total.get(step, left) * flow.accommodations.extra_time)
+        if step is Step.COUNTDOWN and left is not None:
+            self.big.setText(str(int(left + 0.99)))
+        if step is Step.ANSWER and flow.mode is not AnswerMode.TEXT:
+            image, _ = self.runtime.preview()
+            if image is not None:
+                self.selfview.setPixmap(image_pixmap(image).scaled(self.selfview.size()))
+
+    def retranslate(self) -> None:
+        flow, step = self.flow, self.flow.step
+        question = flow.question
+        texting = flow.mode is AnswerMode.TEXT if question is not None else False
+        self.heading.setText(i18n.tr("question.practice") if flow.in_practice else
+                             i18n.tr("question.number", number=flow.question_number,
+                                     count=flow.question_count))
+        showing = step in (Step.THINK, Step.COUNTDOWN, Step.ANSWER) and question is not None
+        self.prompt.setText(question.prompt.get(i18n.language()) if showing and question
+                            else i18n.tr("question.ready", think=int(getattr(
+                                question, "think_seconds", 0)), answer=int(getattr(
+                                    question, "answer_seconds", 0))))
+        self.big.setVisible(step is Step.COUNTDOWN)
+        self.ring.setVisible(step in (Step.THINK, Step.ANSWER))
+        picture = question is not None and flow.mode is AnswerMode.VIDEO
+        self.recording.setVisible(step is Step.ANSWER and not texting)
+        self.recording.setText(i18n.tr("question.recording"))
+        self.selfview.setVisible(step is Step.ANSWER and picture)
+        self.typed.setVisible(step is Step.ANSWER and texting)
+        self.typed.setAccessibleName(i18n.tr("question.type_here"))
+        primary = {Step.READ: "question.show", Step.THINK: "question.im_ready",
+                   Step.ANSWER: "question.hand_in" if texting else "question.finish"}.get(step)
+        self.primary.setVisible(primary is not None)
+        if primary:
+            set_text(self.primary, i18n.tr(primary))
+        self.secondary.setVisible(step is Step.READ)
+        set_text(self.secondary, i18n.tr("question.skip_practice") if flow.in_practice
+                 else i18n.tr("question.break"))
+
+
+class ReviewScreen(Screen):
+    """The take just made: use it, or try again while retakes are left."""
+
+    steps = (Step.REVIEW,)
+
+    def build(self) -> None:
+        self.title = label("title")
+        self.body = label()
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.body)
+        self.ring = CountdownRing()
+        self.centred(self.ring)
+        self.again = button()
+        self.again.clicked.connect(lambda: self.act(self.flow.retake))
+        self.use = button(primary=True)
+        self.use.clicked.connect(lambda: self.act(self.flow.submit))
+        self.row(self.again, self.use)
+
+    def entered(self) -> None:
+        super().entered()
+        self.retranslate()
+
+    def refresh(self) -> None:
+        left = self.flow.time_left()
+        if left is not None:
+            self.ring.show_time(left, self.flow.timings.review_seconds
+                                * self.flow.accommodations.extra_time)
+
+    def retranslate(self) -> None:
+        flow = self.flow
+        takes = flow.takes
+        set_text(self.title, i18n.tr("review.title"))
+        latest = takes[-1] if takes else None
+        if latest is not None and latest.ended_by == "device":
+            self.body.setText(i18n.tr("review.device_lost"))
+        elif latest is not None and latest.text is not None:
+            self.body.setText(latest.text)
+        else:
+            self.body.setText(i18n.tr("review.recorded", seconds=int(latest.seconds)
+                                      if latest else 0))
+        left = flow.takes_left
+        self.again.setVisible(left is None or left > 0)
+        set_text(self.again, i18n.tr("review.again") if left is None
+                 else i18n.tr("review.again_left", left=left))
+        set_text(self.use, i18n.tr("review.use"))
+
+
+class BreakScreen(Screen):
+    """A pause between questions."""
+
+    steps = (Step.BREAK,)
+
+    def build(self) -> None:
+        self.layout_.addStretch(1)
+        self.title = label("title")
+        self.layout_.addWidget(self.title)
+        self.ring = CountdownRing()
+        self.centred(self.ring)
+        self.back = button(primary=True)
+        self.back.clicked.connect(lambda: self.act(self.flow.end_break))
+        self.row(self.back)
+        self.layout_.addStretch(1)
+
+    def refresh(self) -> None:
+        left = self.flow.time_left()
+        if left is not None:
+            self.ring.show_time(left, self.flow.timings.break_seconds
+                                * self.flow.accommodations.break_multiplier)
+
+    def retranslate(self) -> None:
+        set_text(self.title, i18n.tr("break.title"))
+        set_text(self.back, i18n.tr("break.back"))
+
+
+class FinishedScreen(Screen):
+    """Thank you, the reference code (text and QR), what happens next, deletion."""
+
+    steps = (Step.FINISHED,)
+
+    def build(self) -> None:
+        self.title = label("title")
+        self.layout_.addWidget(self.title)
+        self.code = label("big")
+        self.centred(self.code)
+        self.qr = QLabel()
+        self.centred(self.qr)
+        self.next_steps = label()
+        self.layout_.addWidget(self.next_steps)
+        self.done = button(primary=True)
+        self.done.clicked.connect(lambda: self.act(self.flow.reset))
+        self.row(self.done)
+
+    def entered(self) -> None:
+        super().entered()
+        reference = self.flow.reference or ""
+        set_text(self.code, reference)
+        self.qr.setPixmap(qr_pixmap(reference))
+        self.qr.setAccessibleName(i18n.tr("finished.qr"))
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        set_text(self.title, i18n.tr("finished.title"))
+        self.next_steps.setText(i18n.tr("finished.next",
+                                        days=self.flow.template.policy.retention_days))
+        set_text(self.done, i18n.tr("common.done"))
