@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean help
+.PHONY: run test lint screenshots clean help
 
 help:
 	@echo "make run    set up .venv if needed and start the kiosk"
@@ -16,6 +16,9 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	@scripts/system-packages.sh test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python scripts/screenshots.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

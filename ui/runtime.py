@@ -55,6 +55,8 @@ class Runtime:
         self.bridge = Bridge()
         self._video = video
         self._sample_media = sample_media
+        # A self-view is a mirror, as people expect; a labelled sample picture is not.
+        self.mirror = not sample_media and video is None
         self.flow: CandidateFlow | None = None
         self._recorder: AnswerRecorder | None = None
         self._sinks: list[VaultWriter] = []

@@ -62,7 +62,7 @@ class Kiosk:
         self.click(self.screen.next)
         assert self.flow.step is Step.CONSENT
         self.click(self.screen.more)
-        assert self.screen.details.isVisible() and "7 days" in self.screen.details.text()
+        assert self.screen.scroll.isVisible() and "7 days" in self.screen.details.text()
         for box in (self.screen.recording, self.screen.retention, self.screen.ai):
             box.setChecked(True)
         self.click(self.screen.agree)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.errors import FlowError, InvalidInput
 from kiosk.flow import CandidateFlow, Step
@@ -26,9 +26,20 @@ class Screen(QWidget):
         super().__init__()
         self.flow = flow
         self.runtime = runtime
-        self.layout_ = QVBoxLayout(self)
-        self.layout_.setContentsMargins(64, 48, 64, 48)
-        self.layout_.setSpacing(20)
+        # The content scrolls rather than clipping or growing the window: larger text, a
+        # long notice or a small screen must never push a button out of reach.
+        body = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.layout_ = QVBoxLayout(body)
+        self.layout_.setContentsMargins(56, 32, 56, 32)
+        self.layout_.setSpacing(16)
         self.problem = label("muted")
         self.problem.setStyleSheet("color: #b42318;")
         self.build()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QLineEdit, QScrollArea
 
 from kiosk.flow import Step
 from kiosk.session import Accommodations
@@ -105,11 +105,16 @@ class ConsentScreen(Screen):
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.summary)
         self.details = label("muted")
-        self.details.hide()
+        self.scroll = QScrollArea()  # the full notice is long: it scrolls, never clips
+        self.scroll.setWidget(self.details)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setMinimumHeight(160)
+        self.scroll.hide()
         self.more = button()
-        self.more.clicked.connect(lambda: self.details.setVisible(not self.details.isVisible()))
+        self.more.clicked.connect(lambda: self.scroll.setVisible(not self.scroll.isVisible()))
         self.layout_.addWidget(self.more)
-        self.layout_.addWidget(self.details)
+        self.layout_.addWidget(self.scroll, stretch=1)
         self.recording, self.retention, self.ai = QCheckBox(), QCheckBox(), QCheckBox()
         for box in (self.recording, self.retention, self.ai):
             self.layout_.addWidget(box)
@@ -126,7 +131,7 @@ class ConsentScreen(Screen):
         super().entered()
         for box in (self.recording, self.retention, self.ai):
             box.setChecked(False)
-        self.details.hide()
+        self.scroll.hide()
 
     def _answer(self) -> None:
         ai = self.ai.isChecked() if self.flow.template.policy.ai_scoring else None

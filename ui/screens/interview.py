@@ -53,7 +53,7 @@ class DeviceCheckScreen(Screen):
     def refresh(self) -> None:
         image, level = self.runtime.preview()
         if image is not None:
-            self.preview.setPixmap(image_pixmap(image).scaled(self.preview.size()))
+            self.preview.setPixmap(image_pixmap(image, self.runtime.mirror).scaled(self.preview.size()))
         self.meter.show_level(level)
 
     def retranslate(self) -> None:
@@ -127,7 +127,7 @@ class QuestionScreen(Screen):
         if step is Step.ANSWER and flow.mode is not AnswerMode.TEXT:
             image, _ = self.runtime.preview()
             if image is not None:
-                self.selfview.setPixmap(image_pixmap(image).scaled(self.selfview.size()))
+                self.selfview.setPixmap(image_pixmap(image, self.runtime.mirror).scaled(self.selfview.size()))
 
     def retranslate(self) -> None:
         flow, step = self.flow, self.flow.step
