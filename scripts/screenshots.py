@@ -18,16 +18,16 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402 - after choosing the platform
+from PySide6.QtWidgets import QApplication
 
-from kiosk import keys  # noqa: E402
-from kiosk.clock import FakeClock  # noqa: E402
-from kiosk.flow import CandidateFlow, Step  # noqa: E402
-from kiosk.store import Store  # noqa: E402
-from kiosk.templates import find_template  # noqa: E402
-from ui import i18n, theme  # noqa: E402
-from ui.runtime import Runtime  # noqa: E402
-from ui.window import KioskWindow  # noqa: E402
+from kiosk import keys
+from kiosk.clock import FakeClock
+from kiosk.flow import CandidateFlow, Step
+from kiosk.store import Store
+from kiosk.templates import find_template
+from ui import i18n, theme
+from ui.runtime import Runtime
+from ui.window import KioskWindow
 
 
 def walk(app: QApplication, out: Path, language: str, size: tuple[int, int]) -> list[Path]:

@@ -63,6 +63,7 @@ class Runtime:
         self._take: tuple[str, int] | None = None
         self.ask_resume: Callable[[], None] = lambda: None
         self.last_stats: TakeStats | None = None
+        self.last_error: str | None = None  # for the staff console, never for candidates
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
@@ -139,6 +140,8 @@ class Runtime:
 
     def _failed(self, error: DeviceError) -> None:
         # On the encoder's thread: hand over to the GUI thread, where the flow lives.
+        self.last_error = f"{type(error).__name__}: {error}"
+
         def tell_flow() -> None:
             if self.flow is not None and self.flow.step.value == "answer":
                 self.flow.recording_failed()

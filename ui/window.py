@@ -13,8 +13,17 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QFrame, QInputDialog, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from kiosk import staff
 from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, FlowEvent, IdleCleared, IdleWarning, StepChanged
 from ui import i18n
@@ -34,6 +43,7 @@ from ui.screens.interview import (
     QuestionScreen,
     ReviewScreen,
 )
+from ui.staff import StaffConsole
 from ui.widgets import button, label, set_text
 
 SCREENS: tuple[type[Screen], ...] = (
@@ -88,6 +98,8 @@ class KioskWindow(QWidget):
                         for step in screen.steps}
         for screen in self.screens.values():
             self.stack.addWidget(screen)
+        self.console = StaffConsole(runtime, on_lock=self._lock, on_quit=self._quit)
+        self.stack.addWidget(self.console)
         self.overlay = IdleOverlay(self, lambda: flow.touch())
         self.overlay.retranslate()
         forget = i18n.on_language_change(self.overlay.retranslate)
@@ -129,6 +141,8 @@ class KioskWindow(QWidget):
         screen.refresh()
 
     def _tick(self) -> None:
+        if self.stack.currentWidget() is self.console:
+            return  # the candidate flow waits while staff work
         self.flow.tick()
         self.current.refresh()
 
@@ -136,7 +150,8 @@ class KioskWindow(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         """Any touch keeps the session alive; taps in the corner open the staff entry."""
-        self.flow.touch()
+        if self.stack.currentWidget() is not self.console:
+            self.flow.touch()
         if event.position().x() < 80 and event.position().y() < 80:
             now = time.monotonic()
             self._taps = [t for t in self._taps if now - t < STAFF_TAP_SECONDS] + [now]
@@ -166,14 +181,42 @@ class KioskWindow(QWidget):
             event.ignore()
 
     def staff_entry(self) -> None:
-        """Ask for the staff passphrase; the right one lets staff close the kiosk."""
-        text, ok = QInputDialog.getText(self, i18n.tr("staff.title"), i18n.tr("staff.prompt"),
-                                        QLineEdit.EchoMode.Password)
-        if ok and self._staff_check(text):
-            self._allow_close = True
-            if self.flow.step.value != "welcome":
-                self.flow.abort()
-            self.close()
+        """Ask for the staff PIN (or, with none set, the passphrase); open the console."""
+        data_dir = self.runtime.store.data_dir
+        uses_pin = staff.has_pin(data_dir)
+        text, ok = QInputDialog.getText(
+            self, i18n.tr("staff.title"),
+            i18n.tr("staff.pin_prompt") if uses_pin else i18n.tr("staff.prompt"),
+            QLineEdit.EchoMode.Password)
+        if not ok:
+            return
+        try:
+            right = staff.check_pin(data_dir, text) if uses_pin else self._staff_check(text)
+        except staff.StaffLockedError as exc:
+            self._audit("staff.entry_failed", locked=True)
+            QMessageBox.warning(self, i18n.tr("staff.title"), str(exc))
+            return
+        if not right:
+            self._audit("staff.entry_failed", locked=False)
+            return
+        self._audit("staff.entered")
+        if self.flow.step.value != "welcome":
+            self.flow.abort()  # the candidate's session is kept and can be resumed
+        self.console.refresh()
+        self.stack.setCurrentWidget(self.console)
+
+    def _audit(self, action: str, **details: object) -> None:
+        store = self.runtime.store
+        with store.transaction():
+            store.audit.append(action, details)
+
+    def _lock(self) -> None:
+        self._show_step()
+
+    def _quit(self) -> None:
+        self._audit("staff.exited")
+        self._allow_close = True
+        self.close()
 
     def ask_resume(self) -> None:
         """'I have a reference code': resume an interrupted session."""

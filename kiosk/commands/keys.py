@@ -37,6 +37,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     add_passphrase_options(change, new=True)
     change.set_defaults(handler=passphrase_change)
 
+    pin = commands.add_parser("staff-pin", help="set the PIN that opens the staff console")
+    pin.add_argument("--pin-file", metavar="FILE", help="read the PIN from FILE")
+    pin.set_defaults(handler=staff_pin_command)
+
 
 def init_command(args: argparse.Namespace) -> int:
     """Create keys (asking for the passphrase twice) and the database."""
@@ -77,4 +81,17 @@ def passphrase_change(args: argparse.Namespace) -> int:
     keys.change_passphrase(data_dir, old, new)
     audit_if_initialised(data_dir, "keys.passphrase_changed")
     print("Passphrase changed. Recordings and records are untouched.")
+    return 0
+
+
+def staff_pin_command(args: argparse.Namespace) -> int:
+    """Set the staff PIN (asked twice on the terminal, or from --pin-file)."""
+    from kiosk import staff
+
+    data_dir, _ = open_data_dir(args)
+    keys.load_public(data_dir)  # a kiosk must be initialised first
+    pin = read_passphrase(args.pin_file, "KIOSK_STAFF_PIN", "New staff PIN", confirm=True)
+    staff.set_pin(data_dir, pin.strip())
+    audit_if_initialised(data_dir, "staff.pin_set")
+    print("Staff PIN set. Five wrong PINs in a row lock staff entry for five minutes.")
     return 0

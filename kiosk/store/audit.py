@@ -23,7 +23,7 @@ GENESIS = "0" * 64
 ACTIONS = frozenset({
     "keys.initialised", "keys.unlocked", "keys.unlock_failed", "keys.passphrase_changed",
     "settings.changed", "session.erased", "vault.opened", "vault.sealed", "vault.recovered",
-    "score.reviewed",
+    "score.reviewed", "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.exited",
 })
 
 

@@ -170,14 +170,53 @@ def test_the_language_switches_live(qtbot, tmp_path: Path) -> None:
         i18n.set_language("en")
 
 
-def test_staff_entry_needs_the_passphrase(qtbot, tmp_path: Path, monkeypatch) -> None:
+def test_staff_entry_without_a_pin_needs_the_passphrase(qtbot, tmp_path: Path,
+                                                        monkeypatch) -> None:
     kiosk = Kiosk(qtbot, tmp_path)
     answers = iter([("wrong", True), (PASS, True)])
     monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: next(answers))
     kiosk.window.staff_entry()
-    assert kiosk.window.isVisible()
+    assert kiosk.window.stack.currentWidget() is not kiosk.window.console
     kiosk.window.staff_entry()
+    assert kiosk.window.stack.currentWidget() is kiosk.window.console
+    kiosk.click(kiosk.window.console.quit)
     assert not kiosk.window.isVisible()
+    actions = [e.action for e in kiosk.store.audit.entries()]
+    assert actions[-3:] == ["staff.entry_failed", "staff.entered", "staff.exited"]
+
+
+def test_staff_pin_locks_out_and_the_console_reviews_and_erases(qtbot, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from kiosk import staff
+
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions()
+    reference = kiosk.flow.reference
+    staff.set_pin(tmp_path, "482916")
+    warnings: list[str] = []
+    monkeypatch.setattr("ui.window.QMessageBox.warning", lambda *a: warnings.append(a[2]))
+    answers = iter([("000000", True)] * 5 + [("482916", True)])
+    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: next(answers))
+    for _ in range(5):
+        kiosk.window.staff_entry()
+    kiosk.window.staff_entry()  # the right PIN, but entry is locked now
+    assert warnings and "locked" in warnings[0]
+    assert kiosk.window.stack.currentWidget() is not kiosk.window.console
+    staff.set_pin(tmp_path, "482916")  # a new PIN clears the lockout
+    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: ("482916", True))
+    kiosk.window.staff_entry()
+    console = kiosk.window.console
+    assert kiosk.window.stack.currentWidget() is console
+    assert kiosk.flow.step is Step.WELCOME  # the candidate's session was set aside
+    assert "minutes of recording left" in console.health.text()
+    assert console.table.rowCount() == 1 and console.table.item(0, 0).text() == reference
+    console.table.selectRow(0)
+    assert "Scorecard: Try the kiosk" in console.card.toPlainText()
+    monkeypatch.setattr("ui.staff.QInputDialog.getText", lambda *a, **k: (reference, True))
+    console.erase_selected()
+    assert console.table.rowCount() == 0 and kiosk.store.find(reference or "") is None
+    kiosk.click(console.lock)
+    assert type(kiosk.window.current).__name__ == "WelcomeScreen"
 
 
 @pytest.mark.parametrize("language", ["en", "hi"])

@@ -53,7 +53,8 @@ class DeviceCheckScreen(Screen):
     def refresh(self) -> None:
         image, level = self.runtime.preview()
         if image is not None:
-            self.preview.setPixmap(image_pixmap(image, self.runtime.mirror).scaled(self.preview.size()))
+            pixmap = image_pixmap(image, self.runtime.mirror)
+            self.preview.setPixmap(pixmap.scaled(self.preview.size()))
         self.meter.show_level(level)
 
     def retranslate(self) -> None:
@@ -127,7 +128,8 @@ class QuestionScreen(Screen):
         if step is Step.ANSWER and flow.mode is not AnswerMode.TEXT:
             image, _ = self.runtime.preview()
             if image is not None:
-                self.selfview.setPixmap(image_pixmap(image, self.runtime.mirror).scaled(self.selfview.size()))
+                pixmap = image_pixmap(image, self.runtime.mirror)
+                self.selfview.setPixmap(pixmap.scaled(self.selfview.size()))
 
     def retranslate(self) -> None:
         flow, step = self.flow, self.flow.step

@@ -1,0 +1,158 @@
+"""The staff console: health, today's sessions, review with suggested scores, erase, lock.
+
+Opened from the kiosk window by the hidden gesture and the staff PIN. Staff text is English
+(candidates never see it). Every staff action goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QPlainTextEdit,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from capture.disk import check_space
+from kiosk.errors import KioskError
+from kiosk.reference import normalize_reference
+from kiosk.scorecard import build, render
+from kiosk.store import jobs as job_queue
+from kiosk.store.results import set_reviewer_score
+from ui.runtime import Runtime
+from ui.widgets import button, label, set_text
+
+COLUMNS = ("Reference", "Status", "Started (UTC)", "Answers", "Stopped at")
+RECENT = 200  # sessions listed, newest first
+
+
+class StaffConsole(QWidget):
+    """What on-site staff see after the PIN."""
+
+    def __init__(self, runtime: Runtime, on_lock: Callable[[], None],
+                 on_quit: Callable[[], None]) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.store = runtime.store
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        top = QHBoxLayout()
+        title = label("title")
+        set_text(title, "Staff console")
+        top.addWidget(title)
+        top.addStretch(1)
+        self.lock = button(primary=True)
+        set_text(self.lock, "Lock: back to candidates")
+        self.lock.clicked.connect(on_lock)
+        self.quit = button()
+        set_text(self.quit, "Close the kiosk")
+        self.quit.clicked.connect(on_quit)
+        top.addWidget(self.lock)
+        top.addWidget(self.quit)
+        layout.addLayout(top)
+        self.health = label("muted")
+        layout.addWidget(self.health)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setAccessibleName("Recent sessions")
+        self.table.itemSelectionChanged.connect(self.show_selected)
+        layout.addWidget(self.table, stretch=1)
+        self.card = QPlainTextEdit()
+        self.card.setReadOnly(True)
+        self.card.setAccessibleName("Scorecard of the selected session")
+        layout.addWidget(self.card, stretch=2)
+        actions = QHBoxLayout()
+        self.competency = QComboBox()
+        self.competency.setAccessibleName("Competency")
+        self.score = QSpinBox()
+        self.score.setRange(1, 5)
+        self.score.setAccessibleName("Reviewer score")
+        self.save = button()
+        set_text(self.save, "Save my score")
+        self.save.clicked.connect(self.save_score)
+        self.erase = button()
+        set_text(self.erase, "Erase this session…")
+        self.erase.clicked.connect(self.erase_selected)
+        for widget in (self.competency, self.score, self.save):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(self.erase)
+        layout.addLayout(actions)
+        self.message = label("muted")
+        layout.addWidget(self.message)
+
+    def refresh(self) -> None:
+        """Read health and today's sessions again."""
+        space = check_space(self.store.data_dir, 180)
+        counts = job_queue.counts(self.store)
+        media = "sample media (no camera or microphone found)" if self.runtime.source_note() \
+            else "camera and microphone"
+        last = self.runtime.last_error or "none"
+        self.health.setText(
+            f"Recording from: {media}.  Disk: {space.free_bytes / 1e9:.1f} GB free, about "
+            f"{space.minutes_left:.0f} minutes of recording left.  Transcription waiting: "
+            f"{counts.get('queued', 0) + counts.get('running', 0)} (failed: "
+            f"{counts.get('failed', 0)}).  Sync: not set up.  Last error: {last}.")
+        rows = self.store.connection.execute(
+            "SELECT s.reference, s.status, s.started_at, COUNT(a.question_id), "
+            "s.stopped_at_step FROM sessions s LEFT JOIN answers a ON a.session_id = s.id "
+            "GROUP BY s.id ORDER BY s.started_at DESC LIMIT ?", (RECENT,)).fetchall()
+        self.table.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                text = "" if value is None else str(value)[:19 if column == 2 else None]
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.card.clear()
+
+    def selected(self) -> str | None:
+        """The reference code of the selected session."""
+        items = self.table.selectedItems()
+        return items[0].text() if items else None
+
+    def show_selected(self) -> None:
+        """Show the selected session's scorecard."""
+        reference = self.selected()
+        if reference is None:
+            return
+        try:
+            card = build(self.store, self.store.session_id(reference))
+        except KioskError as exc:
+            self.message.setText(str(exc))
+            return
+        self.card.setPlainText(render(card))
+        self.competency.clear()
+        for competency in card["competencies"]:
+            self.competency.addItem(competency["name"], competency["id"])
+
+    def save_score(self) -> None:
+        """Keep the reviewer's score beside the suggestion (audited)."""
+        reference = self.selected()
+        if reference is None or self.competency.currentData() is None:
+            self.message.setText("Choose a session and a competency first.")
+            return
+        set_reviewer_score(self.store, self.store.session_id(reference),
+                           self.competency.currentData(), self.score.value())
+        self.message.setText("Score saved.")
+        self.show_selected()
+
+    def erase_selected(self) -> None:
+        """Erase the selected session after staff type its code again."""
+        reference = self.selected()
+        if reference is None:
+            return
+        typed, ok = QInputDialog.getText(self, "Erase session",
+                                         f"Type {reference} to erase it for good:")
+        if not ok or normalize_reference(typed) != reference:
+            self.message.setText("Not erased.")
+            return
+        erasure = self.store.erase(reference)
+        self.message.setText(f"Erased: {erasure.rows} records and {erasure.files} files.")
+        self.refresh()
