@@ -47,7 +47,8 @@ def walk(app: QApplication, out: Path, language: str, size: tuple[int, int]) -> 
         for _ in range(3):
             app.processEvents()
             time.sleep(0.05)
-        window.current.refresh()
+        if window.stack.currentWidget() is not window.console:
+            window.current.refresh()
         path = out / f"{language}-{size[0]}x{size[1]}-{len(saved) + 1:02d}-{name}.png"
         window.grab().save(str(path))
         saved.append(path)
@@ -102,6 +103,12 @@ def walk(app: QApplication, out: Path, language: str, size: tuple[int, int]) -> 
     flow.start()
     tick(61)
     shot("idle-warning")
+    flow.touch()
+    flow.abort()
+    window.console.refresh()
+    window.stack.setCurrentWidget(window.console)
+    window.console.table.selectRow(0)
+    shot("staff-console")
     window.close()
     store.close()
     i18n.set_language("en")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QPlainTextEdit,
     QSpinBox,
@@ -61,6 +62,8 @@ class StaffConsole(QWidget):
         layout.addWidget(self.health)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setAccessibleName("Recent sessions")
         self.table.itemSelectionChanged.connect(self.show_selected)
