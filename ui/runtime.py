@@ -7,6 +7,7 @@ thread through the `Bridge`, the one way in.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -26,7 +27,7 @@ from capture.sources import FileSource, Source, SyntheticSource
 from kiosk.flow import CandidateFlow, FlowEvent, RecordingStarted, RecordingStopped
 from kiosk.store import Store
 from kiosk.templates import AnswerMode
-from kiosk.vault import VaultWriter, create
+from kiosk.vault import VaultReader, VaultWriter, create
 from kiosk.worker import WorkerProcess
 from ui import i18n
 
@@ -64,6 +65,7 @@ class Runtime:
         self.ask_resume: Callable[[], None] = lambda: None
         self.last_stats: TakeStats | None = None
         self.last_error: str | None = None  # for the staff console, never for candidates
+        self._practice_media: io.BytesIO | None = None
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
@@ -123,7 +125,8 @@ class Runtime:
         session = flow.session()
         if event.practice or session is None or event.question_id is None:
             sinks: list[VaultWriter] = []
-            video_sink: object = _Discard()  # practice is never stored
+            self._practice_media = io.BytesIO()  # practice is never stored: memory only
+            video_sink: object = self._practice_media
             audio_sink: object = None
         else:
             recipients = self.store.media_recipients(session.id)
@@ -166,6 +169,25 @@ class Runtime:
         if self.worker is not None:
             self.worker.resume()
 
+    def take_media(self) -> bytes | None:
+        """The latest take's recording, decrypted in memory only, for the review screen."""
+        flow = self.flow
+        if flow is None or not flow.takes:
+            return None
+        if flow.in_practice:
+            return self._practice_media.getvalue() if self._practice_media else None
+        session = flow.session()
+        question = flow.question
+        if session is None or question is None:
+            return None
+        path = self.store.video_path(session.id, getattr(question, "id", ""),
+                                     flow.takes[-1].number)
+        if not path.exists():
+            return None
+        identity = self.store.session_identity(session.id)
+        with path.open("rb") as source, VaultReader(source, [identity]) as reader:
+            return reader.read_range(0, reader.size)
+
     def shut_down(self) -> None:
         """Stop recording and the worker."""
         if self._recorder is not None:
@@ -182,16 +204,3 @@ def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
                 for _, frame in zip(range(count), container.decode(video=0), strict=False)]
-
-
-class _Discard:
-    """A sink that keeps nothing (the practice question is recorded for the preview only)."""
-
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def seekable(self) -> bool:
-        return False

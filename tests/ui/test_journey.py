@@ -97,6 +97,10 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     kiosk.click(kiosk.screen.primary)  # finish answer
     assert kiosk.flow.step is Step.REVIEW
     assert kiosk.screen.again.text() == "Try again (1 left)"
+    media = kiosk.runtime.take_media()  # decrypted into memory for playback, never a file
+    assert media is not None and media[4:8] == b"ftyp"
+    kiosk.click(kiosk.screen.watch)
+    assert kiosk.screen.player is not None and kiosk.screen.video.isVisible()
     kiosk.click(kiosk.screen.again)
     kiosk.advance(3)
     time.sleep(0.4)

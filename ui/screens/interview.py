@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QBuffer, QByteArray, QUrl
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
 from kiosk.flow import Step
@@ -173,15 +176,56 @@ class ReviewScreen(Screen):
         self.layout_.addWidget(self.body)
         self.ring = CountdownRing()
         self.centred(self.ring)
+        self.video = QVideoWidget()
+        self.video.setFixedSize(480, 270)
+        self.video.hide()
+        self.centred(self.video)
+        self.player: QMediaPlayer | None = None
+        self.watch = button()
+        self.watch.clicked.connect(self._watch)
         self.again = button()
         self.again.clicked.connect(lambda: self.act(self.flow.retake))
         self.use = button(primary=True)
         self.use.clicked.connect(lambda: self.act(self.flow.submit))
-        self.row(self.again, self.use)
+        self.row(self.watch, self.again, self.use)
 
     def entered(self) -> None:
         super().entered()
+        self._stop_playback()
         self.retranslate()
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        """Leaving review drops the decrypted recording from memory."""
+        self._stop_playback()
+
+    def _watch(self) -> None:
+        """Play the take back, decrypted into memory only (never a file)."""
+        data = self.runtime.take_media()
+        if not data:
+            self.problem.setText(i18n.tr("review.no_playback"))
+            return
+        self._stop_playback()
+        self._buffer = QBuffer()
+        self._buffer.setData(QByteArray(data))
+        self._buffer.open(QBuffer.OpenModeFlag.ReadOnly)
+        self.player = QMediaPlayer()
+        self._audio = QAudioOutput()
+        self.player.setAudioOutput(self._audio)
+        self.player.setVideoOutput(self.video)
+        self.player.setSourceDevice(self._buffer, QUrl("take.mp4"))
+        self.video.show()
+        self.player.play()
+
+    def _stop_playback(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+            self.player.setSourceDevice(None)
+            self.player = None
+        if getattr(self, "_buffer", None) is not None:
+            self._buffer.close()
+            self._buffer.setData(QByteArray())
+            self._buffer = None
+        self.video.hide()
 
     def refresh(self) -> None:
         left = self.flow.time_left()
@@ -206,6 +250,10 @@ class ReviewScreen(Screen):
         set_text(self.again, i18n.tr("review.again") if left is None
                  else i18n.tr("review.again_left", left=left))
         set_text(self.use, i18n.tr("review.use"))
+        latest_text = takes[-1].text if takes else None
+        self.watch.setVisible(latest_text is None and bool(takes)
+                              and takes[-1].ended_by != "device")
+        set_text(self.watch, i18n.tr("review.watch"))
 
 
 class BreakScreen(Screen):
