@@ -219,7 +219,8 @@ class ReviewScreen(Screen):
     def _stop_playback(self) -> None:
         if self.player is not None:
             self.player.stop()
-            self.player.setSourceDevice(None)
+            self.player.setSource(QUrl())  # let go of the buffer before it is emptied
+            self.player.deleteLater()
             self.player = None
         if getattr(self, "_buffer", None) is not None:
             self._buffer.close()
