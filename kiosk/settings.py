@@ -143,6 +143,15 @@ REGISTRY: Mapping[str, Setting] = {
             minimum=15, maximum=35,
         ),
         Setting(
+            "ui.high_contrast", bool, False, "High contrast",
+            "Show the candidate screens in high contrast (yellow on black).",
+        ),
+        Setting(
+            "ui.text_scale", float, 1.0, "Text size",
+            "Scale every text and button on the candidate screens (1.0 is normal, 1.4 is "
+            "large).", minimum=0.8, maximum=2.0,
+        ),
+        Setting(
             "transcription.model_dir", str, "", "Speech model",
             "Folder of a faster-whisper model to use instead of the bundled tiny.en (for "
             "example a multilingual model for Hindi interviews); empty means the bundled one.",

@@ -109,13 +109,15 @@ def _run(args: argparse.Namespace) -> int:
         return True
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setStyleSheet(theme.stylesheet())
+    app.setStyleSheet(theme.stylesheet(bool(settings.get("ui.high_contrast")),
+                                       float(settings.get("ui.text_scale"))))
     window = KioskWindow(flow, runtime, kiosk_mode=not args.windowed, staff_check=staff_check)
     if args.windowed:
         window.resize(1280, 800)
         window.show()
     else:
         window.showFullScreen()
+    sys.excepthook = window.report_unexpected  # no traceback ever reaches a candidate
     status = app.exec()
     store.close()
     if temporary is not None:

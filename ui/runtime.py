@@ -169,6 +169,16 @@ class Runtime:
         if self.worker is not None:
             self.worker.resume()
 
+    def room_for(self, seconds: float) -> bool:
+        """Whether an answer of `seconds` fits on disk (checked before each question)."""
+        from capture.disk import check_space
+
+        space = check_space(self.store.data_dir, seconds)
+        if not space.ok:
+            self.last_error = (f"disk nearly full: {space.free_bytes / 1e6:.0f} MB free, "
+                               f"{space.needed_bytes / 1e6:.0f} MB needed for the next answer")
+        return space.ok
+
     def take_media(self) -> bytes | None:
         """The latest take's recording, decrypted in memory only, for the review screen."""
         flow = self.flow

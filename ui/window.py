@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from types import TracebackType
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QMouseEvent
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from kiosk import staff
 from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, FlowEvent, IdleCleared, IdleWarning, StepChanged
+from kiosk.logs import get_logger
 from ui import i18n
 from ui.runtime import Runtime
 from ui.screens.base import Screen
@@ -51,6 +53,7 @@ SCREENS: tuple[type[Screen], ...] = (
     QuestionScreen, ReviewScreen, BreakScreen, FinishedScreen, DeclinedScreen,
 )
 TICK_MS = 100
+_log = get_logger("ui")
 STAFF_TAPS = 5
 STAFF_TAP_SECONDS = 3.0
 
@@ -217,6 +220,14 @@ class KioskWindow(QWidget):
         self._audit("staff.exited")
         self._allow_close = True
         self.close()
+
+    def report_unexpected(self, kind: type[BaseException], error: BaseException,
+                          trace: TracebackType | None) -> None:
+        """The one error path for surprises: a calm sentence here, the detail for staff."""
+        _log.error("ui.unexpected_error", exc_info=(kind, error, trace))
+        self.runtime.last_error = f"{kind.__name__} (details in the kiosk log)"
+        if self.stack.currentWidget() is not self.console:
+            self.current.problem.setText(i18n.tr("problem.unexpected"))
 
     def ask_resume(self) -> None:
         """'I have a reference code': resume an interrupted session."""

@@ -223,6 +223,33 @@ def test_staff_pin_locks_out_and_the_console_reviews_and_erases(qtbot, tmp_path:
     assert type(kiosk.window.current).__name__ == "WelcomeScreen"
 
 
+def test_an_unexpected_error_gets_a_calm_sentence_and_staff_get_the_detail(
+        qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    try:
+        raise ValueError("kavya@example.com broke something")
+    except ValueError as exc:
+        kiosk.window.report_unexpected(ValueError, exc, exc.__traceback__)
+    assert "Please ask a member of staff" in kiosk.screen.problem.text()
+    assert kiosk.runtime.last_error == "ValueError (details in the kiosk log)"
+
+
+def test_no_question_starts_when_the_disk_is_nearly_full(qtbot, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    from collections import namedtuple
+
+    from capture import disk
+
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(disk.shutil, "disk_usage", lambda _: usage(0, 0, 1000))
+    kiosk.click(kiosk.screen.primary)  # show the question
+    assert kiosk.flow.step is Step.READ
+    assert "running out of space" in kiosk.screen.problem.text()
+    assert "disk nearly full" in (kiosk.runtime.last_error or "")
+
+
 @pytest.mark.parametrize("language", ["en", "hi"])
 def test_every_key_is_translated(language: str) -> None:
     english = i18n.catalog("en")

@@ -110,6 +110,11 @@ class QuestionScreen(Screen):
 
     def _primary(self) -> None:
         step = self.flow.step
+        question = self.flow.question
+        if step is Step.READ and question is not None and not self.runtime.room_for(
+                question.answer_seconds * self.flow.accommodations.extra_time):
+            self.problem.setText(i18n.tr("problem.disk_full"))
+            return  # nothing is started that could not be kept
         intent = {Step.READ: self.flow.begin_question, Step.THINK: self.flow.ready,
                   Step.ANSWER: self.flow.finish_answer}.get(step)
         if intent:
