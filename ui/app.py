@@ -51,6 +51,22 @@ def open_kiosk(data_dir: Path, passphrase: str) -> keys.UnlockedKeys:
     return keys.unlock(data_dir, passphrase)
 
 
+def start_of_day(data_dir: Path) -> keys.UnlockedKeys | None:
+    """Ask staff for the passphrase on screen (a kiosk has no terminal); None if they cancel."""
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+    message = "Start of day: the staff passphrase unlocks this kiosk."
+    while True:
+        text, ok = QInputDialog.getText(None, "Interview Kiosk", message,
+                                        QLineEdit.EchoMode.Password)
+        if not ok:
+            return None
+        try:
+            return keys.unlock(data_dir, text)  # waits longer after each wrong one
+        except keys.WrongPassphraseError as exc:
+            message = f"That did not unlock the kiosk ({exc}). Try again:"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the kiosk window (or the headless demo when there is no display)."""
     args = _parser().parse_args(argv)
@@ -89,12 +105,24 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Demo kiosk in {data_dir}. Staff passphrase for this demo: {passphrase!r} "
               f"(staff entry: Ctrl+Alt+S, or five taps in the top-left corner).", flush=True)
     else:
-        passphrase = read_passphrase(args.passphrase_file, PASSPHRASE_ENV, "Staff passphrase")
-    unlocked = open_kiosk(data_dir, passphrase)
+        passphrase = ""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    if passphrase:
+        unlocked = open_kiosk(data_dir, passphrase)
+    elif args.passphrase_file or os.environ.get(PASSPHRASE_ENV):
+        unlocked = open_kiosk(data_dir, read_passphrase(args.passphrase_file, PASSPHRASE_ENV,
+                                                        "Staff passphrase"))
+    else:
+        found = start_of_day(data_dir)
+        if found is None:
+            return 1
+        unlocked = found
     template_ref = args.template or str(settings.get("interview.template"))
     template = find_template(template_ref)
     store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
     store.keep_template(template)
+    with store.transaction():
+        store.audit.append("keys.unlocked", {"key_id": unlocked.identity.key_id.hex()})
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
@@ -108,7 +136,6 @@ def _run(args: argparse.Namespace) -> int:
             return False
         return True
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyleSheet(theme.stylesheet(bool(settings.get("ui.high_contrast")),
                                        float(settings.get("ui.text_scale"))))
     window = KioskWindow(flow, runtime, kiosk_mode=not args.windowed, staff_check=staff_check)
