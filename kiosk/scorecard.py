@@ -15,7 +15,7 @@ from typing import Any
 from kiosk.scoring import delivery_facts, mmss
 from kiosk.scoring_service import answer_transcripts, template_of
 from kiosk.store import SessionNotFoundError, Store
-from kiosk.store.results import scores
+from kiosk.store.results import decision, notes, scores
 
 SCHEMA = "interview-kiosk/scorecard"
 VERSION = 1
@@ -117,6 +117,8 @@ def build(store: Store, session_id: str) -> dict[str, Any]:
         "retention_days": template.policy.retention_days,
         "questions": questions,
         "competencies": competencies,
+        "review": {"decision": decision(store, session.id),
+                   "notes": [{"at": at, "text": text} for at, text in notes(store, session.id)]},
         "flags": flags,
     }
 
@@ -160,6 +162,10 @@ def render(card: dict[str, Any]) -> str:
             for item in suggestion["evidence"][:3]:
                 lines.append(f"        - {mmss(item['start'])}-{mmss(item['end'])} in "
                              f"{item['question_id']}: \"{item['text']}\" ({item['indicator']})")
+    review = card["review"]
+    lines.append(f"  Decision: {review['decision'] or 'none yet'}")
+    for note in review["notes"]:
+        lines.append(f"  Note ({note['at'][:16]}): {note['text']}")
     for flag in card["flags"]:
         lines.append(f"  ! {flag}")
     lines.append(f"  {card['ai_scoring']['label']}")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLineEdit,
     QPlainTextEdit,
     QSpinBox,
     QTableWidget,
@@ -26,7 +27,7 @@ from kiosk.errors import KioskError
 from kiosk.reference import normalize_reference
 from kiosk.scorecard import build, render
 from kiosk.store import jobs as job_queue
-from kiosk.store.results import set_reviewer_score
+from kiosk.store.results import DECISIONS, add_note, set_decision, set_reviewer_score
 from ui.runtime import Runtime
 from ui.widgets import button, label, set_text
 
@@ -89,6 +90,23 @@ class StaffConsole(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.erase)
         layout.addLayout(actions)
+        review = QHBoxLayout()
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("A note for the hiring team")
+        self.note.setAccessibleName("Reviewer note")
+        self.add_note = button()
+        set_text(self.add_note, "Add note")
+        self.add_note.clicked.connect(self.save_note)
+        self.decision = QComboBox()
+        self.decision.setAccessibleName("Decision")
+        for choice in DECISIONS:
+            self.decision.addItem(choice.capitalize(), choice)
+        self.decide = button()
+        set_text(self.decide, "Decide")
+        self.decide.clicked.connect(self.save_decision)
+        for widget in (self.note, self.add_note, self.decision, self.decide):
+            review.addWidget(widget)
+        layout.addLayout(review)
         self.message = label("muted")
         layout.addWidget(self.message)
 
@@ -144,6 +162,27 @@ class StaffConsole(QWidget):
         set_reviewer_score(self.store, self.store.session_id(reference),
                            self.competency.currentData(), self.score.value())
         self.message.setText("Score saved.")
+        self.show_selected()
+
+    def save_note(self) -> None:
+        """Keep a reviewer's note (encrypted with the session)."""
+        reference = self.selected()
+        if reference is None or not self.note.text().strip():
+            self.message.setText("Choose a session and write a note first.")
+            return
+        add_note(self.store, self.store.session_id(reference), self.note.text())
+        self.note.clear()
+        self.message.setText("Note added.")
+        self.show_selected()
+
+    def save_decision(self) -> None:
+        """Advance, hold or reject: a person's decision, separate from any suggestion."""
+        reference = self.selected()
+        if reference is None:
+            self.message.setText("Choose a session first.")
+            return
+        set_decision(self.store, self.store.session_id(reference), self.decision.currentData())
+        self.message.setText("Decision saved.")
         self.show_selected()
 
     def erase_selected(self) -> None:

@@ -23,7 +23,8 @@ GENESIS = "0" * 64
 ACTIONS = frozenset({
     "keys.initialised", "keys.unlocked", "keys.unlock_failed", "keys.passphrase_changed",
     "settings.changed", "session.erased", "vault.opened", "vault.sealed", "vault.recovered",
-    "score.reviewed", "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.exited",
+    "score.reviewed", "review.note_added", "review.decided",
+    "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.exited",
 })
 
 

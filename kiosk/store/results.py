@@ -103,3 +103,47 @@ def scores(store: Store, session_id: str) -> dict[str, dict[str, Any]]:
                 evidence, f"scores.evidence:{session_id}/{competency_id}")) if evidence else None,
         }
     return result
+
+
+DECISIONS = ("advance", "hold", "reject")
+
+
+def add_note(store: Store, session_id: str, text: str, actor: str = "staff") -> None:
+    """A reviewer's note on a session, encrypted under the session's key (audited, not quoted)."""
+    if not text.strip():
+        raise ValueError("a note needs some text")
+    keys = store.session_keys(session_id)
+    with store.transaction() as db:
+        cursor = db.execute("INSERT INTO notes (session_id, created_at, text_enc) "
+                            "VALUES (?, ?, ?)", (session_id, _now(), b""))
+        note_id = cursor.lastrowid
+        db.execute("UPDATE notes SET text_enc = ? WHERE id = ?",
+                   (keys.encrypt(text.strip(), f"notes.text:{session_id}/{note_id}"), note_id))
+        store.audit.append("review.note_added", {"session_id": session_id}, actor)
+
+
+def notes(store: Store, session_id: str) -> list[tuple[str, str]]:
+    """(time, text) of each note on a session, oldest first."""
+    keys = store.session_keys(session_id)
+    return [(created, keys.decrypt(text, f"notes.text:{session_id}/{note_id}"))
+            for note_id, created, text in store.connection.execute(
+                "SELECT id, created_at, text_enc FROM notes WHERE session_id = ? ORDER BY id",
+                (session_id,))]
+
+
+def set_decision(store: Store, session_id: str, decision: str, actor: str = "staff") -> None:
+    """Advance, hold or reject: a person's decision, separate from every suggestion."""
+    if decision not in DECISIONS:
+        raise ValueError(f"a decision is one of {', '.join(DECISIONS)}")
+    with store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
+                   (session_id, decision, _now()))
+        store.audit.append("review.decided", {"session_id": session_id, "decision": decision},
+                           actor)
+
+
+def decision(store: Store, session_id: str) -> str | None:
+    """The decision on a session, if any."""
+    row = store.connection.execute("SELECT decision FROM decisions WHERE session_id = ?",
+                                   (session_id,)).fetchone()
+    return str(row[0]) if row else None

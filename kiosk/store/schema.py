@@ -159,10 +159,22 @@ def _recordings(db: sqlite3.Connection) -> None:
     """)
 
 
+def _decisions(db: sqlite3.Connection) -> None:
+    """A reviewer's decision on a session, kept apart from any suggestion."""
+    _run(db, """
+        CREATE TABLE decisions (
+            session_id TEXT PRIMARY KEY,
+            decision TEXT NOT NULL CHECK (decision IN ('advance', 'hold', 'reject')),
+            decided_at TEXT NOT NULL
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
     ("0003_recordings", _recordings),
+    ("0004_decisions", _decisions),
 )
 
 

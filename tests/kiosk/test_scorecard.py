@@ -128,3 +128,24 @@ def test_score_and_scorecard_commands(store: Store, capsys, tmp_path: Path,
     assert card["candidate"]["reference"] == reference
     assert cli.main(["--data-dir", str(tmp_path), "scorecard", "ZZZZ-ZZZZ"]) == 1
     assert "no session has that reference code" in capsys.readouterr().err
+
+
+def test_notes_and_a_decision_are_kept_apart_from_suggestions(store: Store) -> None:
+    from kiosk.store.results import add_note, decision, notes, set_decision
+
+    reference = finished_session(store, unclear=False)
+    session_id = store.session_id(reference)
+    add_note(store, session_id, "  Strong example of teamwork.  ")
+    set_decision(store, session_id, "hold")
+    set_decision(store, session_id, "advance")  # a person may change their mind
+    assert decision(store, session_id) == "advance"
+    assert [text for _, text in notes(store, session_id)] == ["Strong example of teamwork."]
+    card = build(store, session_id)
+    assert card["review"]["decision"] == "advance"
+    assert card["competencies"][0]["suggestion"]["level"] is not None  # untouched
+    with pytest.raises(ValueError, match="advance, hold, reject"):
+        set_decision(store, session_id, "maybe")
+    with pytest.raises(ValueError, match="some text"):
+        add_note(store, session_id, "   ")
+    store.erase(reference)
+    assert store.connection.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0

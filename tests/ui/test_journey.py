@@ -216,6 +216,17 @@ def test_staff_pin_locks_out_and_the_console_reviews_and_erases(qtbot, tmp_path:
     assert console.table.rowCount() == 1 and console.table.item(0, 0).text() == reference
     console.table.selectRow(0)
     assert "Scorecard: Try the kiosk" in console.card.toPlainText()
+    console.note.setText("Clear speaker; invite to round two.")
+    kiosk.click(console.add_note)
+    console.decision.setCurrentIndex(0)
+    kiosk.click(console.decide)
+    card = console.card.toPlainText()
+    assert "Decision: advance" in card and "invite to round two" in card
+    actions = [e.action for e in kiosk.store.audit.entries()]
+    assert {"review.note_added", "review.decided"} <= set(actions)
+    raw = (tmp_path / "kiosk.db").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("kiosk.db-wal"))
+    assert b"round two" not in raw  # the note is encrypted with the session
     monkeypatch.setattr("ui.staff.QInputDialog.getText", lambda *a, **k: (reference, True))
     console.erase_selected()
     assert console.table.rowCount() == 0 and kiosk.store.find(reference or "") is None
