@@ -72,8 +72,11 @@ def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] 
                   count=mended.plaintext_bytes)
     log_event(_log, "worker.ready", count=requeued)
     _emit(out, "ready", requeued=requeued, backlog=job_queue.counts(store).get("queued", 0))
+    parent = os.getppid()
     try:
         while True:
+            if os.getppid() != parent:
+                return 0  # the kiosk is gone: a worker must not outlive it
             job = job_queue.claim(store)
             if job is None:
                 if once:

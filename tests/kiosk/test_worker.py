@@ -160,3 +160,31 @@ def test_jobs_are_idempotent(kiosk_dir) -> None:
             job_queue.enqueue(store, job_queue.TRANSCRIBE, "s1", "q1")
     assert job_queue.counts(store) == {"queued": 1}
     store.close()
+
+
+def test_the_worker_does_not_outlive_the_kiosk(kiosk_dir) -> None:
+    import subprocess
+    import sys
+
+    data_dir, _ = kiosk_dir
+    parent = subprocess.run(
+        [sys.executable, "-c", (
+            "import sys, os, time\n"
+            "from pathlib import Path\n"
+            "from kiosk import keys\n"
+            "from kiosk.worker import WorkerProcess\n"
+            f"u = keys.unlock(Path({str(data_dir)!r}), {PASS!r})\n"
+            "w = WorkerProcess(Path(" + repr(str(data_dir)) + "), u.identity)\n"
+            "while not w.events: time.sleep(0.05)\n"
+            "print(w.process.pid, flush=True)\n"
+            "os._exit(0)\n")],
+        capture_output=True, text=True, check=True, timeout=60)
+    pid = int(parent.stdout.split()[-1])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat").read_text().split()
+        if stat[2] == "Z":
+            break  # exited, waiting only to be reaped
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or \
+        Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
