@@ -1,6 +1,6 @@
-"""The kiosk app as a whole: time to the welcome screen, and memory while recording.
+"""The kiosk app as a whole: time to the welcome screen, memory and smoothness while recording.
 
-Two design targets, measured on whatever machine this runs on:
+Three design targets, measured on whatever machine this runs on:
 
 1. **Start-up to the welcome screen: at most 3 s.** The parent prepares a data directory the
    way `kiosk init` does (`keys.init_keys` with the DEFAULT Argon2id parameters, 64 MiB, and
@@ -34,15 +34,28 @@ Two design targets, measured on whatever machine this runs on:
    is recorded. `--worker-mode running` (the worst case) disables that pause in the child so
    transcription really runs alongside the recording; `paused` keeps the kiosk's behaviour
    (the worker is stopped mid-job, its memory stays resident); `both` (default) runs each.
+3. **The preview stays smooth: no frame interval above 100 ms on the GUI thread while
+   recording and transcribing.** In the same child and the same take (unless
+   `--skip-smoothness`), the GUI thread notes `time.perf_counter()` at the start and end of
+   every tick of `KioskWindow.timer` (100 ms; `flow.tick()` and the screen's `refresh()`,
+   which draws the recorder's newest preview frame into the self-view), whether that refresh
+   drew a new preview frame, the same one again or none, each paint event of the self-view
+   label, and each run of a separate 33 ms `PreciseTimer` probe (a stalled GUI thread shows
+   as a long probe interval). The parent reports per worker mode the count, median, 95th
+   percentile (nearest rank) and maximum of the intervals and how many exceed 100, 105 and
+   150 ms, plus the GUI thread's CPU time and context switches. Still `QT_QPA_PLATFORM=
+   offscreen`: widgets paint into an in-memory backing store; no display server, compositor,
+   GPU or vsync is involved.
 
 Usage (from the repository root):
 
     .venv/bin/python bench/app_bench.py [--repeat 5] [--seconds 20] [--interval 0.25]
         [--sessions 6] [--answer-seconds 60] [--worker-mode both|running|paused]
-        [--samples-csv FILE] [--skip-startup] [--skip-memory] [--work-dir DIR]
+        [--samples-csv FILE] [--skip-startup] [--skip-memory] [--skip-smoothness]
+        [--work-dir DIR]
 
 Targets are printed, never enforced. Exit status: 0 after a run, 2 if espeak-ng is missing
-(memory part) or a child process fails.
+(memory and smoothness parts) or a child process fails.
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import queue
@@ -64,6 +78,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,6 +91,8 @@ from kiosk.store import Store  # noqa: E402
 
 STARTUP_TARGET_SECONDS = 3.0
 MEMORY_TARGET_MB = 600.0
+SMOOTH_TARGET_MS = 100.0
+SMOOTH_LIMITS_MS = (100.0, 105.0, 150.0)  # 105: a 100 ms CoarseTimer may fire 5% late
 MB = 1024 * 1024  # VmRSS is in KiB; figures are reported in MiB ("MB" in the targets)
 PASSPHRASE = "bench " + secrets.token_hex(8)  # a throwaway kiosk, like the demo's
 PASSPHRASE_ENV = "APP_BENCH_PASSPHRASE"  # noqa: S105 - the name of a variable
@@ -132,11 +149,12 @@ store.close()
 """
 
 # --- child 2: recording an answer while the worker transcribes ----------------------------
-# argv: data dir, seconds, worker mode ("running" or "paused"), ready timeout.
+# argv: data dir, seconds, worker mode ("running" or "paused"), ready timeout, smoothness
+# ("1" to time the GUI thread during the take, "0" not to).
 # Prints "RECORDING {json}" when the take has started, "STOPPING" when the time is up, and
 # "RESULT {json}" after the take is closed.
 MEMORY_CHILD = """
-import json, os, sys, time
+import json, os, resource, sys, time
 from dataclasses import asdict
 from pathlib import Path
 from PySide6.QtCore import QTimer
@@ -153,6 +171,7 @@ from ui.window import KioskWindow
 
 data_dir, seconds = Path(sys.argv[1]), float(sys.argv[2])
 mode, ready_timeout = sys.argv[3], float(sys.argv[4])
+smooth = sys.argv[5] == "1"
 events = []
 def progress(event):
     events.append({"t": time.monotonic(), **event})
@@ -171,6 +190,55 @@ app.setStyleSheet(theme.stylesheet())
 window = KioskWindow(flow, runtime, kiosk_mode=True)
 window.showFullScreen()
 app.processEvents()
+# Smoothness: time stamps (time.perf_counter, s) taken on the GUI thread while "on" (the
+# take): each start and end of the window's 100 ms tick (flow.tick() and the screen's
+# refresh(), which draws the newest preview frame), whether that refresh drew a new preview
+# frame, the self-view's paint events, and a separate 33 ms PreciseTimer probe that only
+# notes when it ran (a stalled GUI thread shows up as a long probe interval).
+probe = {"on": False, "starts": [], "ends": [], "drawn": [], "paints": [], "probe": [],
+         "rewired": False}
+if smooth:
+    from PySide6.QtCore import QEvent, QObject, Qt
+    from ui.screens.interview import QuestionScreen
+    perf = time.perf_counter
+    got, last = [None], [None]
+    real_preview = runtime.preview
+    def preview_spy():
+        result = real_preview()
+        got[0] = result[0]
+        return result
+    runtime.preview = preview_spy  # what refresh() drew: a new frame, the same, or none
+    def tick_start():
+        got[0] = None
+        if probe["on"]:
+            probe["starts"].append(perf())
+    def tick_end():
+        if not probe["on"]:
+            return
+        probe["ends"].append(perf())
+        image = got[0]
+        probe["drawn"].append(0 if image is None else 1 if image is last[0] else 2)
+        if image is not None:
+            last[0] = image
+    try:  # time the tick from its start: tick_start, then the window's own slot
+        window.timer.timeout.disconnect(window._tick)
+        window.timer.timeout.connect(tick_start)
+        window.timer.timeout.connect(window._tick)
+        probe["rewired"] = True
+    except (RuntimeError, TypeError):
+        pass
+    window.timer.timeout.connect(tick_end)
+    class PaintCounter(QObject):
+        def eventFilter(self, watched, event):
+            if probe["on"] and event.type() == QEvent.Type.Paint:
+                probe["paints"].append(perf())
+            return False
+    painted = PaintCounter()
+    window.screens[QuestionScreen].selfview.installEventFilter(painted)
+    probe_timer = QTimer()
+    probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
+    probe_timer.timeout.connect(lambda: probe["on"] and probe["probe"].append(perf()))
+    probe_timer.start(33)
 deadline = time.monotonic() + ready_timeout
 while not any(e["event"] == "started" and e.get("kind") == "transcribe" for e in events):
     if worker.process.poll() is not None or time.monotonic() > deadline:
@@ -203,8 +271,27 @@ print("RECORDING " + json.dumps({"app_pid": os.getpid(), "worker_pid": worker.pr
                                  "size": [window.width(), window.height()]}), flush=True)
 QTimer.singleShot(int(seconds * 1000), lambda: app.exit(0))  # quit() would ask the
 # kiosk-mode window to close, which it refuses
+usage_before = resource.getrusage(resource.RUSAGE_THREAD)  # the GUI thread
+process_before, wall_before = time.process_time(), time.perf_counter()
+probe["on"] = smooth
 app.exec()
+probe["on"] = False
+usage_after = resource.getrusage(resource.RUSAGE_THREAD)
+process_cpu, wall = time.process_time() - process_before, time.perf_counter() - wall_before
 ended = time.monotonic()
+smoothness = None
+if smooth:
+    smoothness = {key: probe[key] for key in ("starts", "ends", "drawn", "paints", "probe",
+                                              "rewired")}
+    smoothness.update({
+        "wall": wall, "process_cpu": process_cpu,
+        "gui_cpu": (usage_after.ru_utime + usage_after.ru_stime
+                    - usage_before.ru_utime - usage_before.ru_stime),
+        "gui_involuntary": usage_after.ru_nivcsw - usage_before.ru_nivcsw,
+        "gui_voluntary": usage_after.ru_nvcsw - usage_before.ru_nvcsw,
+        "tick_type": window.timer.timerType().name, "tick_ms": window.timer.interval(),
+        "platform": app.platformName(), "cpus": os.cpu_count(),
+        "worker_paused": bool(getattr(worker, "_paused", False))})
 print("STOPPING", flush=True)
 flow.finish_answer()
 stats = runtime.last_stats
@@ -213,7 +300,8 @@ store.close()
 window_events = [{**e, "t": round(e["t"] - started, 2)} for e in events]
 print("RESULT " + json.dumps({"seconds": round(ended - started, 2),
                               "stats": asdict(stats) if stats else None,
-                              "events": window_events}), flush=True)
+                              "events": window_events, "smoothness": smoothness}),
+      flush=True)
 """
 
 
@@ -511,9 +599,15 @@ class MemoryRun:
     sampled_seconds: float = 0.0
 
 
-def memory_run(data_dir: Path, mode: str, seconds: float, interval: float) -> MemoryRun:
-    """One child: record for `seconds` while the worker transcribes; sample both RSS."""
-    process = spawn(MEMORY_CHILD, [str(data_dir), str(seconds), mode, str(CHILD_TIMEOUT)])
+def memory_run(data_dir: Path, mode: str, seconds: float, interval: float, *,
+               memory: bool = True, smoothness: bool = True) -> MemoryRun:
+    """One child: record for `seconds` while the worker transcribes; sample both RSS.
+
+    With `memory` False the parent only waits (no /proc reads); with `smoothness` the child
+    also times its GUI thread (`MemoryRun.result["smoothness"]`).
+    """
+    process = spawn(MEMORY_CHILD, [str(data_dir), str(seconds), mode, str(CHILD_TIMEOUT),
+                                   "1" if smoothness else "0"])
     assert process.stdout is not None
     lines = line_reader(process.stdout)
     try:
@@ -526,8 +620,10 @@ def memory_run(data_dir: Path, mode: str, seconds: float, interval: float) -> Me
     began = time.monotonic()
     stopping = False
     next_sample = began
+    if not memory:
+        interval = seconds + 5  # no samples: just wait for the end of the take
     while not stopping and time.monotonic() - began < seconds + 5:
-        app, worker = proc_status(app_pid), proc_status(worker_pid)
+        app, worker = (proc_status(app_pid), proc_status(worker_pid)) if memory else ({}, {})
         if "VmRSS" in app and "VmRSS" in worker:
             run.app.append(app["VmRSS"])
             run.worker.append(worker["VmRSS"])
@@ -559,7 +655,8 @@ def memory_run(data_dir: Path, mode: str, seconds: float, interval: float) -> Me
 
 
 def run_memory(work: Path, modes: list[str], seconds: float, interval: float, sessions: int,
-               answer_seconds: float) -> tuple[list[MemoryRun], dict[str, float]]:
+               answer_seconds: float, *, memory: bool = True,
+               smoothness: bool = True) -> tuple[list[MemoryRun], dict[str, float]]:
     """Prepare the queued work once, then one child per worker mode on a copy of it."""
     prepared = work / "memory-data"
     began = time.perf_counter()
@@ -573,7 +670,8 @@ def run_memory(work: Path, modes: list[str], seconds: float, interval: float, se
         data_dir = work / f"memory-{mode}"
         shutil.copytree(prepared, data_dir)
         print(f"  worker {mode}: recording {seconds:.0f} s ...", flush=True)
-        runs.append(memory_run(data_dir, mode, seconds, interval))
+        runs.append(memory_run(data_dir, mode, seconds, interval, memory=memory,
+                               smoothness=smoothness))
     return runs, durations
 
 
@@ -682,6 +780,86 @@ def _busy_seconds(events: list[dict[str, Any]], length: float) -> float:
     return busy
 
 
+# --- 3. smoothness -----------------------------------------------------------------------
+
+def intervals_ms(times: Sequence[float]) -> list[float]:
+    """Milliseconds between consecutive time stamps (seconds)."""
+    return [(later - earlier) * 1000 for earlier, later in pairwise(times)]
+
+
+def nearest_rank(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (`fraction` in 0..1) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(len(ordered) * fraction) - 1))]
+
+
+def smoothness_series(smooth: dict[str, Any]) -> list[tuple[str, int, list[float]]]:
+    """(name, events, intervals or durations in ms) for each timed series of one take."""
+    starts, ends = smooth["starts"], smooth["ends"]
+    ticks = starts if smooth.get("rewired") else ends
+    new_frames = [t for t, drawn in zip(ends, smooth["drawn"], strict=False) if drawn == 2]
+    series = [("tick interval (100 ms timer)", len(ticks), intervals_ms(ticks))]
+    if smooth.get("rewired"):
+        series.append(("tick duration (tick + refresh)", len(ends),
+                       [(end - start) * 1000 for start, end in zip(starts, ends,
+                                                                   strict=False)]))
+    series += [("new self-view frame interval", len(new_frames), intervals_ms(new_frames)),
+               ("self-view paint interval", len(smooth["paints"]),
+                intervals_ms(smooth["paints"])),
+               ("probe interval (33 ms timer)", len(smooth["probe"]),
+                intervals_ms(smooth["probe"]))]
+    return series
+
+
+def print_smoothness(runs: list[MemoryRun]) -> None:
+    """Interval statistics of the GUI thread's ticks, the self-view and the probe per mode."""
+    print(f"\nGUI-thread smoothness while recording and transcribing (target: no frame "
+          f"interval above {SMOOTH_TARGET_MS:.0f} ms), milliseconds")
+    print(f"  {'worker':<9}{'series':<32}{'events':>7}{'median':>8}{'p95':>8}{'max':>8}"
+          + "".join(f"{'>' + format(limit, '.0f'):>6}" for limit in SMOOTH_LIMITS_MS))
+    for run in runs:
+        smooth = run.result.get("smoothness")
+        if not smooth:
+            continue
+        for name, events, values in smoothness_series(smooth):
+            if not values:
+                print(f"  {run.mode:<9}{name:<32}{events:>7}  (no intervals)")
+                continue
+            over = "".join(f"{sum(v > limit for v in values):>6}" for limit in SMOOTH_LIMITS_MS)
+            print(f"  {run.mode:<9}{name:<32}{events:>7}{statistics.median(values):8.1f}"
+                  f"{nearest_rank(values, 0.95):8.1f}{max(values):8.1f}{over}")
+    print("  (events: time stamps in the take; the columns after max count intervals longer "
+          "than that many ms. p95: nearest rank. Durations, not intervals, for the tick "
+          "duration row.)")
+    for run in runs:
+        smooth = run.result.get("smoothness")
+        if not smooth:
+            continue
+        drawn = smooth["drawn"]
+        wall = smooth["wall"] or 1.0
+        ticks = intervals_ms(smooth["starts"] if smooth.get("rewired") else smooth["ends"])
+        late = sum(v > SMOOTH_TARGET_MS for v in ticks)
+        print(f"\n  [{run.mode}] platform {smooth['platform']!r}, {smooth['cpus']} CPUs, "
+              f"worker paused during the take: {smooth['worker_paused']}; window timer "
+              f"{smooth['tick_ms']} ms {smooth['tick_type']}; {wall:.1f} s timed")
+        print(f"  [{run.mode}] refreshes: {drawn.count(2)} drew a new preview frame, "
+              f"{drawn.count(1)} the same frame again, {drawn.count(0)} none; "
+              f"{len(smooth['paints'])} self-view paint events")
+        print(f"  [{run.mode}] CPU: GUI thread {smooth['gui_cpu']:.2f} s "
+              f"({100 * smooth['gui_cpu'] / wall:.0f}% of one core), app process "
+              f"{smooth['process_cpu']:.2f} s ({100 * smooth['process_cpu'] / wall:.0f}%); "
+              f"GUI thread context switches: {smooth['gui_voluntary']} voluntary, "
+              f"{smooth['gui_involuntary']} involuntary")
+        slack = sum(v > SMOOTH_LIMITS_MS[1] for v in ticks)
+        long = sum(v > SMOOTH_LIMITS_MS[2] for v in ticks)
+        print(f"  [{run.mode}] target no tick interval > {SMOOTH_TARGET_MS:.0f} ms: "
+              + ("met" if ticks and not late else "NOT met, read strictly" if ticks
+                 else "no data")
+              + f" ({late} of {len(ticks)} over, max {max(ticks, default=0):.1f} ms); "
+              f"{slack} over {SMOOTH_LIMITS_MS[1]:.0f} ms (past the 100 ms CoarseTimer's 5% "
+              f"slack), {long} over {SMOOTH_LIMITS_MS[2]:.0f} ms")
+
+
 # --- main ---------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -701,6 +879,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-csv", help="also write every memory sample to this file")
     parser.add_argument("--skip-startup", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-smoothness", action="store_true",
+                        help="do not time the GUI thread during the take")
     parser.add_argument("--work-dir", help="keep the data directories here (default: a "
                                            "temporary directory, removed afterwards)")
     args = parser.parse_args(argv)
@@ -708,7 +888,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine_line()}")
     print(f"targets: start-up to the welcome screen <= {STARTUP_TARGET_SECONDS:.0f} s; "
           f"resident memory (app + worker) <= {MEMORY_TARGET_MB:.0f} MB while recording "
-          f"and transcribing. Printed, never enforced.", flush=True)
+          f"and transcribing; no GUI-thread frame interval above {SMOOTH_TARGET_MS:.0f} ms "
+          f"meanwhile. Printed, never enforced.", flush=True)
     temporary = None
     if args.work_dir:
         work = Path(args.work_dir)
@@ -719,18 +900,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.skip_startup:
             print_startup(run_startup(work, args.repeat))
-        if not args.skip_memory:
+        if not (args.skip_memory and args.skip_smoothness):
             from kiosk.speech import espeak_available
 
             if not espeak_available():
-                print("espeak-ng is not installed: the memory part needs it", file=sys.stderr)
+                print("espeak-ng is not installed: the memory and smoothness parts need it",
+                      file=sys.stderr)
                 return 2
             modes = ["running", "paused"] if args.worker_mode == "both" else [args.worker_mode]
             runs, _ = run_memory(work, modes, args.seconds, args.interval, args.sessions,
-                                 args.answer_seconds)
-            print_memory(runs, args.seconds)
-            if args.samples_csv:
-                write_samples(Path(args.samples_csv), runs)
+                                 args.answer_seconds, memory=not args.skip_memory,
+                                 smoothness=not args.skip_smoothness)
+            if not args.skip_memory:
+                print_memory(runs, args.seconds)
+                if args.samples_csv:
+                    write_samples(Path(args.samples_csv), runs)
+            if not args.skip_smoothness:
+                print_smoothness(runs)
     except RuntimeError as exc:
         print(f"app_bench: {exc}", file=sys.stderr)
         return 2

@@ -52,7 +52,7 @@ SCREENS: tuple[type[Screen], ...] = (
     WelcomeScreen, IdentifyScreen, ConsentScreen, AccommodationsScreen, DeviceCheckScreen,
     QuestionScreen, ReviewScreen, BreakScreen, FinishedScreen, DeclinedScreen,
 )
-TICK_MS = 100
+TICK_MS = 40  # 25 refreshes a second: the self-view stays smooth, timers stay exact
 _log = get_logger("ui")
 STAFF_TAPS = 5
 STAFF_TAP_SECONDS = 3.0
@@ -109,6 +109,7 @@ class KioskWindow(QWidget):
         self.destroyed.connect(lambda *_: forget())
         flow.subscribe(self._on_event)
         self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer runs up to 5% late
         self.timer.timeout.connect(self._tick)
         self.timer.start(TICK_MS)
         self._show_step()
