@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QBuffer, QByteArray, QUrl
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,8 +29,18 @@ from capture.disk import check_space
 from kiosk.errors import KioskError
 from kiosk.reference import normalize_reference
 from kiosk.scorecard import build, render
+from kiosk.scoring import mmss
+from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
-from kiosk.store.results import DECISIONS, add_note, set_decision, set_reviewer_score
+from kiosk.store.results import (
+    DECISIONS,
+    add_note,
+    set_decision,
+    set_reviewer_score,
+    transcripts,
+)
+from kiosk.templates import bundled_template_paths
+from kiosk.vault import VaultReader
 from ui.runtime import Runtime
 from ui.widgets import button, label, set_text
 
@@ -107,6 +120,30 @@ class StaffConsole(QWidget):
         for widget in (self.note, self.add_note, self.decision, self.decide):
             review.addWidget(widget)
         layout.addLayout(review)
+        media = QHBoxLayout()
+        self.answer = QComboBox()
+        self.answer.setAccessibleName("Answer to watch")
+        self.watch = button()
+        set_text(self.watch, "Watch this answer")
+        self.watch.clicked.connect(self.watch_answer)
+        self.interview = QComboBox()
+        self.interview.setAccessibleName("Interview for the next candidates")
+        for path in bundled_template_paths():
+            self.interview.addItem(path.stem, path.stem)
+        self.use_interview = button()
+        set_text(self.use_interview, "Use this interview from the next start")
+        self.use_interview.clicked.connect(self.choose_interview)
+        for widget in (self.answer, self.watch):
+            media.addWidget(widget)
+        media.addStretch(1)
+        for widget in (self.interview, self.use_interview):
+            media.addWidget(widget)
+        layout.addLayout(media)
+        self.video = QVideoWidget()
+        self.video.setMinimumHeight(240)
+        self.video.hide()
+        layout.addWidget(self.video)
+        self.player: QMediaPlayer | None = None
         self.message = label("muted")
         layout.addWidget(self.message)
 
@@ -148,10 +185,24 @@ class StaffConsole(QWidget):
         except KioskError as exc:
             self.message.setText(str(exc))
             return
-        self.card.setPlainText(render(card))
+        session_id = self.store.session_id(reference)
+        heard = transcripts(self.store, session_id)
+        lines = [render(card), "", "Transcripts (times from the start of each answer):"]
+        for question in card["questions"]:
+            transcript = heard.get(question["id"])
+            if transcript is not None:
+                lines.append(f"  Q{question['number']} {question['id']}")
+                lines.extend(f"    [{mmss(segment.start)}] {segment.text}"
+                             for segment in transcript.segments)
+        self.card.setPlainText("\n".join(lines))
         self.competency.clear()
         for competency in card["competencies"]:
             self.competency.addItem(competency["name"], competency["id"])
+        self.answer.clear()
+        for question in card["questions"]:
+            if question.get("mode") in ("video", "audio"):
+                self.answer.addItem(f"Q{question['number']} {question['id']}",
+                                    (question["id"], question["take"]))
 
     def save_score(self) -> None:
         """Keep the reviewer's score beside the suggestion (audited)."""
@@ -163,6 +214,57 @@ class StaffConsole(QWidget):
                            self.competency.currentData(), self.score.value())
         self.message.setText("Score saved.")
         self.show_selected()
+
+    def watch_answer(self) -> None:
+        """Play the chosen answer, decrypted into memory only."""
+        reference, choice = self.selected(), self.answer.currentData()
+        if reference is None or choice is None:
+            self.message.setText("Choose a session and an answer first.")
+            return
+        session_id = self.store.session_id(reference)
+        path = self.store.video_path(session_id, *choice)
+        if not path.exists():
+            self.message.setText("That answer has no recording on this kiosk.")
+            return
+        identity = self.store.session_identity(session_id)
+        with path.open("rb") as source, VaultReader(source, [identity]) as reader:
+            data = reader.read_range(0, reader.size)
+        self.stop_playback()
+        self._buffer = QBuffer()
+        self._buffer.setData(QByteArray(data))
+        self._buffer.open(QBuffer.OpenModeFlag.ReadOnly)
+        self.player = QMediaPlayer()
+        self._audio = QAudioOutput()
+        self.player.setAudioOutput(self._audio)
+        self.player.setVideoOutput(self.video)
+        self.player.setSourceDevice(self._buffer, QUrl("answer.mp4"))
+        self.video.show()
+        self.player.play()
+        self._audit("review.watched", session_id=session_id)
+
+    def stop_playback(self) -> None:
+        """Stop and drop the decrypted recording."""
+        if self.player is not None:
+            self.player.stop()
+            self.player.setSource(QUrl())
+            self.player.deleteLater()
+            self.player = None
+        if getattr(self, "_buffer", None) is not None:
+            self._buffer.close()
+            self._buffer.setData(QByteArray())
+            self._buffer = None
+        self.video.hide()
+
+    def choose_interview(self) -> None:
+        """The interview for the next start of the kiosk (audited as a settings change)."""
+        choice = self.interview.currentData()
+        Settings.load(self.store.data_dir).set("interview.template", choice)
+        self._audit("settings.changed", setting="interview.template", value=choice)
+        self.message.setText(f"'{choice}' will be used from the next start of the kiosk.")
+
+    def _audit(self, action: str, **details: object) -> None:
+        with self.store.transaction():
+            self.store.audit.append(action, details)
 
     def save_note(self) -> None:
         """Keep a reviewer's note (encrypted with the session)."""

@@ -215,6 +215,8 @@ class KioskWindow(QWidget):
             store.audit.append(action, details)
 
     def _lock(self) -> None:
+        self.console.stop_playback()
+        self._audit("staff.locked")
         self._show_step()
 
     def _quit(self) -> None:

@@ -23,8 +23,8 @@ GENESIS = "0" * 64
 ACTIONS = frozenset({
     "keys.initialised", "keys.unlocked", "keys.unlock_failed", "keys.passphrase_changed",
     "settings.changed", "session.erased", "vault.opened", "vault.sealed", "vault.recovered",
-    "score.reviewed", "review.note_added", "review.decided",
-    "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.exited",
+    "score.reviewed", "review.note_added", "review.decided", "review.watched",
+    "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.locked", "staff.exited",
 })
 
 

@@ -134,6 +134,32 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     assert kiosk.flow.step is Step.WELCOME and kiosk.flow.reference is None
 
 
+def test_the_console_plays_answers_back_and_chooses_the_next_interview(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    from kiosk.settings import Settings
+
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions()
+    kiosk.speak()
+    kiosk.click(kiosk.screen.primary)
+    kiosk.click(kiosk.screen.use)
+    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: (PASS, True))
+    kiosk.window.staff_entry()
+    console = kiosk.window.console
+    console.table.selectRow(0)
+    assert "Transcripts (times from the start of each answer):" in console.card.toPlainText()
+    assert console.answer.count() == 1  # the one recorded answer
+    kiosk.click(console.watch)
+    assert console.player is not None and console.video.isVisible()
+    console.interview.setCurrentIndex(console.interview.findData("retail-sales-associate"))
+    kiosk.click(console.use_interview)
+    assert Settings.load(tmp_path).get("interview.template") == "retail-sales-associate"
+    kiosk.click(console.lock)
+    assert console.player is None  # nothing decrypted is left playing
+    actions = [e.action for e in kiosk.store.audit.entries()]
+    assert {"review.watched", "settings.changed", "staff.locked"} <= set(actions)
+
+
 def test_typed_answers_for_everything_under_the_accommodation(qtbot, tmp_path: Path) -> None:
     kiosk = Kiosk(qtbot, tmp_path)
     kiosk.to_questions(typed=True)
