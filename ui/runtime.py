@@ -66,6 +66,7 @@ class Runtime:
         self.last_stats: TakeStats | None = None
         self.last_error: str | None = None  # for the staff console, never for candidates
         self._practice_media: io.BytesIO | None = None
+        self._preview_sink = io.BytesIO()
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
@@ -97,6 +98,21 @@ class Runtime:
         preview = self._recorder.preview()
         return preview.image, preview.rms_dbfs
 
+    def start_preview(self) -> None:
+        """Show the camera and the sound level on the device check (nothing is kept)."""
+        if self._recorder is None:
+            self._preview_sink = io.BytesIO()
+            self._recorder = AnswerRecorder(self.new_source(AnswerMode.VIDEO),
+                                            self._preview_sink)
+            self._recorder.start()
+
+    def stop_preview(self) -> None:
+        """Stop the device-check preview and drop what it recorded."""
+        if self._recorder is not None and not self._sinks and self._take is None:
+            self._recorder.stop()
+            self._recorder = None
+            self._preview_sink = io.BytesIO()
+
     def device_check(self) -> list[CheckResult]:
         """The device check; with sample media it says so instead of judging a test picture."""
         if self._sample_media and self._video is None:
@@ -120,6 +136,7 @@ class Runtime:
     def _start(self, event: RecordingStarted) -> None:
         flow = self.flow
         assert flow is not None
+        self.stop_preview()
         if self.worker is not None:
             self.worker.pause()  # the candidate's recording comes first on a small machine
         session = flow.session()

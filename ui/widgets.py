@@ -108,3 +108,13 @@ def qr_pixmap(text: str, size: int = 240) -> QPixmap:
         painter.fillRect((int(x) + 4) * scale, (int(y) + 4) * scale, scale, scale, QColor("black"))
     painter.end()
     return QPixmap.fromImage(image)
+
+
+def face_guide(pixmap: QPixmap) -> None:
+    """Draw where a face should sit: an oval in the middle, as the device check judges."""
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(255, 255, 255, 200), 3, Qt.PenStyle.DashLine))
+    width, height = pixmap.width(), pixmap.height()
+    painter.drawEllipse(QRectF(width * 0.35, height * 0.15, width * 0.30, height * 0.60))
+    painter.end()

@@ -73,6 +73,13 @@ class Kiosk:
         else:
             self.click(self.screen.none)
         assert "SAMPLE MEDIA" in self.screen.source_note.text()
+        check = self.screen
+
+        def previewing() -> bool:
+            check.refresh()
+            return not check.preview.pixmap().isNull()
+
+        self.qtbot.waitUntil(previewing, timeout=5000)  # the live preview with its face guide
         self.click(self.screen.go)
         assert self.flow.step is Step.READ and self.flow.in_practice
         self.click(self.screen.secondary)  # skip the practice

@@ -11,7 +11,16 @@ from kiosk.flow import Step
 from kiosk.templates import AnswerMode
 from ui import i18n
 from ui.screens.base import Screen
-from ui.widgets import CountdownRing, LevelMeter, button, image_pixmap, label, qr_pixmap, set_text
+from ui.widgets import (
+    CountdownRing,
+    LevelMeter,
+    button,
+    face_guide,
+    image_pixmap,
+    label,
+    qr_pixmap,
+    set_text,
+)
 
 
 class DeviceCheckScreen(Screen):
@@ -39,7 +48,12 @@ class DeviceCheckScreen(Screen):
 
     def entered(self) -> None:
         super().entered()
+        self.runtime.start_preview()
         self._check()
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        """Leaving the check stops the preview; nothing it showed is kept."""
+        self.runtime.stop_preview()
 
     def _check(self) -> None:
         results = self.runtime.device_check()
@@ -56,8 +70,9 @@ class DeviceCheckScreen(Screen):
     def refresh(self) -> None:
         image, level = self.runtime.preview()
         if image is not None:
-            pixmap = image_pixmap(image, self.runtime.mirror)
-            self.preview.setPixmap(pixmap.scaled(self.preview.size()))
+            pixmap = image_pixmap(image, self.runtime.mirror).scaled(self.preview.size())
+            face_guide(pixmap)
+            self.preview.setPixmap(pixmap)
         self.meter.show_level(level)
 
     def retranslate(self) -> None:
