@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QBuffer, QByteArray, QUrl
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -41,6 +38,7 @@ from kiosk.store.results import (
 )
 from kiosk.templates import bundled_template_paths
 from kiosk.vault import VaultReader
+from ui.playback import MemoryPlayer
 from ui.runtime import Runtime
 from ui.widgets import button, label, set_text
 
@@ -139,11 +137,8 @@ class StaffConsole(QWidget):
         for widget in (self.interview, self.use_interview):
             media.addWidget(widget)
         layout.addLayout(media)
-        self.video = QVideoWidget()
-        self.video.setMinimumHeight(240)
-        self.video.hide()
-        layout.addWidget(self.video)
-        self.player: QMediaPlayer | None = None
+        self.playback = MemoryPlayer(320, 240)
+        layout.addWidget(self.playback.video)
         self.message = label("muted")
         layout.addWidget(self.message)
 
@@ -229,31 +224,12 @@ class StaffConsole(QWidget):
         identity = self.store.session_identity(session_id)
         with path.open("rb") as source, VaultReader(source, [identity]) as reader:
             data = reader.read_range(0, reader.size)
-        self.stop_playback()
-        self._buffer = QBuffer()
-        self._buffer.setData(QByteArray(data))
-        self._buffer.open(QBuffer.OpenModeFlag.ReadOnly)
-        self.player = QMediaPlayer()
-        self._audio = QAudioOutput()
-        self.player.setAudioOutput(self._audio)
-        self.player.setVideoOutput(self.video)
-        self.player.setSourceDevice(self._buffer, QUrl("answer.mp4"))
-        self.video.show()
-        self.player.play()
+        self.playback.play(data)
         self._audit("review.watched", session_id=session_id)
 
     def stop_playback(self) -> None:
         """Stop and drop the decrypted recording."""
-        if self.player is not None:
-            self.player.stop()
-            self.player.setSource(QUrl())
-            self.player.deleteLater()
-            self.player = None
-        if getattr(self, "_buffer", None) is not None:
-            self._buffer.close()
-            self._buffer.setData(QByteArray())
-            self._buffer = None
-        self.video.hide()
+        self.playback.stop()
 
     def choose_interview(self) -> None:
         """The interview for the next start of the kiosk (audited as a settings change)."""

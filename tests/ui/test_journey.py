@@ -107,7 +107,7 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     media = kiosk.runtime.take_media()  # decrypted into memory for playback, never a file
     assert media is not None and media[4:8] == b"ftyp"
     kiosk.click(kiosk.screen.watch)
-    assert kiosk.screen.player is not None and kiosk.screen.video.isVisible()
+    assert kiosk.screen.playback.player is not None and kiosk.screen.playback.video.isVisible()
     kiosk.click(kiosk.screen.again)
     kiosk.advance(3)
     time.sleep(0.4)
@@ -157,12 +157,12 @@ def test_the_console_plays_answers_back_and_chooses_the_next_interview(
     assert "Transcripts (times from the start of each answer):" in console.card.toPlainText()
     assert console.answer.count() == 1  # the one recorded answer
     kiosk.click(console.watch)
-    assert console.player is not None and console.video.isVisible()
+    assert console.playback.player is not None and console.playback.video.isVisible()
     console.interview.setCurrentIndex(console.interview.findData("retail-sales-associate"))
     kiosk.click(console.use_interview)
     assert Settings.load(tmp_path).get("interview.template") == "retail-sales-associate"
     kiosk.click(console.lock)
-    assert console.player is None  # nothing decrypted is left playing
+    assert console.playback.player is None  # nothing decrypted is left playing
     actions = [e.action for e in kiosk.store.audit.entries()]
     assert {"review.watched", "settings.changed", "staff.locked"} <= set(actions)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QBuffer, QByteArray, QUrl
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
 from kiosk.flow import Step
 from kiosk.templates import AnswerMode
 from ui import i18n
+from ui.playback import MemoryPlayer
 from ui.screens.base import Screen
 from ui.widgets import (
     CountdownRing,
@@ -196,11 +194,8 @@ class ReviewScreen(Screen):
         self.layout_.addWidget(self.body)
         self.ring = CountdownRing()
         self.centred(self.ring)
-        self.video = QVideoWidget()
-        self.video.setFixedSize(480, 270)
-        self.video.hide()
-        self.centred(self.video)
-        self.player: QMediaPlayer | None = None
+        self.playback = MemoryPlayer()
+        self.centred(self.playback.video)
         self.watch = button()
         self.watch.clicked.connect(self._watch)
         self.again = button()
@@ -224,29 +219,10 @@ class ReviewScreen(Screen):
         if not data:
             self.problem.setText(i18n.tr("review.no_playback"))
             return
-        self._stop_playback()
-        self._buffer = QBuffer()
-        self._buffer.setData(QByteArray(data))
-        self._buffer.open(QBuffer.OpenModeFlag.ReadOnly)
-        self.player = QMediaPlayer()
-        self._audio = QAudioOutput()
-        self.player.setAudioOutput(self._audio)
-        self.player.setVideoOutput(self.video)
-        self.player.setSourceDevice(self._buffer, QUrl("take.mp4"))
-        self.video.show()
-        self.player.play()
+        self.playback.play(data)
 
     def _stop_playback(self) -> None:
-        if self.player is not None:
-            self.player.stop()
-            self.player.setSource(QUrl())  # let go of the buffer before it is emptied
-            self.player.deleteLater()
-            self.player = None
-        if getattr(self, "_buffer", None) is not None:
-            self._buffer.close()
-            self._buffer.setData(QByteArray())
-            self._buffer = None
-        self.video.hide()
+        self.playback.stop()
 
     def refresh(self) -> None:
         left = self.flow.time_left()
