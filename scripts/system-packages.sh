@@ -10,6 +10,14 @@ run_packages=(
   libportaudio2     # sounddevice: the microphone
   libegl1           # Qt's OpenGL/EGL for the kiosk window
   libxcb-cursor0    # Qt's xcb platform plugin needs it since Qt 6.5
+  libxcb-icccm4     # ... and these, or the window fails to open on X (seen under Xvfb)
+  libxcb-keysyms1
+  libxcb-image0
+  libxcb-render-util0
+  libxcb-randr0
+  libxcb-shape0
+  libxcb-xinerama0
+  libxcb-xkb1
   libxkbcommon-x11-0
   libgl1
   libglib2.0-0
