@@ -24,7 +24,13 @@ from capture.recorder import (
     TakeStats,
 )
 from capture.sources import FileSource, Source, SyntheticSource
-from kiosk.flow import CandidateFlow, FlowEvent, RecordingStarted, RecordingStopped
+from kiosk.flow import (
+    CandidateFlow,
+    FlowEvent,
+    RecordingStarted,
+    RecordingStopped,
+    SessionWiped,
+)
 from kiosk.store import Store
 from kiosk.templates import AnswerMode
 from kiosk.vault import VaultReader, VaultWriter, create
@@ -66,7 +72,6 @@ class Runtime:
         self.last_stats: TakeStats | None = None
         self.last_error: str | None = None  # for the staff console, never for candidates
         self._practice_media: io.BytesIO | None = None
-        self._preview_sink = io.BytesIO()
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
@@ -101,9 +106,7 @@ class Runtime:
     def start_preview(self) -> None:
         """Show the camera and the sound level on the device check (nothing is kept)."""
         if self._recorder is None:
-            self._preview_sink = io.BytesIO()
-            self._recorder = AnswerRecorder(self.new_source(AnswerMode.VIDEO),
-                                            self._preview_sink)
+            self._recorder = AnswerRecorder(self.new_source(AnswerMode.VIDEO), _Discard())
             self._recorder.start()
 
     def stop_preview(self) -> None:
@@ -111,7 +114,6 @@ class Runtime:
         if self._recorder is not None and not self._sinks and self._take is None:
             self._recorder.stop()
             self._recorder = None
-            self._preview_sink = io.BytesIO()
 
     def device_check(self) -> list[CheckResult]:
         """The device check; with sample media it says so instead of judging a test picture."""
@@ -128,7 +130,11 @@ class Runtime:
     # --- recording ----------------------------------------------------------------------
 
     def _on_event(self, event: FlowEvent) -> None:
-        if isinstance(event, RecordingStarted) and event.mode is not AnswerMode.TEXT:
+        if isinstance(event, SessionWiped):
+            # Nothing of this candidate may stay in memory for the next one.
+            self._practice_media = None
+            self.last_stats = None
+        elif isinstance(event, RecordingStarted) and event.mode is not AnswerMode.TEXT:
             self._start(event)
         elif isinstance(event, RecordingStopped):
             self._stop(event)
@@ -231,3 +237,13 @@ def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
                 for _, frame in zip(range(count), container.decode(video=0), strict=False)]
+
+
+class _Discard:
+    """A sink that keeps nothing: the device check's preview is for the eyes only."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush."""

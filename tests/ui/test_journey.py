@@ -54,7 +54,7 @@ class Kiosk:
         self.clock.advance(seconds)
         self.flow.tick()
 
-    def to_questions(self, typed: bool = False) -> None:
+    def to_questions(self, typed: bool = False, practice: bool = False) -> None:
         self.click(self.screen.start)
         assert type(self.screen).__name__ == "IdentifyScreen"
         self.qtbot.keyClicks(self.screen.name, "Kavya Menon")
@@ -82,6 +82,8 @@ class Kiosk:
         self.qtbot.waitUntil(previewing, timeout=5000)  # the live preview with its face guide
         self.click(self.screen.go)
         assert self.flow.step is Step.READ and self.flow.in_practice
+        if practice:
+            return
         self.click(self.screen.secondary)  # skip the practice
         assert self.screen.heading.text() == "Question 1 of 3"
 
@@ -173,6 +175,16 @@ def test_typed_answers_for_everything_under_the_accommodation(qtbot, tmp_path: P
     kiosk.click(kiosk.screen.primary)
     kiosk.click(kiosk.screen.primary)
     assert kiosk.screen.typed.isVisible() and not kiosk.screen.recording.isVisible()
+
+
+def test_a_wipe_drops_the_practice_recording_from_memory(qtbot, tmp_path: Path) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions(practice=True)
+    kiosk.speak(seconds=0.5)
+    kiosk.click(kiosk.screen.primary)  # finish the practice answer
+    assert kiosk.runtime.take_media()  # kept in memory for "Watch my answer"
+    kiosk.flow.abort()
+    assert kiosk.runtime._practice_media is None  # gone before the next candidate
 
 
 def test_an_idle_candidate_is_wiped_from_the_screen(qtbot, tmp_path: Path) -> None:
