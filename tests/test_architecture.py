@@ -104,3 +104,11 @@ def test_every_kiosk_error_is_drawn_in_the_tree() -> None:
                if isinstance(v, type) and issubclass(v, errors.KioskError)]
     for cls in classes:
         assert cls.__name__ in (errors.__doc__ or ""), f"{cls.__name__} missing from the tree"
+
+
+def test_the_staff_command_line_loads_no_media_libraries() -> None:
+    """`kiosk settings`, `kiosk erase` & co. stay quick and work if a media library breaks."""
+    done = run(sys.executable, "-c", "import sys, kiosk.cli; print(sorted(m for m in "
+               "('av', 'cv2', 'faster_whisper', 'ctranslate2', 'PySide6') if m in sys.modules))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

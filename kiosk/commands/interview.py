@@ -22,15 +22,12 @@ from kiosk.commands.common import (
 )
 from kiosk.commands.records import unlock_keys
 from kiosk.commands.transcription import model_dir
-from kiosk.demo import Voice, run_demo
 from kiosk.errors import ConfigError, TemplateError
 from kiosk.flow import FlowTimings
 from kiosk.logs import get_logger, log_event
 from kiosk.paths import DATA_DIR_ENV, resolve_data_dir
-from kiosk.scorecard import build, render
 from kiosk.store import Store
 from kiosk.templates import find_template
-from kiosk.worker import WorkerProcess
 
 _log = get_logger("cli")
 
@@ -65,6 +62,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """A scripted candidate takes a real session; print its scorecard."""
+    # Imported here: the recorder, speech and model code are heavy, and `kiosk settings`
+    # or `kiosk templates check` must stay quick (and work even if media libraries fail).
+    from kiosk.demo import Voice, run_demo
+    from kiosk.scorecard import build, render
+    from kiosk.worker import WorkerProcess
+
     if not args.headless:
         raise ConfigError("the kiosk window is not built yet; run `kiosk demo --headless`")
     answers = _answer_files(args.answers) if args.answers else []
