@@ -86,6 +86,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(REPO_ROOT))
 
+from _machine import cpu_model  # noqa: E402 - bench/ is on the path when a script runs
+
 from kiosk import keys  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
@@ -418,14 +420,7 @@ def init_data_dir(path: Path) -> None:
 
 def machine_line() -> str:
     """nproc, CPU model, memory, Python."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     memory = ""
     try:
         total = int(Path("/proc/meminfo").read_text().split()[1])
@@ -530,10 +525,9 @@ def long_text(question_id: str, seconds: float) -> str:
 def prepare_sessions(data_dir: Path, sessions: int, answer_seconds: float) -> dict[str, float]:
     """`sessions` completed demo interviews with long spoken answers; seconds of each answer."""
     from capture.audio_file import encode_aac
-    from kiosk.clock import FakeClock
-    from kiosk.flow import CandidateFlow, FlowEvent, RecordingStopped, Step
+    from kiosk.flow import CandidateFlow, FlowEvent, RecordingStopped
+    from kiosk.scripted import take_demo_interview
     from kiosk.speech import synthesise
-    from kiosk.templates import find_template
     from kiosk.transcribe import SAMPLE_RATE
     from kiosk.vault import create
 
@@ -544,39 +538,17 @@ def prepare_sessions(data_dir: Path, sessions: int, answer_seconds: float) -> di
     for question_id in ("introduce-yourself", "something-you-learned-recently"):
         speech[question_id] = synthesise(long_text(question_id, answer_seconds))
         durations[question_id] = len(speech[question_id]) / SAMPLE_RATE
+    def record(flow: CandidateFlow, event: FlowEvent) -> None:
+        if isinstance(event, RecordingStopped) and event.question_id in speech:
+            session = flow.session()
+            assert session is not None
+            path = store.audio_path(session.id, event.question_id, event.take)
+            with create(path, store.media_recipients(session.id)) as writer:
+                encode_aac(speech[event.question_id], SAMPLE_RATE, writer)
+
     for number in range(sessions):
-        clock = FakeClock()
-        flow = CandidateFlow(find_template("demo"), clock=clock, archive=store)
-
-        def record(event: FlowEvent, flow: CandidateFlow = flow) -> None:
-            if isinstance(event, RecordingStopped) and event.question_id in speech:
-                session = flow.session()
-                assert session is not None
-                path = store.audio_path(session.id, event.question_id, event.take)
-                with create(path, store.media_recipients(session.id)) as writer:
-                    encode_aac(speech[event.question_id], SAMPLE_RATE, writer)
-
-        flow.subscribe(record)
-        flow.start()
-        flow.choose_language("en")
-        flow.identify(f"Bench Candidate {number + 1}", f"bench{number + 1}@example.com")
-        flow.give_consent(recording=True, retention=True, ai_scoring=True)
-        flow.set_accommodations()
-        flow.report_devices(camera=True, microphone=True)
-        flow.devices_ready()
-        flow.skip_practice()
-        while flow.step is not Step.FINISHED:
-            flow.begin_question()
-            flow.ready()
-            if flow.step is Step.COUNTDOWN:
-                clock.advance(flow.time_left() or 0)
-                flow.tick()
-            clock.advance(8)
-            flow.tick()
-            if flow.mode.value == "text":
-                flow.update_text("It was easy to follow, for example the countdown.")
-            flow.finish_answer()
-            flow.submit()
+        take_demo_interview(store, on_event=record, name=f"Bench Candidate {number + 1}",
+                            contact=f"bench{number + 1}@example.com")
     store.close()
     return durations
 

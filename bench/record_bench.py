@@ -57,6 +57,7 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
+from _machine import cpu_model  # bench/ is on the path when a script runs
 
 from capture.media import Image
 from capture.recorder import (
@@ -429,17 +430,6 @@ def record_once(args: argparse.Namespace, width: int, height: int, workdir: Path
 
 
 # --- reporting ----------------------------------------------------------------------------
-
-def cpu_model() -> str:
-    """The CPU model named in /proc/cpuinfo (or what `platform` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def machine_line() -> str:
     """One line naming the machine and the software measured."""

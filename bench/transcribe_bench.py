@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import jiwer
+from _machine import cpu_model  # bench/ is on the path when a script runs
 
 from capture.audio_file import encode_aac
 from kiosk.transcribe import (
@@ -410,12 +411,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def machine_line(threads: int) -> str:
     """One line naming the machine and the software measured."""
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     return (f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
             f"faster-whisper {version('faster-whisper')}, ctranslate2 {version('ctranslate2')}, "
             f"PyAV {version('av')}, jiwer {version('jiwer')}, model {BUNDLED_MODEL_NAME} "

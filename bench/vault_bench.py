@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from _machine import cpu_model  # bench/ is on the path when a script runs
+
 from kiosk.vault import DEFAULT_SEGMENT_SIZE, Identity, VaultReader, create
 
 CHUNK = 1 << 20  # bytes per read/write, for input generation, hashing and both vault sides
@@ -65,17 +67,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def missing_tools() -> list[str]:
     """The age executables that are not on PATH."""
     return [tool for tool in AGE_TOOLS if shutil.which(tool) is None]
-
-
-def cpu_model() -> str:
-    """The CPU model named in /proc/cpuinfo (or what `platform` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def age_version() -> str:

@@ -9,8 +9,9 @@ import pytest
 
 from kiosk.clock import FakeClock
 from kiosk.flow import CandidateFlow, FlowEvent, FlowTimings, Step
-from kiosk.session import Accommodations, MemoryArchive, Session, SessionArchive
-from kiosk.templates import InterviewTemplate, find_template, parse_template
+from kiosk.scripted import take_demo_interview
+from kiosk.session import Accommodations, MemoryArchive
+from kiosk.templates import InterviewTemplate, parse_template
 
 SMALL_TEMPLATE = """\
 format = 1
@@ -67,6 +68,8 @@ levels.5 = "Talks well."
 label = "Greets"
 phrases = ["hello"]
 """
+
+__all__ = ["TIMINGS", "Harness", "small_template", "take_demo_interview"]
 
 TIMINGS = FlowTimings(idle_seconds=60, idle_warning_seconds=20, countdown_seconds=3,
                       review_seconds=120, break_seconds=120, finished_seconds=30,
@@ -181,36 +184,3 @@ def make_harness() -> Callable[..., Harness]:
 def harness(make_harness: Callable[..., Harness]) -> Harness:
     """A harness around the small template."""
     return make_harness()
-
-
-def take_demo_interview(archive: SessionArchive, *, ai: bool = True, typed: str = "",
-                        on_event: Callable[[CandidateFlow, FlowEvent], None] | None = None,
-                        name: str = "Ravi Kumar") -> Session:
-    """A candidate takes the bundled demo interview end to end (answers of 8 s each)."""
-    clock = FakeClock()
-    flow = CandidateFlow(find_template("demo"), clock=clock, archive=archive, timings=TIMINGS)
-    if on_event is not None:
-        flow.subscribe(lambda event: on_event(flow, event))
-    flow.start()
-    flow.choose_language("en")
-    flow.identify(name, "candidate@example.com")
-    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
-    while flow.step is not Step.FINISHED:
-        flow.begin_question()
-        flow.ready()
-        if flow.step is Step.COUNTDOWN:
-            clock.advance(flow.time_left() or 0)
-            flow.tick()
-        clock.advance(8)
-        flow.tick()
-        if flow.mode.value == "text":
-            flow.update_text(typed or "It was easy to follow, for example the countdown.")
-        flow.finish_answer()
-        flow.submit()
-    session = flow.session()
-    assert session is not None
-    return session
