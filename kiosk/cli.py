@@ -17,6 +17,7 @@ from kiosk.commands import (
     records,
     scoring,
     settings,
+    sync,
     transcription,
     vault,
 )
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="data directory (default: $KIOSK_DATA_DIR, else the platform's "
                              "user data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for area in (interview, transcription, scoring, capture, keys, vault, records, settings):
+    for area in (interview, transcription, scoring, capture, keys, vault, records, settings,
+                 sync):
         area.register(commands)
     return parser
 

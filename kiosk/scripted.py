@@ -11,7 +11,7 @@ from collections.abc import Callable
 from kiosk.clock import FakeClock
 from kiosk.flow import CandidateFlow, FlowEvent, Step
 from kiosk.session import Session, SessionArchive
-from kiosk.templates import find_template
+from kiosk.templates import InterviewTemplate, find_template
 
 TYPED_ANSWER = "It was easy to follow, for example the countdown."
 
@@ -19,10 +19,12 @@ TYPED_ANSWER = "It was easy to follow, for example the countdown."
 def take_demo_interview(archive: SessionArchive, *, ai: bool = True, typed: str = "",
                         on_event: Callable[[CandidateFlow, FlowEvent], None] | None = None,
                         name: str = "Ravi Kumar",
-                        contact: str = "candidate@example.com") -> Session:
-    """Take the demo interview (8 s per answer on a fake clock); returns the stored session."""
+                        contact: str = "candidate@example.com",
+                        template: InterviewTemplate | None = None) -> Session:
+    """Take the demo interview, or another with its shape (8 s per answer on a fake clock);
+    returns the stored session."""
     clock = FakeClock()
-    flow = CandidateFlow(find_template("demo"), clock=clock, archive=archive)
+    flow = CandidateFlow(template or find_template("demo"), clock=clock, archive=archive)
     if on_event is not None:
         handler = on_event
         flow.subscribe(lambda event: handler(flow, event))

@@ -19,10 +19,12 @@ from kiosk import keys
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
+from kiosk.hq_link import load_link
 from kiosk.logs import configure_logging
 from kiosk.paths import DATA_DIR_ENV, resolve_data_dir
 from kiosk.settings import Settings
 from kiosk.store import Store
+from kiosk.syncing import BackgroundSync
 from kiosk.templates import find_template
 
 
@@ -118,15 +120,19 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         unlocked = found
     template_ref = args.template or str(settings.get("interview.template"))
-    template = find_template(template_ref)
+    template = find_template(template_ref, data_dir)
     store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
     store.keep_template(template)
     with store.transaction():
         store.audit.append("keys.unlocked", {"key_id": unlocked.identity.key_id.hex()})
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
+    sync = None
+    if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
+        sync = BackgroundSync(data_dir, unlocked)
+        sync.start()
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
-                      sample_media=sample_media)
+                      sample_media=sample_media, sync=sync)
     flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings))
 
     def staff_check(text: str) -> bool:

@@ -32,6 +32,7 @@ from kiosk.flow import (
     SessionWiped,
 )
 from kiosk.store import Store
+from kiosk.syncing import BackgroundSync
 from kiosk.templates import AnswerMode
 from kiosk.vault import VaultReader, VaultWriter, create
 from kiosk.worker import WorkerProcess
@@ -56,9 +57,11 @@ class Runtime:
     """Recording, storing and transcribing for one kiosk window."""
 
     def __init__(self, store: Store, *, worker: WorkerProcess | None = None,
-                 video: Path | None = None, sample_media: bool = True) -> None:
+                 video: Path | None = None, sample_media: bool = True,
+                 sync: BackgroundSync | None = None) -> None:
         self.store = store
         self.worker = worker
+        self.sync = sync
         self.bridge = Bridge()
         self._video = video
         self._sample_media = sample_media
@@ -145,6 +148,8 @@ class Runtime:
         self.stop_preview()
         if self.worker is not None:
             self.worker.pause()  # the candidate's recording comes first on a small machine
+        if self.sync is not None:
+            self.sync.pause()
         session = flow.session()
         if event.practice or session is None or event.question_id is None:
             sinks: list[VaultWriter] = []
@@ -191,6 +196,8 @@ class Runtime:
         self._sinks, self._take = [], None
         if self.worker is not None:
             self.worker.resume()
+        if self.sync is not None:
+            self.sync.resume()
 
     def room_for(self, seconds: float) -> bool:
         """Whether an answer of `seconds` fits on disk (checked before each question)."""
@@ -229,6 +236,8 @@ class Runtime:
                 sink.close()
         if self.worker is not None:
             self.worker.stop()
+        if self.sync is not None:
+            self.sync.stop()
 
 
 def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:

@@ -36,7 +36,7 @@ from kiosk.store.results import (
     set_reviewer_score,
     transcripts,
 )
-from kiosk.templates import bundled_template_paths
+from kiosk.templates import template_paths
 from kiosk.vault import VaultReader
 from ui.playback import MemoryPlayer
 from ui.runtime import Runtime
@@ -126,7 +126,7 @@ class StaffConsole(QWidget):
         self.watch.clicked.connect(self.watch_answer)
         self.interview = QComboBox()
         self.interview.setAccessibleName("Interview for the next candidates")
-        for path in bundled_template_paths():
+        for path in template_paths(self.store.data_dir):
             self.interview.addItem(path.stem, path.stem)
         self.use_interview = button()
         set_text(self.use_interview, "Use this interview from the next start")

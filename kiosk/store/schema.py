@@ -170,11 +170,20 @@ def _decisions(db: sqlite3.Connection) -> None:
     """)
 
 
+def _outbox_state(db: sqlite3.Connection) -> None:
+    """Why an outbox entry last failed, and whether HQ refused it for good."""
+    _run(db, """
+        ALTER TABLE outbox ADD COLUMN last_error TEXT;
+        ALTER TABLE outbox ADD COLUMN rejected_at TEXT
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
     ("0003_recordings", _recordings),
     ("0004_decisions", _decisions),
+    ("0005_outbox_state", _outbox_state),
 )
 
 

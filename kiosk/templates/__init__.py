@@ -1,6 +1,12 @@
 """Interview templates: the TOML format, its checker and the bundled interviews."""
 
-from kiosk.templates.bundled import bundled_template_paths, find_template
+from kiosk.templates.bundled import (
+    DEMO_TEMPLATE_ID,
+    HQ_TEMPLATES_DIR,
+    bundled_template_paths,
+    find_template,
+    template_paths,
+)
 from kiosk.templates.loader import FORMAT_VERSION, load_template, parse_template
 from kiosk.templates.model import (
     AnswerMode,
@@ -14,7 +20,9 @@ from kiosk.templates.model import (
 )
 
 __all__ = [
+    "DEMO_TEMPLATE_ID",
     "FORMAT_VERSION",
+    "HQ_TEMPLATES_DIR",
     "AnswerMode",
     "Competency",
     "Indicator",
@@ -27,4 +35,5 @@ __all__ = [
     "find_template",
     "load_template",
     "parse_template",
+    "template_paths",
 ]

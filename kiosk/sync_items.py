@@ -1,0 +1,114 @@
+"""Turning outbox entries into what crosses to HQ: sealed records and recording files.
+
+A record's content (scorecard, candidate details, transcript) is sealed to HQ's key alone,
+so it is ciphertext on the wire, on a USB stick and in HQ's database; only a small index of
+non-identifying fields (reference code, interview, status, levels) travels in the clear, so
+HQ can list and count without opening anything. The session record also carries the
+session's keys sealed to HQ, which is how HQ opens the recordings: they go up as the very
+vault files the kiosk wrote, never decrypted or re-encrypted on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk import scorecard
+from kiosk.session import SessionStatus
+from kiosk.store import Store
+from kiosk.store import outbox as queue
+from kiosk.store.results import transcripts
+from kiosk.vault import Recipient, seal_bytes
+from sync import protocol
+from sync.client import file_sha256
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    """A recording to upload: its file and checked metadata."""
+
+    item_id: str
+    session_id: str
+    path: Path
+    meta: dict[str, Any]
+
+
+def _seal(doc: dict[str, Any], hq: Recipient) -> bytes:
+    return seal_bytes(json.dumps(doc, ensure_ascii=False).encode(), [hq])
+
+
+def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Record:
+    """The session's scorecard, candidate details and keys, sealed to HQ."""
+    session = store.find(session_id)
+    assert session is not None
+    card = scorecard.build(store, session_id)
+    meta = protocol.session_meta({
+        "reference": session.reference, "interview_id": session.template_id,
+        "template_sha256": session.template_sha256, "language": session.language,
+        "status": session.status.value, "started_at": session.started_at.isoformat(),
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+        "decision": card["review"]["decision"],
+        "needs_review": bool(card["flags"]),
+        "questions": len(card["questions"]),
+        "answered": sum(1 for q in card["questions"] if q["answered"]),
+        "scores": {c["id"]: {"suggested": (c["suggestion"] or {}).get("level"),
+                             "reviewer": c["reviewer_score"]} for c in card["competencies"]},
+    })
+    typed = {qid: answer.chosen_take.text for qid, answer in session.answers.items()
+             if answer.chosen_take.text is not None}
+    sealed = _seal({
+        "scorecard": card,
+        "candidate": {"name": session.candidate.name, "contact": session.candidate.contact},
+        "accommodations": asdict(session.accommodations),
+        "typed_answers": typed,
+        "session_keys": store.session_keys(session_id).seal([hq]).hex(),
+    }, hq)
+    return protocol.Record(protocol.item_id(session_id, "session"), "session", session_id,
+                           meta, sealed)
+
+
+def transcript_record(store: Store, session_id: str, question_id: str,
+                      hq: Recipient) -> protocol.Record | None:
+    """A question's transcript (words, times, confidences), sealed to HQ; None if gone."""
+    transcript = transcripts(store, session_id).get(question_id)
+    if transcript is None:
+        return None
+    meta = protocol.transcript_meta({"question_id": question_id,
+                                     "needs_review": transcript.needs_review})
+    sealed = _seal({"question_id": question_id, "transcript": transcript.to_json()}, hq)
+    return protocol.Record(protocol.item_id(session_id, "transcript", question_id),
+                           "transcript", session_id, meta, sealed)
+
+
+def recording_kinds(store: Store, session_id: str, recordings_leave_kiosk: bool) -> list[str]:
+    """Outbox kinds for the chosen takes' files, when the interview lets recordings leave."""
+    if not recordings_leave_kiosk:
+        return []
+    session = store.find(session_id)
+    if session is None or session.status is not SessionStatus.COMPLETED:
+        return []
+    kinds = []
+    for question_id, answer in session.answers.items():
+        for media, path in (("video", store.video_path(session_id, question_id, answer.chosen)),
+                            ("audio", store.audio_path(session_id, question_id, answer.chosen))):
+            if path.exists():
+                kinds.append(f"{queue.RECORDING}:{question_id}:{answer.chosen}:{media}")
+    return kinds
+
+
+def recording_file(store: Store, entry: queue.Entry) -> RecordingFile | None:
+    """The file an outbox recording entry stands for; None if it no longer exists."""
+    question_id, take_text, media = entry.parts
+    take = int(take_text)
+    path = (store.video_path if media == "video" else store.audio_path)(
+        entry.session_id, question_id, take)
+    if not path.exists():
+        return None
+    size, sha256 = file_sha256(path)
+    meta = protocol.recording_meta({"question_id": question_id, "take": take, "media": media,
+                                    "size": size, "sha256": sha256})
+    return RecordingFile(protocol.item_id(entry.session_id, "recording",
+                                          f"{question_id}/{take}/{media}"),
+                         entry.session_id, path, meta)

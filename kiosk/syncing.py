@@ -1,0 +1,240 @@
+"""The sync worker: drains the outbox to HQ whenever HQ can be reached.
+
+One pass fetches HQ's configuration (templates flow down), then sends every waiting entry in
+priority order. HQ being down is normal: the pass stops at the first transient failure and
+the loop waits with exponential backoff and full jitter (so fifty kiosks coming back online
+do not knock on HQ in step). An entry HQ refuses for good is set aside and shown; one that
+refuses the whole kiosk (revoked, clock wrong) stops syncing until staff act.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk import hq_link, keys, sync_items
+from kiosk.logs import get_logger, log_event
+from kiosk.scoring_service import template_of
+from kiosk.store import Store
+from kiosk.store import outbox as queue
+from sync import protocol
+from sync.client import HqClient, HqRefusedError, HqRejectedError, TransientSyncError
+
+_log = get_logger("sync")
+
+BASE_DELAY = 5.0
+MAX_DELAY = 15 * 60.0
+
+
+def backoff_delay(failures: int, base: float = BASE_DELAY, cap: float = MAX_DELAY,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Full jitter: a uniform wait between 0 and min(cap, base * 2^failures)."""
+    return float(rng() * min(cap, base * 2 ** min(failures, 30)))
+
+
+@dataclass
+class PassResult:
+    """What one pass did."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    rejected: int = 0
+    templates: list[str] = field(default_factory=list)
+    stopped_by: str | None = None       # why the pass ended early
+    transient: bool = False             # worth retrying after a backoff
+    retry_after: float | None = None
+
+    @property
+    def total(self) -> int:
+        """Items sent."""
+        return sum(self.sent.values())
+
+
+class SyncService:
+    """Syncs one kiosk's store with HQ over `client`."""
+
+    def __init__(self, store: Store, link: hq_link.HqLink, client: HqClient,
+                 chunk_size: int = 1024 * 1024,
+                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.store = store
+        self.link = link
+        self.client = client
+        self.chunk_size = chunk_size
+        self.on_progress = on_progress
+        # Cleared while a candidate records: uploads wait rather than compete on 2 cores.
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def run_pass(self) -> PassResult:
+        """Fetch configuration, then send what waits until done or HQ fails."""
+        result = PassResult()
+        try:
+            body, signature = self.client.config()
+            result.templates = hq_link.apply_config(self.store.data_dir, self.link, body,
+                                                    signature)
+            self.link = hq_link.load_link(self.store.data_dir) or self.link
+            while True:
+                batch = queue.pending(self.store, limit=100)
+                if not batch:
+                    break
+                for entry in batch:
+                    self.gate.wait()
+                    self._send(entry, result)
+        except TransientSyncError as exc:
+            result.stopped_by, result.transient = str(exc), True
+            result.retry_after = exc.retry_after
+        except HqRefusedError as exc:
+            result.stopped_by = str(exc)
+        except HqRejectedError as exc:  # HQ's configuration itself was refused
+            result.stopped_by = str(exc)
+        finally:
+            self.client.close()
+        log_event(_log, "sync.pass", count=result.total, status=(
+            "complete" if result.stopped_by is None else
+            "will_retry" if result.transient else "stopped"))
+        return result
+
+    def _send(self, entry: queue.Entry, result: PassResult) -> None:
+        hq = self.link.recipient
+        try:
+            follow: list[str] = []
+            if entry.family == queue.SESSION:
+                self.client.put_record(sync_items.session_record(self.store, entry.session_id,
+                                                                 hq))
+                session = self.store.find(entry.session_id)
+                assert session is not None
+                template = template_of(self.store, session.template_id,
+                                       session.template_sha256)
+                follow = sync_items.recording_kinds(
+                    self.store, entry.session_id, template.policy.recordings_leave_kiosk)
+            elif entry.family == queue.TRANSCRIPT:
+                record = sync_items.transcript_record(self.store, entry.session_id,
+                                                      entry.parts[0], hq)
+                if record is not None:
+                    self.client.put_record(record)
+            else:
+                self._upload(entry)
+        except TransientSyncError as exc:
+            queue.mark_failed(self.store, entry, type(exc).__name__)
+            raise
+        except HqRefusedError as exc:
+            queue.mark_failed(self.store, entry, exc.code)
+            raise
+        except (HqRejectedError, protocol.ProtocolError) as exc:
+            code = getattr(exc, "code", "bad_item")
+            queue.mark_rejected(self.store, entry, code)
+            log_event(_log, "sync.item_rejected", session_id=entry.session_id,
+                      reason=code)
+            result.rejected += 1
+            return
+        queue.mark_sent(self.store, entry, follow)
+        result.sent[entry.family] = result.sent.get(entry.family, 0) + 1
+
+    def _upload(self, entry: queue.Entry) -> None:
+        found = sync_items.recording_file(self.store, entry)
+        if found is None:
+            return  # erased since it was queued: nothing to send, nothing to wait for
+
+        def progress(done: int, total: int) -> None:
+            self.gate.wait()
+            if self.on_progress:
+                self.on_progress(found.item_id, done, total)
+
+        resumed = self.client.upload(found.item_id, found.session_id, found.meta, found.path,
+                                     self.chunk_size, progress)
+        if resumed:
+            log_event(_log, "sync.upload_resumed", session_id=entry.session_id,
+                      count=resumed)
+
+
+def open_client(data_dir: Path, unlocked: keys.UnlockedKeys) -> tuple[hq_link.HqLink, HqClient]:
+    """The HQ link and a client signing with this kiosk's device key."""
+    link = hq_link.require_link(data_dir)
+    return link, HqClient(link.url, link.device_id, unlocked.signing)
+
+
+class SyncLoop:
+    """Passes with backoff until stopped (the kiosk app runs one in a thread)."""
+
+    def __init__(self, service: SyncService, interval: float = 60.0,
+                 sleep: Callable[[float], bool] | None = None) -> None:
+        self.service = service
+        self.interval = interval
+        self._stop = threading.Event()
+        self._sleep = sleep or (lambda seconds: self._stop.wait(seconds))
+        self.last: PassResult | None = None
+
+    def stop(self) -> None:
+        """Finish the current request, then stop."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Pass, wait (longer after each failure), pass again."""
+        failures = 0
+        while not self._stop.is_set():
+            self.last = result = self.service.run_pass()
+            if result.stopped_by is None:
+                failures, delay = 0, self.interval
+            elif result.transient:
+                delay = max(result.retry_after or 0.0, backoff_delay(failures))
+                failures += 1
+            else:
+                delay = MAX_DELAY  # refused: staff must act; try again now and then
+            if self._sleep(delay):
+                break
+        log_event(_log, "sync.stopped")
+
+
+
+class BackgroundSync:
+    """The sync loop in a thread of the kiosk app, with its own store connection."""
+
+    def __init__(self, data_dir: Path, unlocked: keys.UnlockedKeys,
+                 interval: float = 60.0) -> None:
+        self._data_dir = data_dir
+        self._unlocked = unlocked
+        self._interval = interval
+        self._loop: SyncLoop | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
+
+    def start(self) -> None:
+        """Begin syncing (returns at once)."""
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        store = Store(self._data_dir, keys.recipients(self._data_dir),
+                      [self._unlocked.identity])
+        try:
+            link, client = open_client(self._data_dir, self._unlocked)
+            self._loop = SyncLoop(SyncService(store, link, client), self._interval)
+            self._ready.set()
+            self._loop.run()
+        finally:
+            self._ready.set()
+            store.close()
+
+    def pause(self) -> None:
+        """Hold uploads (a candidate is recording)."""
+        if self._loop is not None:
+            self._loop.service.gate.clear()
+
+    def resume(self) -> None:
+        """Let uploads go on."""
+        if self._loop is not None:
+            self._loop.service.gate.set()
+
+    @property
+    def last(self) -> PassResult | None:
+        """The last pass's result, for the staff console."""
+        return self._loop.last if self._loop else None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current request."""
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop.service.gate.set()
+        self._thread.join(timeout)
