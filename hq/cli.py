@@ -1,28 +1,258 @@
-"""The `kiosk-hq` command: HQ's administration entry point.
+"""The `kiosk-hq` command: create HQ's keys, run the server, enroll and revoke kiosks, list
+and export what arrived, import bundles carried from kiosks without network.
 
-The HQ server, enrollment and imports arrive with the sync work; until then this command
-only reports its version, so installs and packaging can be checked end to end.
+Errors are one line on stderr: exit 1 for a failed operation, 2 for usage or configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from hq import devices, reports, server
+from hq.blobs import FileBlobStore
+from hq.config import publish_template
+from hq.importer import import_bundle
+from hq.storage import HqStorage, StorageError
+from kiosk import keys
+from kiosk.commands.common import Parser, read_passphrase
+from kiosk.errors import KioskError, TemplateError
+from sync.bundle import BundleError
+
+
+def _version() -> str:
+    try:
+        return version("interview-kiosk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
+    return read_passphrase(args.passphrase_file, server.PASSPHRASE_ENV, "HQ admin passphrase",
+                           confirm=confirm)
+
+
+def _storage(args: argparse.Namespace) -> tuple[Path, HqStorage]:
+    directory = server.data_dir(args.data_dir)
+    return directory, server.open_storage(directory, args.db)
+
+
+def init_command(args: argparse.Namespace) -> int:
+    """Create HQ's keys under the admin passphrase, and the database."""
+    directory = server.data_dir(args.data_dir)
+    public = keys.init_keys(directory, _passphrase(args, confirm=True))
+    server.open_storage(directory, args.db).dispose()
+    print(f"HQ initialised in {directory}")
+    print(f"HQ recipient (kiosks seal to this): {public.recipient.to_text()}")
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Unlock HQ's keys and serve the API."""
+    directory, storage = _storage(args)
+    unlocked = keys.unlock(directory, _passphrase(args))
+    context = server.build_context(directory, storage, unlocked,
+                                   device_rate=args.rate_limit,
+                                   device_burst=max(1, int(args.rate_limit * 4)))
+    print(f"HQ listening on http://{args.host}:{args.port} (API docs at /docs)",
+          file=sys.stderr, flush=True)
+    server.serve(context, args.host, args.port)
+    return 0
+
+
+def enroll_code_command(args: argparse.Namespace) -> int:
+    """Print a one-time enrollment code."""
+    from datetime import timedelta
+
+    _, storage = _storage(args)
+    code, expires = devices.new_enroll_code(storage, timedelta(hours=args.hours))
+    print(code)
+    print(f"valid once, until {expires:%Y-%m-%d %H:%M} UTC: on the kiosk run "
+          f"`kiosk enroll HQ-URL {code}`", file=sys.stderr)
+    return 0
+
+
+def devices_list(args: argparse.Namespace) -> int:
+    """Every enrolled kiosk."""
+    _, storage = _storage(args)
+    found = devices.list_devices(storage)
+    if args.json:
+        print(json.dumps([d.__dict__ for d in found], indent=2))
+        return 0
+    for device in found:
+        state = f"revoked {device.revoked_at}" if device.revoked_at else "active"
+        print(f"{device.id}  {device.name:30}  enrolled {device.enrolled_at[:16]}  "
+              f"last seen {(device.last_seen_at or 'never')[:16]}  {state}")
+    if not found:
+        print("no kiosks enrolled yet (kiosk-hq enroll-code makes a code)", file=sys.stderr)
+    return 0
+
+
+def devices_revoke(args: argparse.Namespace) -> int:
+    """Refuse a kiosk from now on."""
+    _, storage = _storage(args)
+    if not devices.revoke(storage, args.device):
+        print(f"kiosk-hq: error: no active kiosk {args.device!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.device}: HQ refuses its requests and bundles from now on")
+    return 0
+
+
+def sessions_list(args: argparse.Namespace) -> int:
+    """Sessions received, newest first."""
+    _, storage = _storage(args)
+    rows = reports.session_rows(storage)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        flag = "  needs review" if row["needs_review"] else ""
+        print(f"{row['reference']}  {row['interview_id']:32} {row['status']:12} "
+              f"{row['answered']}/{row['questions']} answered  {row['kiosk']}{flag}")
+    if not rows:
+        print("no sessions received yet", file=sys.stderr)
+    return 0
+
+
+def export_csv(args: argparse.Namespace) -> int:
+    """Scorecards as CSV, to a file or stdout."""
+    _, storage = _storage(args)
+    text = reports.scorecards_csv(storage)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {text.count(chr(10)) - 1} sessions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    """Verify and ingest a bundle."""
+    directory, storage = _storage(args)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rchecking {done * 100 // max(total, 1):3d} %", end="", file=sys.stderr)
+
+    result = import_bundle(storage, FileBlobStore(directory / "blobs"), Path(args.file),
+                           progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    again = " (this bundle was imported before)" if result.seen_before else ""
+    print(f"imported bundle from {result.device_id}: {result.entries} items, {result.new} "
+          f"new, {result.updated} updated, {result.already} already here{again}")
+    return 0
+
+
+def publish_command(args: argparse.Namespace) -> int:
+    """Publish an interview template to every kiosk."""
+    _, storage = _storage(args)
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"kiosk-hq: error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    template_id, sha = publish_template(storage, data, str(path))
+    print(f"published {template_id} ({sha[:12]}); kiosks pick it up at their next sync")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar (also used to check the docs cover every command)."""
+    parser = Parser(prog="kiosk-hq", description="Interview Kiosk HQ server.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--data-dir", metavar="DIR", help=f"HQ's data directory (default: "
+                        f"${server.DATA_DIR_ENV}, else the platform's user data directory)")
+    parser.add_argument("--db", metavar="URL", help=f"database URL, e.g. "
+                        f"postgresql://user@host/db (default: ${server.DB_ENV}, else SQLite "
+                        f"in the data directory)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def passphrase_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--passphrase-file", metavar="FILE", help=(
+            f"read the admin passphrase from FILE (else ${server.PASSPHRASE_ENV}, else the "
+            f"terminal asks)"))
+
+    init = commands.add_parser("init", help="create HQ's keys and database")
+    passphrase_option(init)
+    init.set_defaults(handler=init_command)
+
+    serve = commands.add_parser("serve", help="run the HQ server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                       "(default 127.0.0.1; use 0.0.0.0 behind a TLS proxy)")
+    serve.add_argument("--port", type=int, default=server.DEFAULT_PORT,
+                       help=f"port (default {server.DEFAULT_PORT})")
+    serve.add_argument("--rate-limit", type=float, default=50.0, metavar="N",
+                       help="requests per second allowed per kiosk (default 50)")
+    passphrase_option(serve)
+    serve.set_defaults(handler=serve_command)
+
+    code = commands.add_parser("enroll-code", help="print a one-time kiosk enrollment code")
+    code.add_argument("--hours", type=float, default=24.0, help="valid for (default 24)")
+    code.set_defaults(handler=enroll_code_command)
+
+    device = commands.add_parser("devices", help="list or revoke enrolled kiosks")
+    device_commands = device.add_subparsers(dest="devices_command", metavar="COMMAND",
+                                            parser_class=Parser, required=True)
+    listing = device_commands.add_parser("list", help="every enrolled kiosk")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=devices_list)
+    revoke = device_commands.add_parser("revoke", help="refuse a kiosk from now on")
+    revoke.add_argument("device", help="the kiosk's device id (see devices list)")
+    revoke.set_defaults(handler=devices_revoke)
+
+    session = commands.add_parser("sessions", help="sessions received from kiosks")
+    session_commands = session.add_subparsers(dest="sessions_command", metavar="COMMAND",
+                                              parser_class=Parser, required=True)
+    listing = session_commands.add_parser("list", help="newest first")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=sessions_list)
+
+    csv = commands.add_parser("export-csv", help="scorecards as CSV")
+    csv.add_argument("--out", metavar="FILE", help="write to FILE (default: stdout)")
+    csv.set_defaults(handler=export_csv)
+
+    bundle = commands.add_parser("import", help="import a bundle carried from a kiosk")
+    bundle.add_argument("file", help="the .ikbundle file")
+    bundle.set_defaults(handler=import_command)
+
+    template = commands.add_parser("templates", help="interview templates sent to kiosks")
+    template_commands = template.add_subparsers(dest="templates_command", metavar="COMMAND",
+                                                parser_class=Parser, required=True)
+    publish = template_commands.add_parser("publish", help="check and publish a template")
+    publish.add_argument("file", help="the template's .toml file")
+    publish.set_defaults(handler=publish_command)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the HQ command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
     try:
-        current = version("interview-kiosk")
-    except PackageNotFoundError:
-        current = "unknown"
-    parser = argparse.ArgumentParser(prog="kiosk-hq", description="Interview Kiosk HQ server.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {current}")
-    parser.parse_args(argv)
-    print("kiosk-hq: no commands yet; the HQ server arrives with kiosk sync", file=sys.stderr)
-    return 2
+        status: int = args.handler(args)
+        return status
+    except TemplateError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except KioskError as exc:
+        print(f"kiosk-hq: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except (BundleError, StorageError) as exc:
+        print(f"kiosk-hq: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kiosk-hq: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

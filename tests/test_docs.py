@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hq.cli import build_parser as build_hq_parser
 from kiosk.cli import build_parser
 from kiosk.flow import Step
 from kiosk.flow import events as ev
@@ -41,7 +42,8 @@ def command_paths(parser: argparse.ArgumentParser, prefix: str = "kiosk") -> lis
     return paths
 
 
-@pytest.mark.parametrize("command", command_paths(build_parser()))
+@pytest.mark.parametrize("command", command_paths(build_parser())
+                         + command_paths(build_hq_parser(), "kiosk-hq"))
 def test_every_cli_command_is_documented(command: str) -> None:
     assert f"`{command}" in read("cli.md"), f"{command} is missing from docs/cli.md"
 

@@ -1,0 +1,268 @@
+"""HQ's HTTP API for kiosks (FastAPI): enrollment, signed records, resumable uploads, config.
+
+Every route but enrollment needs a request signed by an enrolled, unrevoked device
+(`sync.signing`). Bodies are read with a hard size limit before anything else, signature
+and nonce checks run off the event loop, and each device has its own rate limit. Refusals
+are JSON `{"error": code, "message": sentence}` with these statuses:
+
+    401 malformed_signature | bad_signature | unknown_device | stale_request | replayed_request
+    403 revoked_device
+    404 no_upload           409 offset_mismatch | item_conflict
+    413 too_large           415 bad_content_type   422 bad_request
+    429 rate_limited        460 checksum_mismatch (tus: the finished file is not as declared)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from hq import devices, ingest
+from hq.blobs import BlobStore
+from hq.config import config_document, sign_config
+from hq.ratelimit import RateLimiter
+from hq.storage import HqStorage
+from kiosk.keys import UnlockedKeys
+from sync import protocol, signing
+
+access_log = logging.getLogger("hq.access")
+
+_ITEM_SCHEMA = {"type": "object", "required": ["kind", "session_id", "meta", "sealed"],
+                "properties": {"kind": {"enum": ["session", "transcript"]},
+                               "session_id": {"type": "string"},
+                               "meta": {"type": "object"},
+                               "sealed": {"type": "string", "format": "byte"}}}
+_ENROLL_SCHEMA = {"type": "object", "required": ["code", "name", "public_key"],
+                  "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                 "public_key": {"type": "string", "format": "byte"}}}
+
+
+class Refused(Exception):
+    """A request HQ will not serve: carries the status and the stable error code."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = headers or {}
+
+
+@dataclass
+class HqContext:
+    """Everything a request handler needs."""
+
+    storage: HqStorage
+    blobs: BlobStore
+    uploads: ingest.Uploads
+    keys: UnlockedKeys
+    device_rate: float = 50.0
+    device_burst: int = 200
+    enroll_rate: float = 0.2
+
+    def __post_init__(self) -> None:
+        self.nonces = devices.DatabaseNonces(self.storage)
+        self.device_limits = RateLimiter(self.device_rate, self.device_burst)
+        self.enroll_limits = RateLimiter(self.enroll_rate, 10)
+
+
+_SIGNING_ERRORS: dict[type[signing.SigningError], str] = {
+    signing.MalformedSignatureError: "malformed_signature",
+    signing.BadSignatureError: "bad_signature",
+    signing.StaleRequestError: "stale_request",
+    signing.ReplayedRequestError: "replayed_request",
+}
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Refused(413, "too_large", f"the body may be at most {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, "too_large", f"the body may be at most {limit} bytes")
+    return bytes(body)
+
+
+def _verify(ctx: HqContext, request: Request, body: bytes) -> str:
+    """The id of the device that signed this request (blocking: run in a thread)."""
+
+    def key_for(device_id: str) -> ed25519.Ed25519PublicKey | None:
+        key = devices.public_key(ctx.storage, device_id)
+        if key is None:
+            known = any(d.id == device_id for d in devices.list_devices(ctx.storage))
+            if known:
+                raise Refused(403, "revoked_device", "this kiosk's enrollment was revoked")
+            raise Refused(401, "unknown_device", "HQ does not know this kiosk; enroll it")
+        return key
+
+    try:
+        verified = signing.verify(request.method, request.url.path, request.headers, body,
+                                  key_for, ctx.nonces)  # type: ignore[arg-type]
+    except signing.SigningError as exc:
+        raise Refused(401, _SIGNING_ERRORS.get(type(exc), "bad_signature"), str(exc)) from None
+    if not ctx.device_limits.allow(verified.key_id):
+        raise Refused(429, "rate_limited", "too many requests from this kiosk; slow down",
+                      {"Retry-After": "1"})
+    return verified.key_id
+
+
+async def _signed(ctx: HqContext, request: Request, limit: int) -> tuple[str, bytes]:
+    body = await _body(request, limit)
+    device = await run_in_threadpool(_verify, ctx, request, body)
+    request.state.device = device
+    return device, body
+
+
+def _parse_tus_metadata(header: str) -> dict[str, str]:
+    pairs = {}
+    for part in header.split(","):
+        key, _, value = part.strip().partition(" ")
+        try:
+            pairs[key] = base64.b64decode(value, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise protocol.ProtocolError(f"Upload-Metadata {key!r} is not base64 text") from None
+    return pairs
+
+
+def _tus_headers(upload: ingest.Upload) -> dict[str, str]:
+    return {"Tus-Resumable": protocol.TUS_VERSION, "Upload-Offset": str(upload.received),
+            "Upload-Length": str(upload.length), "Cache-Control": "no-store"}
+
+
+def _refusal(status: int, code: str, message: str,
+             headers: dict[str, str] | None = None) -> Response:
+    return Response(protocol.error_body(code, message), status, headers,
+                    media_type="application/json")
+
+
+def create_app(ctx: HqContext) -> FastAPI:
+    """The API application over `ctx`."""
+    app = FastAPI(title="Interview Kiosk HQ", version="1",
+                  description="What kiosks send to HQ. See docs/sync-protocol.md.")
+    app.state.ctx = ctx
+
+    @app.exception_handler(Refused)
+    async def _refused(_request: Request, exc: Refused) -> Response:
+        return _refusal(exc.status, exc.code, str(exc), exc.headers)
+
+    @app.exception_handler(protocol.ProtocolError)
+    async def _malformed(_request: Request, exc: protocol.ProtocolError) -> Response:
+        return _refusal(422, "bad_request", str(exc))
+
+    @app.exception_handler(ingest.UploadError)
+    async def _upload(_request: Request, exc: ingest.UploadError) -> Response:
+        return _refusal(exc.status, exc.code, str(exc), {"Tus-Resumable": protocol.TUS_VERSION})
+
+    @app.middleware("http")
+    async def _access_log(request: Request,
+                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        access_log.info(json.dumps({
+            "event": "hq.request", "method": request.method,
+            "route": getattr(route, "path", "unmatched"), "status": response.status_code,
+            "device": getattr(request.state, "device", None),
+            "ms": round((time.perf_counter() - started) * 1000, 1)}))
+        return response
+
+    @app.post(protocol.ENROLL_PATH, status_code=201, summary="Enroll a kiosk with a code",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": _ENROLL_SCHEMA}}}})
+    async def enroll(request: Request) -> Response:
+        client = request.client.host if request.client else "unknown"
+        if not ctx.enroll_limits.allow(client):
+            raise Refused(429, "rate_limited", "too many enrollment attempts; wait a minute",
+                          {"Retry-After": "10"})
+        parsed = protocol.parse_enroll_request(await _body(request, 4096))
+        try:
+            device_id = await run_in_threadpool(devices.enroll, ctx.storage, parsed)
+        except devices.EnrollmentError as exc:
+            raise Refused(403, "bad_enroll_code", str(exc)) from None
+        return Response(protocol.dumps({
+            "device_id": device_id,
+            "hq_recipient": ctx.keys.identity.recipient.to_text(),
+            "hq_signing_key": base64.b64encode(
+                ctx.keys.signing.public_key().public_bytes_raw()).decode()}), 201,
+            media_type="application/json")
+
+    @app.put(protocol.ITEMS_PATH + "/{item_id:path}", summary="Store a record, idempotently",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": _ITEM_SCHEMA}}}})
+    async def put_item(item_id: str, request: Request) -> Response:
+        device, body = await _signed(ctx, request, protocol.MAX_RECORD_BYTES + 4096)
+        record = protocol.parse_record(item_id, body)
+        stored = await run_in_threadpool(ingest.store_record, ctx.storage, device, record)
+        return Response(protocol.dumps({"stored": stored}), 201 if stored == "new" else 200,
+                        media_type="application/json")
+
+    @app.get(protocol.CONFIG_PATH, summary="Interview templates assigned to kiosks")
+    async def get_config(request: Request) -> Response:
+        device, _ = await _signed(ctx, request, 0)
+        await run_in_threadpool(devices.touch, ctx.storage, device)
+        body = await run_in_threadpool(config_document, ctx.storage)
+        return Response(body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
+                        media_type="application/json")
+
+    @app.options(protocol.UPLOADS_PATH, summary="tus capabilities")
+    async def tus_options() -> Response:
+        return Response(status_code=204, headers={
+            "Tus-Resumable": protocol.TUS_VERSION, "Tus-Version": protocol.TUS_VERSION,
+            "Tus-Extension": "creation,checksum", "Tus-Checksum-Algorithm": "sha256",
+            "Tus-Max-Size": str(protocol.MAX_RECORDING_BYTES)})
+
+    @app.post(protocol.UPLOADS_PATH, status_code=201, summary="Create (or find) an upload")
+    async def create_upload(request: Request) -> Response:
+        device, _ = await _signed(ctx, request, 0)
+        length = request.headers.get("upload-length", "")
+        if not length.isdigit():
+            raise protocol.ProtocolError("Upload-Length must be a byte count")
+        fields = _parse_tus_metadata(request.headers.get("upload-metadata", ""))
+        try:
+            meta = json.loads(fields.get("meta", ""))
+        except json.JSONDecodeError:
+            raise protocol.ProtocolError("Upload-Metadata meta is not JSON") from None
+        upload = await run_in_threadpool(
+            ctx.uploads.create, device, fields.get("item_id", ""),
+            fields.get("session_id", ""), meta, int(length))
+        return Response(status_code=201, headers={
+            **_tus_headers(upload), "Location": f"{protocol.UPLOADS_PATH}/{upload.upload_id}"})
+
+    @app.head(protocol.UPLOADS_PATH + "/{upload}", summary="How much of an upload HQ has")
+    async def upload_offset(upload: str, request: Request) -> Response:
+        device, _ = await _signed(ctx, request, 0)
+        found = await run_in_threadpool(ctx.uploads.get, device, upload)
+        return Response(status_code=200, headers=_tus_headers(found))
+
+    @app.patch(protocol.UPLOADS_PATH + "/{upload}", summary="Append a chunk to an upload")
+    async def upload_chunk(upload: str, request: Request) -> Response:
+        if request.headers.get("content-type") != "application/offset+octet-stream":
+            raise Refused(415, "bad_content_type",
+                          "a chunk is sent as application/offset+octet-stream")
+        device, body = await _signed(ctx, request, protocol.MAX_CHUNK_BYTES)
+        offset = request.headers.get("upload-offset", "")
+        if not offset.isdigit():
+            raise protocol.ProtocolError("Upload-Offset must be a byte count")
+        checksum = request.headers.get("upload-checksum")
+        if checksum is not None:
+            algorithm, _, value = checksum.partition(" ")
+            if algorithm != "sha256":
+                raise Refused(400, "bad_checksum_algorithm", "tus checksums here are sha256")
+            if value != base64.b64encode(hashlib.sha256(body).digest()).decode():
+                raise Refused(460, "checksum_mismatch", "the chunk does not match its checksum")
+        found = await run_in_threadpool(ctx.uploads.append, device, upload, int(offset), body)
+        return Response(status_code=204, headers=_tus_headers(found))
+
+    return app

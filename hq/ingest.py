@@ -1,0 +1,224 @@
+"""Taking in what kiosks send — by sync or by bundle — exactly once.
+
+Every item is keyed by (device, client-generated item id). The same bytes again change
+nothing and answer "already"; different bytes under the same id are a revision (a reviewer
+changed a score at the kiosk) and replace the old ones. Recordings arrive by resumable upload:
+the partial file grows chunk by chunk (each fsynced before it is acknowledged), and only
+when the whole file's SHA-256 matches what the kiosk declared does it move into the blob
+store and count as stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hq.blobs import BlobError, BlobStore
+from hq.storage import HqStorage, items, now_text, sessions, uploads
+from sync import protocol
+
+
+class UploadError(Exception):
+    """An upload request does not fit the upload's state."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def _upsert(conn: Connection, table: sa.Table, values: dict[str, Any],
+            keys: tuple[str, ...]) -> None:
+    insert: Any
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**values)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={k: statement.excluded[k] for k in values if k not in keys}))
+
+
+def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, session_id: str,
+                meta: dict[str, Any], sha256: str, size: int, via: str,
+                sealed: bytes | None = None, blob: str | None = None) -> str:
+    """Insert or revise one item inside the caller's transaction; say which it was."""
+    where = (items.c.device_id == device_id) & (items.c.item_id == item_id)
+    old = conn.execute(sa.select(items.c.sha256, items.c.revisions, items.c.kind,
+                                 items.c.session_id).where(where)).first()
+    if old is not None and (old.kind != kind or old.session_id != session_id):
+        raise protocol.ProtocolError("that item id already names another kind or session")
+    if old is not None and old.sha256 == sha256:
+        return "already"
+    values = {"kind": kind, "session_id": session_id, "meta": json.dumps(meta),
+              "sealed": sealed, "blob": blob, "sha256": sha256, "size": size, "via": via,
+              "stored_at": now_text()}
+    if old is None:
+        conn.execute(items.insert().values(device_id=device_id, item_id=item_id,
+                                           revisions=1, **values))
+    else:
+        conn.execute(items.update().where(where).values(revisions=old.revisions + 1, **values))
+    if kind == "session":
+        _upsert(conn, sessions, {
+            "device_id": device_id, "session_id": session_id, "reference": meta["reference"],
+            "interview_id": meta["interview_id"], "template_sha256": meta["template_sha256"],
+            "language": meta["language"], "status": meta["status"],
+            "started_at": meta["started_at"], "ended_at": meta["ended_at"],
+            "decision": meta["decision"], "needs_review": meta["needs_review"],
+            "questions": meta["questions"], "answered": meta["answered"],
+            "scores": json.dumps(meta["scores"], sort_keys=True), "received_at": now_text(),
+        }, ("device_id", "session_id"))
+    return "new" if old is None else "updated"
+
+
+def store_record(storage: HqStorage, device_id: str, record: protocol.Record,
+                 via: str = "sync") -> str:
+    """Store a checked record; returns "new", "updated" or "already"."""
+    with storage.write() as conn:
+        return _store_item(conn, device_id, record.item_id, record.kind, record.session_id,
+                           record.meta, hashlib.sha256(record.sealed).hexdigest(),
+                           len(record.sealed), via, sealed=record.sealed)
+
+
+def store_recording(storage: HqStorage, blobs: BlobStore, device_id: str, item_id: str,
+                    session_id: str, meta: dict[str, Any], blob: str, via: str) -> str:
+    """Record a recording whose bytes are already in the blob store."""
+    with storage.write() as conn:
+        return _store_item(conn, device_id, item_id, "recording", session_id, meta,
+                           meta["sha256"], meta["size"], via, blob=blob)
+
+
+# --- resumable uploads (tus 1.0 server side) ------------------------------------------------
+
+@dataclass(frozen=True)
+class Upload:
+    """One recording on its way in."""
+
+    upload_id: str
+    device_id: str
+    item_id: str
+    session_id: str
+    meta: dict[str, Any]
+    length: int
+    received: int
+    complete: bool
+
+
+def upload_id(device_id: str, item_id: str) -> str:
+    """The same item from the same device is always the same upload."""
+    return hashlib.sha256(f"{device_id}\0{item_id}".encode()).hexdigest()[:40]
+
+
+class Uploads:
+    """Upload state in the database, partial bytes in files, finished ones in the blob store."""
+
+    def __init__(self, storage: HqStorage, blobs: BlobStore, directory: Path) -> None:
+        self._storage = storage
+        self._blobs = blobs
+        self._dir = directory
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _part(self, upload: str) -> Path:
+        return self._dir / f"{upload}.part"
+
+    def create(self, device_id: str, item_id: str, session_id: str, meta: dict[str, Any],
+               length: int) -> Upload:
+        """Create the upload, or find the one already created for this item."""
+        if not protocol.ITEM_ID.match(item_id):
+            raise protocol.ProtocolError("the item id has a form the protocol does not allow")
+        meta = protocol.check_meta("recording", session_id, meta)
+        if meta["size"] != length:
+            raise protocol.ProtocolError("Upload-Length differs from the recording's size")
+        uid = upload_id(device_id, item_id)
+        with self._storage.write() as conn:
+            found = self._get(conn, uid)
+            if found is not None:
+                if found.meta["sha256"] != meta["sha256"] or found.length != length:
+                    raise UploadError("this item was already uploaded with other contents",
+                                      409, "item_conflict")
+                return found
+            # Already here by bundle? Then the upload is born complete.
+            stored = conn.execute(sa.select(items.c.sha256).where(
+                items.c.device_id == device_id, items.c.item_id == item_id)).first()
+            done = stored is not None and stored.sha256 == meta["sha256"]
+            conn.execute(uploads.insert().values(
+                upload_id=uid, device_id=device_id, item_id=item_id, session_id=session_id,
+                meta=json.dumps(meta), length=length, received=length if done else 0,
+                created_at=now_text(), completed_at=now_text() if done else None))
+        if not done:
+            self._part(uid).touch(mode=0o600)
+        return Upload(uid, device_id, item_id, session_id, meta, length,
+                      length if done else 0, done)
+
+    @staticmethod
+    def _get(conn: Connection, uid: str) -> Upload | None:
+        row = conn.execute(sa.select(uploads).where(uploads.c.upload_id == uid)).first()
+        if row is None:
+            return None
+        return Upload(row.upload_id, row.device_id, row.item_id, row.session_id,
+                      json.loads(row.meta), row.length, row.received,
+                      row.completed_at is not None)
+
+    def get(self, device_id: str, uid: str) -> Upload:
+        """An upload of this device's (another device's uploads do not exist for it)."""
+        with self._storage.read() as conn:
+            found = self._get(conn, uid)
+        if found is None or found.device_id != device_id:
+            raise UploadError("no such upload", 404, "no_upload")
+        return found
+
+    def append(self, device_id: str, uid: str, offset: int, chunk: bytes) -> Upload:
+        """Append a verified chunk at `offset`; complete the upload when it is all there."""
+        upload = self.get(device_id, uid)
+        if upload.complete:
+            if offset == upload.length and not chunk:
+                return upload
+            raise UploadError("this upload is already complete", 409, "offset_mismatch")
+        if offset != upload.received:
+            raise UploadError(f"HQ has {upload.received} bytes of this upload, not {offset}",
+                              409, "offset_mismatch")
+        if offset + len(chunk) > upload.length:
+            raise UploadError("the chunk runs past the upload's length", 413, "too_long")
+        part = self._part(uid)
+        with open(part, "r+b" if part.exists() else "xb") as out:
+            out.truncate(offset)  # drop any tail a crash left past the acknowledged offset
+            out.seek(offset)
+            out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        received = offset + len(chunk)
+        if received < upload.length:
+            with self._storage.write() as conn:
+                conn.execute(uploads.update().where(uploads.c.upload_id == uid)
+                             .values(received=received))
+            return Upload(**{**upload.__dict__, "received": received})
+        return self._complete(upload)
+
+    def _complete(self, upload: Upload) -> Upload:
+        part = self._part(upload.upload_id)
+        try:
+            blob = self._blobs.put_file(part, expected_sha256=upload.meta["sha256"])
+        except BlobError:
+            # The whole file is not what the kiosk declared: start again from nothing.
+            part.unlink(missing_ok=True)
+            with self._storage.write() as conn:
+                conn.execute(uploads.update().where(uploads.c.upload_id == upload.upload_id)
+                             .values(received=0))
+            raise UploadError("the recording does not match its SHA-256; send it again",
+                              460, "checksum_mismatch") from None
+        with self._storage.write() as conn:
+            _store_item(conn, upload.device_id, upload.item_id, "recording",
+                        upload.session_id, upload.meta, upload.meta["sha256"], upload.length,
+                        "sync", blob=blob)
+            conn.execute(uploads.update().where(uploads.c.upload_id == upload.upload_id)
+                         .values(received=upload.length, completed_at=now_text()))
+        part.unlink(missing_ok=True)
+        return Upload(**{**upload.__dict__, "received": upload.length, "complete": True})

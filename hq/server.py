@@ -1,0 +1,78 @@
+"""Where HQ keeps things, and assembling a running HQ from its data directory.
+
+    DATA_DIR/
+      keys/           HQ's vault identity and signing key, wrapped under the admin passphrase
+      hq.sqlite3      the default database (or --db postgresql://…)
+      blobs/          recordings, content-addressed
+      uploads/        recordings still arriving
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from hq.blobs import FileBlobStore
+from hq.ingest import Uploads
+from hq.storage import HqStorage
+from kiosk import keys
+
+if TYPE_CHECKING:  # the admin commands should not pay for importing the web stack
+    from hq.api import HqContext
+
+DATA_DIR_ENV = "KIOSK_HQ_DATA_DIR"
+DB_ENV = "KIOSK_HQ_DB"
+PASSPHRASE_ENV = "KIOSK_HQ_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+DEFAULT_PORT = 8750
+
+
+def data_dir(explicit: str | None) -> Path:
+    """--data-dir, else $KIOSK_HQ_DATA_DIR, else the platform's user data directory."""
+    raw = explicit or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(
+        "interview-kiosk-hq")
+    path = Path(raw).expanduser()
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def database_url(directory: Path, explicit: str | None) -> str:
+    """--db, else $KIOSK_HQ_DB, else a SQLite file in the data directory."""
+    return explicit or os.environ.get(DB_ENV) or f"sqlite:///{directory / 'hq.sqlite3'}"
+
+
+def open_storage(directory: Path, db: str | None) -> HqStorage:
+    """The database, migrated to this HQ's schema."""
+    storage = HqStorage(database_url(directory, db))
+    storage.migrate()
+    return storage
+
+
+def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKeys,
+                  **limits: float) -> HqContext:
+    """Everything the API needs, over one data directory and database."""
+    from hq.api import HqContext
+
+    blobs = FileBlobStore(directory / "blobs")
+    return HqContext(storage, blobs, Uploads(storage, blobs, directory / "uploads"), unlocked,
+                     **limits)  # type: ignore[arg-type]
+
+
+def serve(context: HqContext, host: str, port: int) -> None:
+    """Run the API with Uvicorn until interrupted; access logs go to stderr as JSON lines."""
+    import uvicorn
+
+    from hq.api import create_app
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("hq.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
+    uvicorn.run(create_app(context), host=host, port=port, access_log=False,
+                log_level="warning", timeout_graceful_shutdown=5)

@@ -1,0 +1,216 @@
+"""HQ's database: SQLAlchemy Core over SQLite (the default) or PostgreSQL (by URL).
+
+The schema grows by named migrations, applied once each and recorded in `hq_migrations`;
+never edit one that has shipped. Writes on SQLite go through one lock, because SQLite has
+one writer anyway and waiting in Python is cheaper than waiting in its busy handler.
+Sealed records stay ciphertext here; only the non-identifying index is in the clear.
+
+    StorageError            the database cannot be used (a newer schema, unreachable)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+migrations = sa.Table(
+    "hq_migrations", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", sa.String(40), nullable=False))
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("public_key", sa.LargeBinary, nullable=False),
+    sa.Column("enrolled_at", sa.String(40), nullable=False),
+    sa.Column("revoked_at", sa.String(40)),
+    sa.Column("last_seen_at", sa.String(40)))
+
+enroll_codes = sa.Table(
+    "enroll_codes", metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("used_by", sa.String(64)))
+
+nonces = sa.Table(
+    "nonces", metadata,
+    sa.Column("nonce", sa.String(64), primary_key=True),
+    sa.Column("created", sa.BigInteger, nullable=False, index=True))
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("meta", sa.Text, nullable=False),          # JSON, non-identifying
+    sa.Column("sealed", sa.LargeBinary),                 # records: vault blob to HQ's key
+    sa.Column("blob", sa.String(64)),                    # recordings: blob store key
+    sa.Column("sha256", sa.String(64), nullable=False),  # of sealed bytes or of the file
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("via", sa.String(20), nullable=False),     # sync or bundle
+    sa.Column("stored_at", sa.String(40), nullable=False),
+    sa.Column("revisions", sa.Integer, nullable=False))
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("reference", sa.String(20), nullable=False, index=True),
+    sa.Column("interview_id", sa.String(64), nullable=False, index=True),
+    sa.Column("template_sha256", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("ended_at", sa.String(40)),
+    sa.Column("decision", sa.String(10)),
+    sa.Column("needs_review", sa.Boolean, nullable=False),
+    sa.Column("questions", sa.Integer, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("scores", sa.Text, nullable=False),        # JSON: competency -> levels
+    sa.Column("received_at", sa.String(40), nullable=False))
+
+uploads = sa.Table(
+    "uploads", metadata,
+    sa.Column("upload_id", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("received", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("completed_at", sa.String(40)))
+
+templates = sa.Table(
+    "templates", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("toml", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False))
+
+bundles = sa.Table(
+    "bundles", metadata,
+    sa.Column("bundle_id", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("imported_at", sa.String(40), nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("new_items", sa.Integer, nullable=False))
+
+_INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
+
+
+def _initial(conn: Connection) -> None:
+    for table in _INITIAL:
+        table.create(conn)
+
+
+def _bundles(conn: Connection) -> None:
+    bundles.create(conn)
+
+
+MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
+    ("0001_initial", _initial),
+    ("0002_bundles", _bundles),
+)
+
+
+class StorageError(Exception):
+    """HQ's database cannot be used."""
+
+
+def now_text() -> str:
+    """Timestamps are ISO 8601 UTC text, the same on both databases."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def engine_url(url: str) -> str:
+    """Accept the familiar `postgresql://` and pick the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # autocommit at the driver, so our BEGIN IMMEDIATE below is the transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")   # "stored" means on disk before we answer
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class HqStorage:
+    """The engine, the schema and transactions."""
+
+    def __init__(self, url: str, connect_args: dict[str, Any] | None = None) -> None:
+        self.url = engine_url(url)
+        try:
+            self.engine: Engine = sa.create_engine(self.url, connect_args=connect_args or {},
+                                                   pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StorageError(f"cannot use database URL {url!r}: {exc}") from None
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+            @sa.event.listens_for(self.engine, "begin")
+            def _begin(conn: Connection) -> None:
+                # Writers take the write lock up front: a deferred BEGIN that later writes
+                # can deadlock against another process (a CLI import beside the server).
+                immediate = conn.get_execution_options().get("hq_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet applied; return their names."""
+        try:
+            with self.engine.begin() as conn:
+                migrations.create(conn, checkfirst=True)
+                done = {row[0] for row in conn.execute(sa.select(migrations.c.name))}
+        except sa.exc.OperationalError as exc:
+            raise StorageError(f"cannot open HQ's database: {exc.orig}") from None
+        unknown = done - {name for name, _ in MIGRATIONS}
+        if unknown:
+            raise StorageError(f"the database has migrations this HQ does not know "
+                               f"({', '.join(sorted(unknown))}): it was written by a newer HQ")
+        applied = []
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            with self.write() as conn:
+                step(conn)
+                conn.execute(migrations.insert().values(name=name, applied_at=now_text()))
+            applied.append(name)
+        return applied
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        with lock, self.engine.connect() as conn:
+            conn = conn.execution_options(hq_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
