@@ -1,0 +1,129 @@
+"""The sync worker's parts on their own: backoff, the loop, rate limits, the outbox, config."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from hq.config import sign_config
+from hq.ratelimit import RateLimiter
+from kiosk import hq_link, syncing
+from kiosk.scripted import take_demo_interview
+from kiosk.store import jobs, outbox
+from sync import protocol
+from sync.client import HqBusyError, HqClient, HqRejectedError
+from tests.sync.conftest import HqServer, Kiosk, sync_template
+from tests.sync.test_hq_refusals import RECORD
+
+
+def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
+    assert syncing.backoff_delay(0, rng=lambda: 1.0) == syncing.BASE_DELAY
+    assert syncing.backoff_delay(3, rng=lambda: 1.0) == syncing.BASE_DELAY * 8
+    assert syncing.backoff_delay(40, rng=lambda: 1.0) == syncing.MAX_DELAY
+    assert syncing.backoff_delay(5, rng=lambda: 0.0) == 0.0
+    waits = {syncing.backoff_delay(4) for _ in range(50)}
+    assert len(waits) > 40 and all(0 <= w <= syncing.BASE_DELAY * 16 for w in waits)
+
+
+class FakeService:
+    def __init__(self, results: list[syncing.PassResult]) -> None:
+        self.results = results
+
+    def run_pass(self) -> syncing.PassResult:
+        return self.results.pop(0)
+
+
+def test_the_loop_backs_off_after_failures_and_honours_retry_after() -> None:
+    busy = syncing.PassResult(stopped_by="HQ down", transient=True)
+    told = syncing.PassResult(stopped_by="busy", transient=True, retry_after=400.0)
+    fine = syncing.PassResult()
+    refused = syncing.PassResult(stopped_by="revoked")
+    waits: list[float] = []
+    loop = syncing.SyncLoop(FakeService([busy, busy, told, fine, refused]),  # type: ignore[arg-type]
+                            interval=60.0, sleep=lambda s: waits.append(s) or len(waits) == 5)
+    loop.run()
+    assert waits[0] <= syncing.BASE_DELAY and waits[1] <= 2 * syncing.BASE_DELAY
+    assert waits[2] >= 400.0           # HQ said when to come back
+    assert waits[3] == 60.0            # all went well: the normal interval
+    assert waits[4] == syncing.MAX_DELAY  # refused: staff must act; try now and then
+
+
+def test_rate_limiter_allows_bursts_then_refills() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limiter.allow("k") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("other")  # each kiosk has its own bucket
+    now[0] += 0.5
+    assert limiter.allow("k") and not limiter.allow("k")
+
+
+def test_a_kiosk_over_its_rate_gets_429_with_retry_after(tmp_path: Path, kiosk: Kiosk) -> None:
+    secret = tmp_path / "pass"
+    secret.write_text("hq admin test passphrase")
+    (tmp_path / "hq").mkdir()
+    hq = HqServer(tmp_path / "hq", f"sqlite:///{tmp_path / 'hq.sqlite3'}", secret,
+                  extra=("--rate-limit", "0.5"))
+    hq.cli("init", "--passphrase-file", str(secret))
+    hq.start()
+    try:
+        link = kiosk.enroll(hq)
+        records = [protocol.Record(f"0123456789abcdef/transcript/q{n}", "transcript",
+                                   "0123456789abcdef",
+                                   {"question_id": f"q{n}", "needs_review": False}, b"sealed")
+                   for n in range(3)]
+        with HqClient(hq.url, link.device_id, kiosk.unlocked.signing) as client:
+            # Enrollment's config fetch is not counted here: a burst of 2 is allowed at 0.5/s.
+            assert [client.put_record(r) for r in records[:2]] == ["new", "new"]
+            with pytest.raises(HqBusyError) as busy:
+                client.put_record(records[2])
+        assert busy.value.retry_after == 1.0
+    finally:
+        hq.stop()
+
+
+def test_a_session_waits_for_its_scoring_job(kiosk: Kiosk) -> None:
+    template = sync_template()
+    kiosk.store.keep_template(template)
+    session = take_demo_interview(kiosk.store, template=template)
+    assert [e.kind for e in outbox.pending(kiosk.store)] == []
+    assert outbox.status(kiosk.store).waiting_for_scoring == 1
+    job = jobs.claim(kiosk.store)
+    assert job is not None and job.kind == jobs.SCORE
+    with kiosk.store.transaction():
+        jobs.mark_done(kiosk.store, job)
+    pending = outbox.pending(kiosk.store)
+    assert [(e.session_id, e.kind) for e in pending] == [(session.id, "session")]
+    assert not outbox.fully_sent(kiosk.store, session.id)
+    outbox.mark_sent(kiosk.store, pending[0], ["recording:q1:1:video"])
+    assert [e.kind for e in outbox.pending(kiosk.store)] == ["recording:q1:1:video"]
+    outbox.mark_rejected(kiosk.store, outbox.pending(kiosk.store)[0], "item_conflict")
+    state = outbox.status(kiosk.store)
+    assert state.waiting == {} and state.rejected[0][0] == "recording"
+    assert outbox.fully_sent(kiosk.store, session.id) is False  # refused is not received
+
+
+def test_config_with_a_wrong_signature_installs_nothing(kiosk: Kiosk) -> None:
+    hq_key = ed25519.Ed25519PrivateKey.generate()
+    link = hq_link.HqLink(
+        url="http://hq.invalid", device_id="k-1", hq_recipient=kiosk.unlocked.identity
+        .recipient.to_text(), hq_signing_key=base64.b64encode(
+            hq_key.public_key().public_bytes_raw()).decode(), enrolled_at="2026-11-30")
+    body = protocol.dumps({"version": "a" * 64,
+                           "templates": {"sync-drive": sync_template().text}})
+    forged = sign_config(ed25519.Ed25519PrivateKey.generate(), body)
+    with pytest.raises(HqRejectedError, match="signature"):
+        hq_link.apply_config(kiosk.data_dir, link, body, forged)
+    assert not (kiosk.data_dir / "templates-from-hq").exists()
+    # Signed by HQ but not a valid template: skipped and named, never half used.
+    bad = protocol.dumps({"version": "b" * 64, "templates": {"broken": "id = 'broken'"}})
+    with pytest.raises(HqRejectedError, match="broken"):
+        hq_link.apply_config(kiosk.data_dir, link, bad, sign_config(hq_key, bad))
+    assert list((kiosk.data_dir / "templates-from-hq").glob("*.toml")) == []
+
+
+def test_the_record_in_the_refusal_tests_is_itself_valid() -> None:
+    body = protocol.record_body(RECORD)
+    assert protocol.parse_record(RECORD.item_id, body) == RECORD
