@@ -21,12 +21,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from hq import devices, ingest
+from hq import accounts, devices, ingest
+from hq.audit import HqAudit
 from hq.blobs import BlobStore
 from hq.config import config_document, sign_config
 from hq.ratelimit import RateLimiter
@@ -68,8 +71,11 @@ class HqContext:
     device_rate: float = 50.0
     device_burst: int = 200
     enroll_rate: float = 0.2
+    session_ttl: timedelta = accounts.SESSION_TTL
+    audit_head: Path | None = None
 
     def __post_init__(self) -> None:
+        self.audit = HqAudit(self.storage, self.audit_head)
         self.nonces = devices.DatabaseNonces(self.storage)
         self.device_limits = RateLimiter(self.device_rate, self.device_burst)
         self.enroll_limits = RateLimiter(self.enroll_rate, 10)
@@ -191,6 +197,8 @@ def create_app(ctx: HqContext) -> FastAPI:
             device_id = await run_in_threadpool(devices.enroll, ctx.storage, parsed)
         except devices.EnrollmentError as exc:
             raise Refused(403, "bad_enroll_code", str(exc)) from None
+        await run_in_threadpool(ctx.audit.record, "device.enrolled", "kiosk",
+                                {"device_id": device_id})
         return Response(protocol.dumps({
             "device_id": device_id,
             "hq_recipient": ctx.keys.identity.recipient.to_text(),
@@ -265,4 +273,7 @@ def create_app(ctx: HqContext) -> FastAPI:
         found = await run_in_threadpool(ctx.uploads.append, device, upload, int(offset), body)
         return Response(status_code=204, headers=_tus_headers(found))
 
+    from hq import dashboard
+
+    dashboard.register(app, ctx)
     return app

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from hq import devices, reports, server
+from hq.audit import HqAudit
 from hq.blobs import FileBlobStore
 from hq.config import publish_template
 from hq.importer import import_bundle
@@ -39,6 +40,10 @@ def _passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
 def _storage(args: argparse.Namespace) -> tuple[Path, HqStorage]:
     directory = server.data_dir(args.data_dir)
     return directory, server.open_storage(directory, args.db)
+
+
+def _audit(directory: Path, storage: HqStorage) -> HqAudit:
+    return HqAudit(storage, directory / "audit.head")
 
 
 def init_command(args: argparse.Namespace) -> int:
@@ -94,10 +99,12 @@ def devices_list(args: argparse.Namespace) -> int:
 
 def devices_revoke(args: argparse.Namespace) -> int:
     """Refuse a kiosk from now on."""
-    _, storage = _storage(args)
+    directory, storage = _storage(args)
     if not devices.revoke(storage, args.device):
         print(f"kiosk-hq: error: no active kiosk {args.device!r}", file=sys.stderr)
         return 1
+    _audit(directory, storage).record("device.revoked", "admin-cli",
+                                      {"device_id": args.device})
     print(f"revoked {args.device}: HQ refuses its requests and bundles from now on")
     return 0
 
@@ -142,6 +149,8 @@ def import_command(args: argparse.Namespace) -> int:
                            progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    _audit(directory, storage).record("bundle.imported", "admin-cli", {
+        "device_id": result.device_id, "bundle_id": result.bundle_id, "new": result.new})
     again = " (this bundle was imported before)" if result.seen_before else ""
     print(f"imported bundle from {result.device_id}: {result.entries} items, {result.new} "
           f"new, {result.updated} updated, {result.already} already here{again}")
@@ -159,6 +168,72 @@ def publish_command(args: argparse.Namespace) -> int:
         return 1
     template_id, sha = publish_template(storage, data, str(path))
     print(f"published {template_id} ({sha[:12]}); kiosks pick it up at their next sync")
+    return 0
+
+
+def users_add(args: argparse.Namespace) -> int:
+    """Create a dashboard account."""
+    from hq import accounts
+
+    directory, storage = _storage(args)
+    password = read_passphrase(args.password_file, "KIOSK_HQ_USER_PASSWORD",
+                               f"Password for {args.name}", confirm=True)
+    try:
+        user = accounts.add_user(storage, args.name, args.role, password)
+    except accounts.AccountError as exc:
+        print(f"kiosk-hq: error: {exc}", file=sys.stderr)
+        return 1
+    _audit(directory, storage).record("user.added", "admin-cli",
+                                                      {"user": user.name, "role": user.role})
+    print(f"added {user.name} ({user.role})")
+    return 0
+
+
+def users_list(args: argparse.Namespace) -> int:
+    """Every account."""
+    from hq import accounts
+
+    _, storage = _storage(args)
+    for user in accounts.list_users(storage):
+        state = "disabled" if user["disabled_at"] else "active"
+        print(f"{user['name']:30} {user['role']:10} {state}")
+    return 0
+
+
+def users_disable(args: argparse.Namespace) -> int:
+    """Disable an account and end its sessions."""
+    from hq import accounts
+
+    directory, storage = _storage(args)
+    found = [u for u in accounts.list_users(storage) if u["name"] == args.name]
+    if not found:
+        print(f"kiosk-hq: error: no user {args.name!r}", file=sys.stderr)
+        return 1
+    accounts.set_disabled(storage, int(str(found[0]["id"])), True)
+    _audit(directory, storage).record("user.disabled", "admin-cli",
+                                                      {"user": args.name})
+    print(f"disabled {args.name}; their sessions are signed out")
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    """Recompute HQ's audit hash chain."""
+    directory, storage = _storage(args)
+    result = _audit(directory, storage).verify()
+    if result.intact:
+        print(f"audit log intact: {result.entries} entries")
+        return 0
+    print(f"kiosk-hq: audit log BROKEN at entry {result.first_broken}: {result.reason}",
+          file=sys.stderr)
+    return 1
+
+
+def audit_list(args: argparse.Namespace) -> int:
+    """Print HQ's audit entries, oldest first."""
+    directory, storage = _storage(args)
+    for entry in reversed(_audit(directory, storage).entries()):
+        print(f"{entry.seq:6} {entry.at} {entry.actor:20} {entry.action:22} "
+              f"{json.dumps(entry.details, sort_keys=True)}")
     return 0
 
 
@@ -227,6 +302,28 @@ def build_parser() -> argparse.ArgumentParser:
     publish = template_commands.add_parser("publish", help="check and publish a template")
     publish.add_argument("file", help="the template's .toml file")
     publish.set_defaults(handler=publish_command)
+
+    user = commands.add_parser("users", help="dashboard accounts")
+    user_commands = user.add_subparsers(dest="users_command", metavar="COMMAND",
+                                        parser_class=Parser, required=True)
+    add = user_commands.add_parser("add", help="create an account")
+    add.add_argument("name", help="the sign-in name")
+    add.add_argument("--role", required=True, choices=("admin", "recruiter", "viewer"),
+                     help="admin manages accounts; recruiter reviews; viewer only looks")
+    add.add_argument("--password-file", metavar="FILE", help="read the password from FILE "
+                     "(else $KIOSK_HQ_USER_PASSWORD, else the terminal asks twice)")
+    add.set_defaults(handler=users_add)
+    user_commands.add_parser("list", help="every account").set_defaults(handler=users_list)
+    disable = user_commands.add_parser("disable", help="disable an account, signing it out")
+    disable.add_argument("name", help="the sign-in name")
+    disable.set_defaults(handler=users_disable)
+
+    audit = commands.add_parser("audit", help="HQ's audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="COMMAND",
+                                          parser_class=Parser, required=True)
+    audit_commands.add_parser("verify", help="check the hash chain; name the first broken "
+                              "entry").set_defaults(handler=audit_verify)
+    audit_commands.add_parser("list", help="every entry").set_defaults(handler=audit_list)
     return parser
 
 

@@ -22,6 +22,13 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has no token left (without taking one)."""
+        now = self._clock()
+        with self._lock:
+            tokens, since = self._buckets.get(key, (float(self.burst), now))
+            return min(float(self.burst), tokens + (now - since) * self.rate) < 1.0
+
     def allow(self, key: str) -> bool:
         """Take a token for `key` if one is there."""
         now = self._clock()

@@ -59,7 +59,7 @@ def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKe
 
     blobs = FileBlobStore(directory / "blobs")
     return HqContext(storage, blobs, Uploads(storage, blobs, directory / "uploads"), unlocked,
-                     **limits)  # type: ignore[arg-type]
+                     audit_head=directory / "audit.head", **limits)  # type: ignore[arg-type]
 
 
 def serve(context: HqContext, host: str, port: int) -> None:

@@ -107,6 +107,48 @@ bundles = sa.Table(
     sa.Column("entries", sa.Integer, nullable=False),
     sa.Column("new_items", sa.Integer, nullable=False))
 
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(80), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),       # admin, recruiter, viewer
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("disabled_at", sa.String(40)))
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False))
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),           # JSON, never candidate data
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False))
+
+reviews = sa.Table(
+    "reviews", metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("scores", sa.Text, nullable=False),            # JSON: competency -> level
+    sa.Column("note", sa.LargeBinary),                       # vault blob sealed to HQ
+    sa.Column("decision", sa.String(10)),
+    sa.Column("submitted_at", sa.String(40), nullable=False))
+
+hq_settings = sa.Table(
+    "hq_settings", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False))
+
 _INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
 
 
@@ -119,9 +161,15 @@ def _bundles(conn: Connection) -> None:
     bundles.create(conn)
 
 
+def _dashboard(conn: Connection) -> None:
+    for table in (users, web_sessions, audit, reviews, hq_settings):
+        table.create(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_bundles", _bundles),
+    ("0003_dashboard", _dashboard),
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import scorecard
+from kiosk.scoring_service import template_of
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.store import outbox as queue
@@ -56,6 +57,10 @@ def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Rec
         "scores": {c["id"]: {"suggested": (c["suggestion"] or {}).get("level"),
                              "reviewer": c["reviewer_score"]} for c in card["competencies"]},
     })
+    template = template_of(store, session.template_id, session.template_sha256)
+    rubric = {c.id: {"name": c.name, "description": c.description,
+                     "levels": {str(level): text for level, text in c.levels.items()}}
+              for c in template.competencies}
     typed = {qid: answer.chosen_take.text for qid, answer in session.answers.items()
              if answer.chosen_take.text is not None}
     sealed = _seal({
@@ -63,6 +68,7 @@ def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Rec
         "candidate": {"name": session.candidate.name, "contact": session.candidate.contact},
         "accommodations": asdict(session.accommodations),
         "typed_answers": typed,
+        "rubric": rubric,
         "session_keys": store.session_keys(session_id).seal([hq]).hex(),
     }, hq)
     return protocol.Record(protocol.item_id(session_id, "session"), "session", session_id,

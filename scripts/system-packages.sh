@@ -29,6 +29,7 @@ run_packages=(
 test_packages=(
   xvfb              # a real X server for the window tests
   sox
+  chromium          # the HQ dashboard's browser tests (driven by Playwright)
 )
 
 case "${1:-run}" in

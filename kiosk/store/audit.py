@@ -54,7 +54,7 @@ class Verification:
         return self.first_broken is None
 
 
-def _digest(prev: str, seq: int, at: str, actor: str, action: str, details: str) -> str:
+def entry_digest(prev: str, seq: int, at: str, actor: str, action: str, details: str) -> str:
     body = json.dumps([seq, at, actor, action, details], separators=(",", ":"))
     return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
 
@@ -76,7 +76,7 @@ class AuditLog:
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
         text = json.dumps(details, sort_keys=True, separators=(",", ":"))
-        digest = _digest(prev, seq, at, actor, action, text)
+        digest = entry_digest(prev, seq, at, actor, action, text)
         self._db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (seq, at, actor, action, text, prev, digest))
         return AuditEntry(seq, at, actor, action, details)
@@ -105,7 +105,7 @@ class AuditLog:
                 return Verification(count, expected_seq, f"entry {expected_seq} is missing")
             if stored_prev != prev:
                 return Verification(count, seq, f"entry {seq} does not follow entry {seq - 1}")
-            if _digest(prev, seq, at, actor, action, details) != digest:
+            if entry_digest(prev, seq, at, actor, action, details) != digest:
                 return Verification(count, seq, f"entry {seq} was altered")
             prev, expected_seq = digest, seq + 1
         head = self._read_head()

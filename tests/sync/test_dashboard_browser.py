@@ -1,0 +1,249 @@
+"""The recruiter dashboard in a real browser: Debian's Chromium driven by Playwright, against a
+real HQ process that a real kiosk synced real recordings to.
+
+Skips, saying why, where Chromium or Playwright is missing (`scripts/system-packages.sh
+test` installs Chromium; the `test` extra brings Playwright, which never downloads a browser).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
+from capture.sources import SyntheticSource
+from kiosk.vault import create
+from tests.sync.conftest import HqServer, Kiosk, make_kiosk
+from tests.sync.test_hq_sync import finished_session, service
+
+CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "correct horse battery staple"
+
+playwright_api = pytest.importorskip("playwright.sync_api",
+                                     reason="Playwright is not installed (the test extra)")
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"browser tests SKIPPED: no Chromium at {CHROMIUM} "
+                f"(apt-get install chromium)", allow_module_level=True)
+
+
+def record_answer(kiosk: Kiosk, session_id: str, question_id: str, seconds: float = 6.0) -> None:
+    """A real H.264/AAC answer from the synthetic source, recorded into vault files."""
+    store = kiosk.store
+    recipients = store.media_recipients(session_id)
+    video_path = store.video_path(session_id, question_id, 1)
+    video_path.parent.mkdir(parents=True, exist_ok=True)
+    with create(video_path, recipients, segment_size=VIDEO_SEGMENT_SIZE) as video, \
+            create(store.audio_path(session_id, question_id, 1), recipients,
+                   segment_size=AUDIO_COPY_SEGMENT_SIZE) as audio:
+        recorder = AnswerRecorder(SyntheticSource(640, 360, 25.0, seconds=seconds,
+                                                  realtime=False, label="TEST ANSWER"),
+                                  video, audio)
+        recorder.start()
+        assert recorder.wait() is not None
+
+
+@dataclass
+class Site:
+    hq: HqServer
+    reference: str
+    path: str   # the candidate page
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("dashboard")
+    secret = root / "hq-passphrase"
+    secret.write_text("hq admin test passphrase")
+    (root / "hq").mkdir()
+    hq = HqServer(root / "hq", f"sqlite:///{root / 'hq.sqlite3'}", secret)
+    hq.cli("init", "--passphrase-file", str(secret))
+    password = root / "password"
+    password.write_text(PASSWORD)
+    for name, role in (("asha", "admin"), ("ravi", "recruiter"), ("meena", "recruiter"),
+                       ("vik", "viewer")):
+        hq.cli("users", "add", name, "--role", role, "--password-file", str(password))
+    hq.start()
+    kiosk = make_kiosk(root / "kiosk")
+    try:
+        kiosk.enroll(hq, "Campus kiosk 3")
+        sid = finished_session(kiosk, name="Meera Iyer")
+        record_answer(kiosk, sid, "introduce-yourself")
+        finished_session(kiosk, name="Arjun Rao")
+        assert service(kiosk).run_pass().stopped_by is None
+        row = next(r for r in hq.sessions() if r["session_id"] == sid)
+        yield Site(hq, str(row["reference"]), f"/sessions/{row['device_id']}/{sid}")
+    finally:
+        kiosk.store.close()
+        hq.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+def sign_in(browser: object, site: Site, name: str, password: str = PASSWORD) -> object:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{site.hq.url}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_sign_in_overview_and_funnel(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    assert page.locator("h1").inner_text() == "Interviews"
+    funnel = page.locator("svg.funnel").first
+    assert "Started 2" in funnel.get_attribute("aria-label")
+    assert "Completed 2" in funnel.get_attribute("aria-label")
+    page.screenshot(path=str(SCREENSHOTS / "hq-overview.png"), full_page=True)
+    page.close()
+
+
+def test_a_wrong_password_does_not_sign_in_and_guessing_is_slowed(browser: object,
+                                                                   site: Site) -> None:
+    page = sign_in(browser, site, "nobody", "not the password at all")
+    assert "/login" in page.url
+    assert "do not match" in page.locator(".alert").inner_text()
+    for _ in range(5):
+        page.fill("input[name=name]", "nobody")
+        page.fill("input[name=password]", "still guessing here")
+        page.click("button[type=submit]")
+    assert "Too many attempts" in page.locator(".alert").inner_text()
+    page.close()
+
+
+def test_candidate_list_filters_and_sorts(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    page.click("text=sync-drive")
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 2
+    page.select_option("select[name=sort]", "suggested_score")
+    page.select_option("select[name=kiosk]", "Campus kiosk 3")
+    page.click("text=Apply")
+    assert "sort=suggested_score" in page.url and rows.count() == 2
+    page.screenshot(path=str(SCREENSHOTS / "hq-candidates.png"), full_page=True)
+    page.close()
+
+
+def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    page.goto(site.hq.url + site.path)
+    assert page.get_by_test_id("candidate-name").inner_text() == "Meera Iyer"
+    video = page.locator("video").first
+    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20000)
+    duration = video.evaluate("v => v.duration")
+    assert 5.0 <= duration <= 7.0
+    page.locator(".transcript .word", has_text="college").first.click()
+    page.wait_for_function("document.querySelector('video').currentTime > 4.0",
+                           timeout=20000)
+    # A seek asks HQ for a byte range of the decrypted file.
+    video.evaluate("v => { v.pause(); v.currentTime = 2.5; }")
+    page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
+    page.screenshot(path=str(SCREENSHOTS / "hq-candidate.png"), full_page=True)
+    page.close()
+
+
+def test_scoring_hides_others_until_submitted(browser: object, site: Site) -> None:
+    first = sign_in(browser, site, "meena")
+    first.goto(site.hq.url + site.path)
+    first.check("input[name='score:communication'][value='4']")
+    first.check("input[name=decision][value=advance]")
+    first.fill("textarea[name=note]", "Clear examples.")
+    first.click("text=Submit my review")
+    assert first.locator("input[name='score:communication'][value='4']").is_checked()
+    first.close()
+    second = sign_in(browser, site, "ravi")
+    second.goto(site.hq.url + site.path)
+    assert second.get_by_test_id("others-hidden").is_visible()
+    assert second.get_by_test_id("other-review").count() == 0
+    second.check("input[name='score:communication'][value='3']")
+    second.click("text=Submit my review")
+    assert "meena" in second.get_by_test_id("other-review").inner_text()
+    second.close()
+
+
+def test_a_viewer_cannot_score(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "vik")
+    page.goto(site.hq.url + site.path)
+    assert page.get_by_test_id("viewer-note").is_visible()
+    assert page.locator("input[name='score:communication']").first.is_disabled()
+    # Posting anyway (with a valid CSRF token) is refused by the server.
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    answer = page.request.post(site.hq.url + site.path + "/review",
+                               form={"csrf": token, "score:communication": "5"})
+    assert answer.status == 403
+    page.close()
+
+
+def test_csv_export_downloads(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    with page.expect_download() as download:
+        page.click("text=Export CSV")
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("reference,interview_id,kiosk")
+    assert site.reference in text and "Meera" not in text
+    page.close()
+
+
+def test_blind_review_hides_the_name(browser: object, site: Site) -> None:
+    admin = sign_in(browser, site, "asha")
+    admin.goto(site.hq.url + "/admin")
+    admin.check("input[name=blind]")
+    admin.click("text=Save")
+    admin.screenshot(path=str(SCREENSHOTS / "hq-admin.png"), full_page=True)
+    page = sign_in(browser, site, "ravi")
+    page.goto(site.hq.url + site.path)
+    assert "Meera" not in page.content() and site.reference in page.locator("h1").inner_text()
+    admin.goto(site.hq.url + "/admin")
+    admin.uncheck("input[name=blind]")
+    admin.click("text=Save")
+    admin.close()
+    page.close()
+
+
+def test_csrf_and_session_expiry_are_enforced(browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    forged = page.request.post(site.hq.url + site.path + "/review",
+                               form={"csrf": "forged", "score:communication": "1"})
+    assert forged.status == 403
+    # Expire every session in HQ's database: the next page asks to sign in again.
+    import sqlite3
+
+    db = sqlite3.connect(site.hq.db.removeprefix("sqlite:///"))
+    db.execute("UPDATE web_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+    db.commit()
+    db.close()
+    page.goto(site.hq.url + "/")
+    assert "/login" in page.url
+    page.close()
+
+
+def test_every_view_and_score_is_in_the_audit_log(site: Site) -> None:
+    listed = site.hq.cli("audit", "list").stdout
+    for action in ("user.signed_in", "session.viewed", "recording.viewed",
+                   "review.submitted", "scorecards.exported", "device.enrolled"):
+        assert action in listed, action
+    assert "Meera" not in listed
+    assert site.hq.cli("audit", "verify").returncode == 0
+    import sqlite3
+
+    db = sqlite3.connect(site.hq.db.removeprefix("sqlite:///"))
+    db.execute("UPDATE audit SET actor = 'someone-else' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = site.hq.cli("audit", "verify", check=False)
+    assert broken.returncode == 1 and "entry 2" in broken.stderr
