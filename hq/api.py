@@ -220,9 +220,23 @@ def create_app(ctx: HqContext) -> FastAPI:
     async def get_config(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
         await run_in_threadpool(devices.touch, ctx.storage, device)
-        body = await run_in_threadpool(config_document, ctx.storage)
+        body = await run_in_threadpool(config_document, ctx.storage, device)
         return Response(body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
                         media_type="application/json")
+
+    @app.put(protocol.ERASURES_PATH + "/{order_id}", summary="A kiosk confirms an erasure")
+    async def confirm_erasure(order_id: str, request: Request) -> Response:
+        device, _ = await _signed(ctx, request, 0)
+        from hq.privacy import confirm_order
+
+        if not await run_in_threadpool(confirm_order, ctx.storage, device, order_id):
+            raise Refused(404, "no_order", "this kiosk has no such erasure order")
+        return Response(protocol.dumps({"confirmed": order_id}), 200,
+                        media_type="application/json")
+
+    @app.exception_handler(ingest.ErasedError)
+    async def _erased(_request: Request, exc: ingest.ErasedError) -> Response:
+        return _refusal(410, "erased", str(exc))
 
     @app.options(protocol.UPLOADS_PATH, summary="tus capabilities")
     async def tus_options() -> Response:

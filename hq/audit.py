@@ -24,8 +24,7 @@ ACTIONS = frozenset({
     "user.added", "user.disabled", "user.enabled", "user.signed_in", "user.sign_in_failed",
     "recording.viewed", "transcript.viewed", "session.viewed", "review.submitted",
     "scorecards.exported", "device.enrolled", "device.revoked", "bundle.imported",
-    "session.erased", "access.exported", "retention.erased", "erasure.requested",
-    "blind_review.changed",
+    "session.erased", "access.exported", "request.logged", "blind_review.changed",
 })
 
 

@@ -237,6 +237,17 @@ def audit_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def retention_command(args: argparse.Namespace) -> int:
+    """Erase every session past its retention now (serve also does this hourly)."""
+    from hq.privacy import retention_run
+
+    directory, storage = _storage(args)
+    erased = retention_run(storage, FileBlobStore(directory / "blobs"),
+                           _audit(directory, storage))
+    print(f"erased {erased} sessions past their retention; their kiosks get erasure orders")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar (also used to check the docs cover every command)."""
     parser = Parser(prog="kiosk-hq", description="Interview Kiosk HQ server.")
@@ -317,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user_commands.add_parser("disable", help="disable an account, signing it out")
     disable.add_argument("name", help="the sign-in name")
     disable.set_defaults(handler=users_disable)
+
+    keep = commands.add_parser("retention", help="erase what is past its retention")
+    keep_commands = keep.add_subparsers(dest="retention_command", metavar="COMMAND",
+                                        parser_class=Parser, required=True)
+    keep_commands.add_parser("run", help="erase every session past its interview's "
+                             "retention now").set_defaults(handler=retention_command)
 
     audit = commands.add_parser("audit", help="HQ's audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="COMMAND",

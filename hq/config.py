@@ -31,14 +31,18 @@ def publish_template(storage: HqStorage, toml_text: bytes, source: str) -> tuple
     return template.id, sha
 
 
-def config_document(storage: HqStorage) -> bytes:
-    """The configuration every kiosk gets (its version is the hash of its contents)."""
+def config_document(storage: HqStorage, device_id: str) -> bytes:
+    """One kiosk's configuration: the templates, and erasure orders for that kiosk.
+    Its version is the hash of its contents, so the kiosk can tell when it changed."""
+    from hq.privacy import pending_orders
+
     with storage.read() as conn:
         rows = conn.execute(sa.select(templates.c.id, templates.c.toml)
                             .order_by(templates.c.id)).all()
-    published = {row.id: row.toml for row in rows}
-    version = hashlib.sha256(protocol.dumps(published)).hexdigest()
-    return protocol.dumps({"version": version, "templates": published})
+    content = {"templates": {row.id: row.toml for row in rows},
+               "erasures": pending_orders(storage, device_id)}
+    version = hashlib.sha256(protocol.dumps(content)).hexdigest()
+    return protocol.dumps({"version": version, **content})
 
 
 def sign_config(key: ed25519.Ed25519PrivateKey, body: bytes) -> str:

@@ -17,6 +17,7 @@ import json
 import secrets
 import urllib.parse
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from hq import accounts, review
+from hq import accounts, privacy, review
 from hq.accounts import User
 from hq.ratelimit import RateLimiter
 from hq.storage import hq_settings
@@ -314,6 +315,63 @@ def register(app: FastAPI, ctx: Any) -> None:
                 key="blind_review", value="on" if form.get("blind") == "on" else "off"))
         ctx.audit.record("blind_review.changed", user.name, {"on": form.get("blind") == "on"})
         return RedirectResponse("/admin", 303)
+
+    @router.get("/admin/requests")
+    async def requests_page(request: Request, reference: str = "") -> Response:
+        user, csrf = require(request, "admin")
+        found = privacy.find(storage, reference) if reference else []
+        return _page("requests.html", **base(user, csrf, requests=privacy.list_requests(
+            storage), reference=reference, found=found))
+
+    @router.post("/admin/requests")
+    async def log_request(request: Request) -> Response:
+        user, csrf = require(request, "admin")
+        form = await _form(request)
+        check_csrf(form, csrf)
+        try:
+            received = datetime.fromisoformat(form["received"]).replace(tzinfo=UTC) \
+                if form.get("received") else None
+            number = privacy.open_request(storage, form.get("kind", ""),
+                                          form.get("reference", ""), received)
+        except (ValueError, KeyError) as exc:
+            raise Forbidden(str(exc)) from None
+        ctx.audit.record("request.logged", user.name, {"request": number,
+                                                       "kind": form.get("kind")})
+        return RedirectResponse("/admin/requests", 303)
+
+    @router.post("/admin/requests/{request_id}/done")
+    async def request_done(request: Request, request_id: int) -> Response:
+        user, csrf = require(request, "admin")
+        check_csrf(await _form(request), csrf)
+        privacy.complete_request(storage, request_id, user.name)
+        return RedirectResponse("/admin/requests", 303)
+
+    @router.post("/admin/sessions/{device}/{session}/access")
+    async def access_export(request: Request, device: str, session: str) -> Response:
+        user, csrf = require(request, "admin")
+        check_csrf(await _form(request), csrf)
+        try:
+            archive = await run_in_threadpool(privacy.access_archive, storage, ctx.blobs,
+                                              ctx.keys.identity, device, session)
+        except review.ReviewError as exc:
+            raise Forbidden(str(exc)) from None
+        ctx.audit.record("access.exported", user.name, {"device_id": device,
+                                                        "session_id": session})
+        return Response(archive, 200, {
+            **SECURITY_HEADERS,
+            "Content-Disposition": f"attachment; filename=interview-{session[:8]}.zip"},
+            media_type="application/zip")
+
+    @router.post("/admin/sessions/{device}/{session}/erase")
+    async def erase(request: Request, device: str, session: str) -> Response:
+        user, csrf = require(request, "admin")
+        form = await _form(request)
+        check_csrf(form, csrf)
+        if form.get("confirm") != "erase":
+            raise Forbidden("type erase to confirm")
+        await run_in_threadpool(privacy.erase_session, storage, ctx.blobs, ctx.audit,
+                                device, session, user.name, "request")
+        return RedirectResponse("/admin/requests?erased=1", 303)
 
     app.include_router(router)
 

@@ -21,8 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hq.blobs import BlobError, BlobStore
-from hq.storage import HqStorage, items, now_text, sessions, uploads
+from hq.storage import HqStorage, erasure_orders, items, now_text, sessions, uploads
 from sync import protocol
+
+
+class ErasedError(Exception):
+    """The session was erased at HQ: nothing of it is taken in again."""
 
 
 class UploadError(Exception):
@@ -51,6 +55,10 @@ def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, sessi
                 meta: dict[str, Any], sha256: str, size: int, via: str,
                 sealed: bytes | None = None, blob: str | None = None) -> str:
     """Insert or revise one item inside the caller's transaction; say which it was."""
+    if conn.execute(sa.select(erasure_orders.c.order_id).where(
+            erasure_orders.c.device_id == device_id,
+            erasure_orders.c.session_id == session_id).limit(1)).first() is not None:
+        raise ErasedError("this session was erased at HQ; its kiosk has an order to erase it")
     where = (items.c.device_id == device_id) & (items.c.item_id == item_id)
     old = conn.execute(sa.select(items.c.sha256, items.c.revisions, items.c.kind,
                                  items.c.session_id).where(where)).first()
@@ -75,6 +83,8 @@ def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, sessi
             "decision": meta["decision"], "needs_review": meta["needs_review"],
             "questions": meta["questions"], "answered": meta["answered"],
             "scores": json.dumps(meta["scores"], sort_keys=True), "received_at": now_text(),
+            "retention_days": meta.get("retention_days"),
+            "rejected_retention_days": meta.get("rejected_retention_days"),
         }, ("device_id", "session_id"))
     return "new" if old is None else "updated"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
@@ -76,13 +76,33 @@ def open_session(storage: HqStorage, hq: Identity, device_id: str,
                          SessionKeys.unseal(bytes.fromhex(content["session_keys"]), [hq]))
 
 
+class BlobReader(VaultReader):
+    """A vault reader that also closes the blob file it reads."""
+
+    def __init__(self, source: BinaryIO, identities: list[Identity]) -> None:
+        self._blob = source
+        super().__init__(source, identities)
+
+    def close(self) -> None:
+        """Close the reader and its file."""
+        try:
+            super().close()
+        finally:
+            self._blob.close()
+
+
 def recording(blobs: BlobStore, opened: OpenedSession, question_id: str,
               media: str = "video") -> VaultReader:
     """A seekable reader of the decrypted recording (the caller closes it)."""
     key = opened.recordings.get(question_id, {}).get(media)
     if key is None:
         raise ReviewError("there is no recording of that answer at HQ")
-    return VaultReader(blobs.open(key), [opened.keys.identity])
+    source = blobs.open(key)
+    try:
+        return BlobReader(source, [opened.keys.identity])
+    except BaseException:
+        source.close()
+        raise
 
 
 def submit_review(storage: HqStorage, user: User, device_id: str, session_id: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,11 +63,32 @@ def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKe
                      audit_head=directory / "audit.head", **limits)  # type: ignore[arg-type]
 
 
+RETENTION_INTERVAL = 3600.0
+
+
+def _retention_loop(context: HqContext, stop: threading.Event) -> None:
+    """Hourly: erase what is past its retention (and order the kiosks to)."""
+    from hq.privacy import retention_run
+
+    while True:
+        try:
+            retention_run(context.storage, context.blobs, context.audit)
+        except Exception:  # the next hour tries again; the server goes on
+            logging.getLogger("hq.retention").exception("retention run failed")
+        if stop.wait(RETENTION_INTERVAL):
+            return
+
+
 def serve(context: HqContext, host: str, port: int) -> None:
-    """Run the API with Uvicorn until interrupted; access logs go to stderr as JSON lines."""
+    """Run the API with Uvicorn until interrupted; access logs go to stderr as JSON lines.
+    Retention runs hourly beside it."""
     import uvicorn
 
     from hq.api import create_app
+
+    stop = threading.Event()
+    threading.Thread(target=_retention_loop, args=(context, stop), name="hq-retention",
+                     daemon=True).start()
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -74,5 +96,8 @@ def serve(context: HqContext, host: str, port: int) -> None:
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     access.propagate = False
-    uvicorn.run(create_app(context), host=host, port=port, access_log=False,
-                log_level="warning", timeout_graceful_shutdown=5)
+    try:
+        uvicorn.run(create_app(context), host=host, port=port, access_log=False,
+                    log_level="warning", timeout_graceful_shutdown=5)
+    finally:
+        stop.set()

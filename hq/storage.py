@@ -78,7 +78,9 @@ sessions = sa.Table(
     sa.Column("questions", sa.Integer, nullable=False),
     sa.Column("answered", sa.Integer, nullable=False),
     sa.Column("scores", sa.Text, nullable=False),        # JSON: competency -> levels
-    sa.Column("received_at", sa.String(40), nullable=False))
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("retention_days", sa.Integer),             # from 0004_privacy
+    sa.Column("rejected_retention_days", sa.Integer))
 
 uploads = sa.Table(
     "uploads", metadata,
@@ -149,6 +151,25 @@ hq_settings = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False))
 
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(10), nullable=False),          # access, erasure
+    sa.Column("reference", sa.String(20), nullable=False),
+    sa.Column("received_at", sa.String(40), nullable=False),   # when the candidate asked
+    sa.Column("due_at", sa.String(40), nullable=False),
+    sa.Column("completed_at", sa.String(40)),
+    sa.Column("handled_by", sa.String(80)))
+
+erasure_orders = sa.Table(
+    "erasure_orders", metadata,
+    sa.Column("order_id", sa.String(40), primary_key=True),
+    sa.Column("device_id", sa.String(64), nullable=False, index=True),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(20), nullable=False),        # request, retention
+    sa.Column("issued_at", sa.String(40), nullable=False),
+    sa.Column("confirmed_at", sa.String(40)))
+
 _INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
 
 
@@ -166,10 +187,21 @@ def _dashboard(conn: Connection) -> None:
         table.create(conn)
 
 
+def _privacy(conn: Connection) -> None:
+    for table in (requests, erasure_orders):
+        table.create(conn)
+    # A database made by 0001 before these columns existed lacks them; a newer one has them.
+    present = {column["name"] for column in sa.inspect(conn).get_columns("sessions")}
+    for column in ("retention_days", "rejected_retention_days"):
+        if column not in present:
+            conn.execute(sa.text(f"ALTER TABLE sessions ADD COLUMN {column} INTEGER"))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_bundles", _bundles),
     ("0003_dashboard", _dashboard),
+    ("0004_privacy", _privacy),
 )
 
 
@@ -197,6 +229,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")   # "stored" means on disk before we answer
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not just unlinked
     cursor.close()
 
 

@@ -14,6 +14,7 @@ from kiosk.commands import (
     capture,
     interview,
     keys,
+    privacy,
     records,
     scoring,
     settings,
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "user data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for area in (interview, transcription, scoring, capture, keys, vault, records, settings,
-                 sync):
+                 sync, privacy):
         area.register(commands)
     return parser
 

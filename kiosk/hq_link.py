@@ -112,8 +112,10 @@ def enroll(data_dir: Path, url: str, code: str, unlocked: keys.UnlockedKeys,
     return link
 
 
-def apply_config(data_dir: Path, link: HqLink, body: bytes, signature: str) -> list[str]:
-    """Check HQ's signature and each template; install them; return the ids installed.
+def apply_config(data_dir: Path, link: HqLink, body: bytes,
+                 signature: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Check HQ's signature and each template; install them. Returns the template ids
+    installed and HQ's erasure orders (order id, session id) for the caller to carry out.
 
     A template that does not check out is skipped (and named in the error), never half used.
     """
@@ -124,7 +126,7 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes, signature: str) -> l
         raise client.HqRejectedError(f"HQ's configuration was refused: {exc}",
                                      "bad_config") from None
     if config.version == link.config_version:
-        return []
+        return [], config.erasures
     directory = data_dir / HQ_TEMPLATES_DIR
     directory.mkdir(mode=0o700, exist_ok=True)
     installed, problems = [], []
@@ -148,4 +150,4 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes, signature: str) -> l
     if problems:
         raise client.HqRejectedError("HQ published templates this kiosk cannot use: "
                                      + "; ".join(problems), "bad_template")
-    return installed
+    return installed, config.erasures

@@ -45,6 +45,7 @@ def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Rec
     session = store.find(session_id)
     assert session is not None
     card = scorecard.build(store, session_id)
+    template = template_of(store, session.template_id, session.template_sha256)
     meta = protocol.session_meta({
         "reference": session.reference, "interview_id": session.template_id,
         "template_sha256": session.template_sha256, "language": session.language,
@@ -56,8 +57,9 @@ def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Rec
         "answered": sum(1 for q in card["questions"] if q["answered"]),
         "scores": {c["id"]: {"suggested": (c["suggestion"] or {}).get("level"),
                              "reviewer": c["reviewer_score"]} for c in card["competencies"]},
+        "retention_days": template.policy.retention_days,
+        "rejected_retention_days": template.policy.rejected_retention_days,
     })
-    template = template_of(store, session.template_id, session.template_sha256)
     rubric = {c.id: {"name": c.name, "description": c.description,
                      "levels": {str(level): text for level, text in c.levels.items()}}
               for c in template.competencies}

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk import hq_link, keys, sync_items
+from kiosk import hq_link, keys, retention, sync_items
 from kiosk.logs import get_logger, log_event
 from kiosk.scoring_service import template_of
-from kiosk.store import Store
+from kiosk.store import SessionNotFoundError, Store
 from kiosk.store import outbox as queue
 from sync import protocol
 from sync.client import HqClient, HqRefusedError, HqRejectedError, TransientSyncError
@@ -41,6 +41,7 @@ class PassResult:
 
     sent: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
+    erased: int = 0                     # sessions erased on HQ's orders
     templates: list[str] = field(default_factory=list)
     stopped_by: str | None = None       # why the pass ended early
     transient: bool = False             # worth retrying after a backoff
@@ -72,9 +73,11 @@ class SyncService:
         result = PassResult()
         try:
             body, signature = self.client.config()
-            result.templates = hq_link.apply_config(self.store.data_dir, self.link, body,
-                                                    signature)
+            result.templates, orders = hq_link.apply_config(self.store.data_dir, self.link,
+                                                            body, signature)
             self.link = hq_link.load_link(self.store.data_dir) or self.link
+            for order_id, session_id in orders:
+                self._erase(order_id, session_id, result)
             while True:
                 batch = queue.pending(self.store, limit=100)
                 if not batch:
@@ -91,10 +94,23 @@ class SyncService:
             result.stopped_by = str(exc)
         finally:
             self.client.close()
+        if result.stopped_by is None:
+            # Sessions HQ now has in full may have passed their retention meanwhile.
+            retention.run(self.store)
         log_event(_log, "sync.pass", count=result.total, status=(
             "complete" if result.stopped_by is None else
             "will_retry" if result.transient else "stopped"))
         return result
+
+    def _erase(self, order_id: str, session_id: str, result: PassResult) -> None:
+        """Carry out HQ's signed erasure order, then confirm it (again, if it was lost)."""
+        try:
+            self.store.erase(session_id, actor="hq-order")
+            result.erased += 1
+        except SessionNotFoundError:
+            pass  # erased before (by retention, staff, or this order's earlier run)
+        self.client.confirm_erasure(order_id)
+        log_event(_log, "sync.erasure_confirmed", session_id=session_id)
 
     def _send(self, entry: queue.Entry, result: PassResult) -> None:
         hq = self.link.recipient

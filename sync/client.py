@@ -233,6 +233,11 @@ class HqClient:
         response = check(self.signed("GET", protocol.CONFIG_PATH), "fetching configuration")
         return response.body, response.headers.get("hq-signature", "")
 
+    def confirm_erasure(self, order_id: str) -> None:
+        """Tell HQ an erasure order was carried out."""
+        check(self.signed("PUT", f"{protocol.ERASURES_PATH}/{order_id}"),
+              "confirming an erasure")
+
     def upload(self, item: str, session_id: str, meta: Mapping[str, Any], path: Path,
                chunk_size: int = DEFAULT_CHUNK,
                progress: Callable[[int, int], None] | None = None) -> int:

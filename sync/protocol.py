@@ -22,6 +22,7 @@ ENROLL_PATH = f"{API}/enroll"
 ITEMS_PATH = f"{API}/items"
 UPLOADS_PATH = f"{API}/uploads"
 CONFIG_PATH = f"{API}/config"
+ERASURES_PATH = f"{API}/erasures"
 TUS_VERSION = "1.0.0"
 
 MAX_RECORD_BYTES = 2 * 1024 * 1024       # one session's sealed scorecard or one transcript
@@ -131,7 +132,7 @@ def session_meta(doc: object) -> dict[str, Any]:
     decision = _str(meta, "decision", optional=True)
     if decision is not None and decision not in DECISIONS:
         raise ProtocolError(f"meta.decision must be one of {', '.join(DECISIONS)}, or null")
-    counts = {}
+    counts: dict[str, int | None] = {}
     for key in ("questions", "answered"):
         value = meta.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 200:
@@ -140,6 +141,12 @@ def session_meta(doc: object) -> dict[str, Any]:
     needs_review = meta.get("needs_review")
     if not isinstance(needs_review, bool):
         raise ProtocolError("meta.needs_review must be true or false")
+    for key in ("retention_days", "rejected_retention_days"):
+        value = meta.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= 3650):
+            raise ProtocolError(f"meta.{key} must be 1 to 3650 days, or absent")
+        counts[key] = value
     return {
         "reference": _str(meta, "reference", re.compile(r"^[A-Z0-9-]{4,20}$")),
         "interview_id": _str(meta, "interview_id", QUESTION_ID),
@@ -271,10 +278,11 @@ def parse_enrollment(body: bytes) -> Enrollment:
 
 @dataclass(frozen=True)
 class Config:
-    """The interview templates HQ assigns to kiosks (their policies travel inside them)."""
+    """What HQ sends down: templates (their policies travel inside them) and erasure orders."""
 
     version: str
     templates: dict[str, str]  # template id -> TOML text
+    erasures: list[tuple[str, str]]  # (order id, session id): erase, then confirm
 
 
 def parse_config(body: bytes) -> Config:
@@ -287,8 +295,18 @@ def parse_config(body: bytes) -> Config:
         if not QUESTION_ID.match(template_id) or not isinstance(text, str):
             raise ProtocolError("templates must map template ids to TOML text")
         checked[template_id] = text
+    erasures = []
+    raw_orders = doc.get("erasures", [])
+    if not isinstance(raw_orders, list):
+        raise ProtocolError("erasures must be a list")
+    for order in raw_orders:
+        order = _obj(order, "an erasure order")
+        order_id = _str(order, "order_id", re.compile(r"^[0-9a-f]{32}$"))
+        session_id = _str(order, "session_id", SESSION_ID)
+        assert order_id is not None and session_id is not None
+        erasures.append((order_id, session_id))
     assert version is not None
-    return Config(version, checked)
+    return Config(version, checked, erasures)
 
 
 def error_body(code: str, message: str) -> bytes:

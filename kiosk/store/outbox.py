@@ -94,14 +94,12 @@ def mark_rejected(store: Store, entry: Entry, error: str) -> None:
 
 
 def fully_sent(store: Store, session_id: str) -> bool:
-    """Whether HQ has confirmed everything of this session (retention may delete only then)."""
+    """Whether nothing of this session waits to go to HQ (or was refused by it): only then
+    may retention delete it. A session that never had anything to send has nothing waiting."""
     row = store.connection.execute(
         "SELECT COUNT(*) FROM outbox WHERE session_id = ? AND sent_at IS NULL",
         (session_id,)).fetchone()
-    queued = store.connection.execute(
-        "SELECT 1 FROM outbox WHERE session_id = ? AND kind = ?", (session_id, SESSION)
-    ).fetchone()
-    return queued is not None and row[0] == 0
+    return bool(row[0] == 0)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 _TOP_KEYS = {"format", "id", "role", "languages", "title", "intro", "policy", "practice",
              "questions", "rubric"}
 _TOP_REQUIRED = _TOP_KEYS
-_POLICY_KEYS = {"retention_days", "ai_scoring", "recordings_leave_kiosk"}
+_POLICY_KEYS = {"retention_days", "ai_scoring", "recordings_leave_kiosk",
+                "rejected_retention_days", "compliance"}
 _PRACTICE_KEYS = {"prompt", "think_seconds", "answer_seconds"}
 _QUESTION_KEYS = {"id", "type", "prompt", "think_seconds", "answer_seconds", "retakes",
                   "competencies"}
@@ -271,9 +272,23 @@ class _Checker:
             days = None
         ai = self.value(raw, "ai_scoring", path, bool, default=False)
         leave = self.value(raw, "recordings_leave_kiosk", path, bool, default=False)
+        rejected = self.value(raw, "rejected_retention_days", path, int)
+        if rejected is not None and (rejected <= 0 or (days is not None and rejected > days)):
+            self.problem((*path, "rejected_retention_days"),
+                         "must be a positive number of days, no more than retention_days")
+            rejected = None
+        profile = self.value(raw, "compliance", path, str)
         if days is None or ai is None or leave is None:
             return None
-        return Policy(retention_days=days, ai_scoring=ai, recordings_leave_kiosk=leave)
+        if profile is not None:
+            from kiosk.compliance import problems, profiles
+
+            for key, message in problems(profile, days, rejected, ai, self.languages or ()):
+                self.problem((*path, key), message)
+            if profile in profiles() and rejected is None:
+                rejected = min(days, profiles()[profile].rejected_retention_days)
+        return Policy(retention_days=days, ai_scoring=ai, recordings_leave_kiosk=leave,
+                      rejected_retention_days=rejected, compliance=profile)
 
     def practice(self, raw: object) -> Practice | None:
         path: KeyPath = ("practice",)

@@ -78,6 +78,14 @@ class Policy:
     retention_days: int
     ai_scoring: bool = False
     recordings_leave_kiosk: bool = False
+    rejected_retention_days: int | None = None   # sooner for rejected candidates
+    compliance: str | None = None                # a profile in assets/compliance/
+
+    def retention_for(self, decision: str | None) -> int:
+        """Days a session is kept, given the reviewers' decision."""
+        if decision == "reject" and self.rejected_retention_days is not None:
+            return min(self.retention_days, self.rejected_retention_days)
+        return self.retention_days
 
 
 @dataclass(frozen=True)

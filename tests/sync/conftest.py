@@ -160,6 +160,10 @@ def sync_template(leave: bool = True, template_id: str = "sync-drive") -> Interv
     text = text.replace('id = "demo"', f'id = "{template_id}"', 1)
     text = text.replace("recordings_leave_kiosk = false",
                         f"recordings_leave_kiosk = {'true' if leave else 'false'}")
+    # The scripted sessions end on the fake clock's day (2026-01-05): keep them for ten years,
+    # rejected ones for three days, so retention decides only where a test asks it to.
+    text = text.replace("retention_days = 7",
+                        "retention_days = 3650\nrejected_retention_days = 3")
     return parse_template(text.encode(), f"{template_id}.toml")
 
 

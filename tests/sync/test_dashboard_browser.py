@@ -232,10 +232,35 @@ def test_csrf_and_session_expiry_are_enforced(browser: object, site: Site) -> No
     page.close()
 
 
+def test_requests_access_export_and_erasure(browser: object, site: Site) -> None:
+    other = next(r for r in site.hq.sessions() if r["reference"] != site.reference)
+    page = sign_in(browser, site, "asha")
+    page.goto(site.hq.url + "/admin/requests")
+    page.select_option("select[name=kind]", "erasure")
+    page.fill("input[name=reference]", str(other["reference"]).lower())
+    page.fill("input[name=received]", "2026-10-01")   # more than 30 days ago: overdue
+    page.click("text=Log it")
+    assert "OVERDUE" in page.locator("tr.overdue").inner_text()
+    page.click(f"text={other['reference']}")
+    with page.expect_download() as download:
+        page.click("text=Download everything held (access)")
+    assert download.value.suggested_filename.endswith(".zip")
+    page.screenshot(path=str(SCREENSHOTS / "hq-requests.png"), full_page=True)
+    page.fill("input[name=confirm]", "erase")
+    page.click("text=Erase everywhere")
+    page.goto(f"{site.hq.url}/admin/requests?reference={other['reference']}")
+    assert "HQ holds nothing" in page.content()
+    page.click("text=Mark answered")
+    assert page.locator("tr.overdue").count() == 0
+    assert [r["reference"] for r in site.hq.sessions()] == [site.reference]
+    page.close()
+
+
 def test_every_view_and_score_is_in_the_audit_log(site: Site) -> None:
     listed = site.hq.cli("audit", "list").stdout
     for action in ("user.signed_in", "session.viewed", "recording.viewed",
-                   "review.submitted", "scorecards.exported", "device.enrolled"):
+                   "review.submitted", "scorecards.exported", "device.enrolled",
+                   "access.exported", "session.erased", "request.logged"):
         assert action in listed, action
     assert "Meera" not in listed
     assert site.hq.cli("audit", "verify").returncode == 0

@@ -1,0 +1,239 @@
+"""Candidates' rights at HQ: look up by reference code, export everything held (access),
+erase everywhere (HQ at once, kiosks by a signed erasure order), retention, deadlines.
+
+Erasure deletes the session's sealed records (which hold HQ's only copy of the session's
+keys, so any stray copy of a recording is unreadable from then on), its recordings, reviews
+and upload state. The audit log records that a session was erased and why, by kiosk and
+session id, never who it was. An erasure order for the kiosk travels in the signed
+configuration the kiosk fetches; the kiosk erases and confirms.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from hq import review
+from hq.audit import HqAudit
+from hq.blobs import BlobStore
+from hq.storage import (
+    HqStorage,
+    erasure_orders,
+    items,
+    now_text,
+    requests,
+    reviews,
+    sessions,
+    uploads,
+)
+from kiosk.reference import normalize_reference
+from kiosk.vault import Identity
+
+REQUEST_DEADLINE = timedelta(days=30)
+
+
+def find(storage: HqStorage, reference: str) -> list[tuple[str, str]]:
+    """(device id, session id) of the sessions with this reference code."""
+    code = normalize_reference(reference)
+    if code is None:
+        return []
+    with storage.read() as conn:
+        return [(r.device_id, r.session_id) for r in conn.execute(
+            sa.select(sessions.c.device_id, sessions.c.session_id)
+            .where(sessions.c.reference == code))]
+
+
+def erase_session(storage: HqStorage, blobs: BlobStore, audit: HqAudit, device_id: str,
+                  session_id: str, actor: str, reason: str) -> int:
+    """Erase a session at HQ now and order its kiosk to erase it; return the items erased."""
+    where_items = (items.c.device_id == device_id) & (items.c.session_id == session_id)
+    with storage.write() as conn:
+        blob_keys = [r.blob for r in conn.execute(sa.select(items.c.blob).where(
+            where_items, items.c.blob.is_not(None)))]
+        count = conn.execute(items.delete().where(where_items)).rowcount
+        conn.execute(sessions.delete().where((sessions.c.device_id == device_id)
+                                             & (sessions.c.session_id == session_id)))
+        conn.execute(reviews.delete().where((reviews.c.device_id == device_id)
+                                            & (reviews.c.session_id == session_id)))
+        conn.execute(uploads.delete().where((uploads.c.device_id == device_id)
+                                            & (uploads.c.session_id == session_id)))
+        conn.execute(erasure_orders.insert().values(
+            order_id=secrets.token_hex(16), device_id=device_id, session_id=session_id,
+            reason=reason, issued_at=now_text()))
+        audit.append(conn, "session.erased", actor, {
+            "device_id": device_id, "session_id": session_id, "items": count,
+            "reason": reason})
+        still_used = {r.blob for r in conn.execute(sa.select(items.c.blob).where(
+            items.c.blob.in_(blob_keys)))} if blob_keys else set()
+    audit.pin()
+    for key in set(blob_keys) - still_used:
+        blobs.delete(key)
+    return int(count)
+
+
+def pending_orders(storage: HqStorage, device_id: str) -> list[dict[str, str]]:
+    """Erasure orders the kiosk has not confirmed yet."""
+    with storage.read() as conn:
+        return [{"order_id": r.order_id, "session_id": r.session_id}
+                for r in conn.execute(sa.select(erasure_orders).where(
+                    erasure_orders.c.device_id == device_id,
+                    erasure_orders.c.confirmed_at.is_(None))
+                    .order_by(erasure_orders.c.issued_at))]
+
+
+def confirm_order(storage: HqStorage, device_id: str, order_id: str) -> bool:
+    """The kiosk says it erased; False if there is no such order of that kiosk."""
+    with storage.write() as conn:
+        return bool(conn.execute(erasure_orders.update().where(
+            erasure_orders.c.order_id == order_id, erasure_orders.c.device_id == device_id)
+            .values(confirmed_at=now_text())).rowcount == 1)
+
+
+# --- the access right -----------------------------------------------------------------------
+
+def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id: str,
+                   session_id: str) -> bytes:
+    """Everything HQ holds about one session, readable, as a zip made in memory."""
+    opened = review.open_session(storage, hq, device_id, session_id)
+    card = opened.card
+    with storage.read() as conn:
+        rows = conn.execute(sa.select(reviews).where(
+            reviews.c.device_id == device_id, reviews.c.session_id == session_id)).all()
+    from kiosk.vault import open_bytes
+
+    held_reviews = [{"scores": json.loads(r.scores), "decision": r.decision,
+                     "submitted_at": r.submitted_at,
+                     "note": open_bytes(r.note, [hq]).decode() if r.note else ""}
+                    for r in rows]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", _readme(card))
+        archive.writestr("you.json", _json({
+            "name": opened.candidate.get("name"), "contact": opened.candidate.get("contact"),
+            "reference": card["candidate"]["reference"],
+            "language": card["candidate"]["language"], "consents": card["consents"],
+            "accommodations": card["accommodations"], "session": card["session"],
+            "interview": card["interview"], "retention_days": card.get("retention_days")}))
+        archive.writestr("scorecard.json", _json(card))
+        archive.writestr("reviews.json", _json(held_reviews))
+        for question_id, transcript in opened.transcripts.items():
+            archive.writestr(f"answers/{question_id}-transcript.txt", transcript["text"])
+            archive.writestr(f"answers/{question_id}-transcript.json", _json(transcript))
+        for question in card["questions"]:
+            if "typed_excerpt" in question:
+                archive.writestr(f"answers/{question['id']}-typed.txt",
+                                 question["typed_excerpt"])
+        for question_id, media in opened.recordings.items():
+            for kind in media:
+                with review.recording(blobs, opened, question_id, kind) as reader:
+                    suffix = "mp4" if kind == "video" else "aac"
+                    archive.writestr(f"answers/{question_id}-{kind}.{suffix}",
+                                     reader.read_range(0, reader.size))
+    return out.getvalue()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _readme(card: dict[str, Any]) -> str:
+    return (f"Everything we hold about interview {card['candidate']['reference']}\n\n"
+            "you.json        your details, consents, accommodations and the interview\n"
+            "scorecard.json  the scorecard: transcript excerpts, suggested scores with the\n"
+            "                evidence behind them, and flags for a person to check\n"
+            "reviews.json    the scores, notes and decisions of the people who reviewed you\n"
+            "answers/        your recordings, their transcripts, and your typed answers\n\n"
+            "Suggested scores are made by matching your words against the job's rubric; a\n"
+            "person makes every decision.\n")
+
+
+# --- requests and their deadlines ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """A candidate's request, and when it is due."""
+
+    id: int
+    kind: str
+    reference: str
+    received_at: str
+    due_at: str
+    completed_at: str | None
+
+    @property
+    def overdue(self) -> bool:
+        """Open past its deadline."""
+        return self.completed_at is None and datetime.fromisoformat(self.due_at) < datetime.now(
+            UTC)
+
+
+def open_request(storage: HqStorage, kind: str, reference: str,
+                 received: datetime | None = None) -> int:
+    """Log a request on the day the candidate made it; the deadline runs from then."""
+    if kind not in ("access", "erasure"):
+        raise ValueError("a request is for access or erasure")
+    code = normalize_reference(reference)
+    if code is None:
+        raise ValueError("a reference code has 8 letters and digits, like ABCD-2345")
+    received = received or datetime.now(UTC)
+    with storage.write() as conn:
+        result = conn.execute(requests.insert().values(
+            kind=kind, reference=code, received_at=received.isoformat(),
+            due_at=(received + REQUEST_DEADLINE).isoformat()))
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0])
+
+
+def complete_request(storage: HqStorage, request_id: int, actor: str) -> None:
+    """Mark a request answered."""
+    with storage.write() as conn:
+        conn.execute(requests.update().where(requests.c.id == request_id).values(
+            completed_at=now_text(), handled_by=actor))
+
+
+def list_requests(storage: HqStorage) -> list[Request]:
+    """Open requests first (oldest deadline first), then answered ones."""
+    with storage.read() as conn:
+        rows = conn.execute(sa.select(requests.c.id, requests.c.kind, requests.c.reference,
+                                      requests.c.received_at, requests.c.due_at,
+                                      requests.c.completed_at)).all()
+    found = [Request(*row) for row in rows]
+    return sorted(found, key=lambda r: (r.completed_at is not None, r.due_at))
+
+
+# --- retention at HQ ------------------------------------------------------------------------
+
+def retention_run(storage: HqStorage, blobs: BlobStore, audit: HqAudit,
+                  now: datetime | None = None) -> int:
+    """Erase every session past its retention (rejected ones sooner); return how many."""
+    now = now or datetime.now(UTC)
+    with storage.read() as conn:
+        rows = conn.execute(sa.select(sessions.c.device_id, sessions.c.session_id,
+                                      sessions.c.started_at, sessions.c.ended_at,
+                                      sessions.c.decision, sessions.c.retention_days,
+                                      sessions.c.rejected_retention_days)).all()
+        decided = {(r.device_id, r.session_id): r.decision for r in conn.execute(
+            sa.select(reviews.c.device_id, reviews.c.session_id, reviews.c.decision)
+            .order_by(reviews.c.submitted_at)) if r.decision}
+    erased = 0
+    for row in rows:
+        if row.retention_days is None:
+            continue
+        days = row.retention_days
+        # HQ's reviewers' latest decision, else the kiosk's.
+        decision = decided.get((row.device_id, row.session_id), row.decision)
+        if decision == "reject" and row.rejected_retention_days is not None:
+            days = min(days, row.rejected_retention_days)
+        since = datetime.fromisoformat(row.ended_at or row.started_at)
+        if since + timedelta(days=days) <= now:
+            erase_session(storage, blobs, audit, row.device_id, row.session_id,
+                          "retention", "retention")
+            erased += 1
+    return erased

@@ -1,0 +1,63 @@
+"""Retention on the kiosk: sessions past their interview's retention are erased.
+
+Erasure is by key destruction (`Store.erase`): the session's sealed keys, rows and files go,
+and the audit log records that it happened, not who it was. A session HQ should have is
+never erased before HQ has confirmed all of it: such a session waits, and `kiosk retention
+run` says how many wait. Rejected candidates are kept for the shorter period their policy
+gives. Demo sessions are kept only as long as the demo's own policy says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from kiosk.hq_link import load_link
+from kiosk.logs import get_logger, log_event
+from kiosk.scoring_service import template_of
+from kiosk.store import Store
+from kiosk.store import outbox as queue
+from kiosk.store.results import decision
+from kiosk.templates import DEMO_TEMPLATE_ID
+
+_log = get_logger("retention")
+
+
+@dataclass
+class RetentionResult:
+    """What a retention run did."""
+
+    erased: list[str] = field(default_factory=list)           # session ids
+    waiting_for_hq: list[str] = field(default_factory=list)   # due, but HQ lacks some of it
+
+
+def due_sessions(store: Store, now: datetime | None = None) -> list[tuple[str, str]]:
+    """(session id, template id) of every session past its retention."""
+    now = now or datetime.now(UTC)
+    found = []
+    for sid, template_id, sha, started, updated, ended in store.connection.execute(
+            "SELECT id, template_id, template_sha256, started_at, updated_at, ended_at "
+            "FROM sessions").fetchall():
+        policy = template_of(store, template_id, sha).policy
+        since = datetime.fromisoformat(ended or updated or started)
+        if since + timedelta(days=policy.retention_for(decision(store, sid))) <= now:
+            found.append((sid, template_id))
+    return found
+
+
+def run(store: Store, now: datetime | None = None, dry_run: bool = False) -> RetentionResult:
+    """Erase every session past its retention that HQ (if any) has in full."""
+    result = RetentionResult()
+    enrolled = load_link(store.data_dir) is not None
+    for sid, template_id in due_sessions(store, now):
+        if (enrolled and template_id != DEMO_TEMPLATE_ID
+                and not queue.fully_sent(store, sid)):
+            result.waiting_for_hq.append(sid)
+            continue
+        if not dry_run:
+            store.erase(sid, actor="retention")
+        result.erased.append(sid)
+    if result.erased or result.waiting_for_hq:
+        log_event(_log, "retention.run", count=len(result.erased),
+                  status=f"{len(result.waiting_for_hq)} waiting for HQ")
+    return result
