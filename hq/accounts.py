@@ -86,7 +86,7 @@ def _dummy() -> str:
 
 def add_user(storage: HqStorage, name: str, role: str, password: str) -> User:
     """Create an account."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise AccountError("a user name is 2 to 80 letters, digits or . _ @ -")
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}")

@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hq import accounts, devices, ingest
 from hq.audit import HqAudit
@@ -91,7 +92,8 @@ _SIGNING_ERRORS: dict[type[signing.SigningError], str] = {
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and (not protocol.COUNT.fullmatch(declared)
+                                 or int(declared) > limit):
         raise Refused(413, "too_large", f"the body may be at most {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -162,6 +164,13 @@ def create_app(ctx: HqContext) -> FastAPI:
     @app.exception_handler(Refused)
     async def _refused(_request: Request, exc: Refused) -> Response:
         return _refusal(exc.status, exc.code, str(exc), exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(protocol.API):
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "refused")
+            return _refusal(exc.status_code, code, str(exc.detail))
+        return Response(str(exc.detail), exc.status_code, media_type="text/plain")
 
     @app.exception_handler(protocol.ProtocolError)
     async def _malformed(_request: Request, exc: protocol.ProtocolError) -> Response:
@@ -248,17 +257,12 @@ def create_app(ctx: HqContext) -> FastAPI:
     @app.post(protocol.UPLOADS_PATH, status_code=201, summary="Create (or find) an upload")
     async def create_upload(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
-        length = request.headers.get("upload-length", "")
-        if not length.isdigit():
-            raise protocol.ProtocolError("Upload-Length must be a byte count")
+        length = protocol.count(request.headers.get("upload-length", ""), "Upload-Length")
         fields = _parse_tus_metadata(request.headers.get("upload-metadata", ""))
-        try:
-            meta = json.loads(fields.get("meta", ""))
-        except json.JSONDecodeError:
-            raise protocol.ProtocolError("Upload-Metadata meta is not JSON") from None
+        meta = protocol.loads(fields.get("meta", "").encode(), limit=protocol.MAX_META_BYTES)
         upload = await run_in_threadpool(
             ctx.uploads.create, device, fields.get("item_id", ""),
-            fields.get("session_id", ""), meta, int(length))
+            fields.get("session_id", ""), meta, length)
         return Response(status_code=201, headers={
             **_tus_headers(upload), "Location": f"{protocol.UPLOADS_PATH}/{upload.upload_id}"})
 
@@ -270,13 +274,11 @@ def create_app(ctx: HqContext) -> FastAPI:
 
     @app.patch(protocol.UPLOADS_PATH + "/{upload}", summary="Append a chunk to an upload")
     async def upload_chunk(upload: str, request: Request) -> Response:
+        device, body = await _signed(ctx, request, protocol.MAX_CHUNK_BYTES)
         if request.headers.get("content-type") != "application/offset+octet-stream":
             raise Refused(415, "bad_content_type",
                           "a chunk is sent as application/offset+octet-stream")
-        device, body = await _signed(ctx, request, protocol.MAX_CHUNK_BYTES)
-        offset = request.headers.get("upload-offset", "")
-        if not offset.isdigit():
-            raise protocol.ProtocolError("Upload-Offset must be a byte count")
+        offset = protocol.count(request.headers.get("upload-offset", ""), "Upload-Offset")
         checksum = request.headers.get("upload-checksum")
         if checksum is not None:
             algorithm, _, value = checksum.partition(" ")
@@ -284,7 +286,7 @@ def create_app(ctx: HqContext) -> FastAPI:
                 raise Refused(400, "bad_checksum_algorithm", "tus checksums here are sha256")
             if value != base64.b64encode(hashlib.sha256(body).digest()).decode():
                 raise Refused(460, "checksum_mismatch", "the chunk does not match its checksum")
-        found = await run_in_threadpool(ctx.uploads.append, device, upload, int(offset), body)
+        found = await run_in_threadpool(ctx.uploads.append, device, upload, offset, body)
         return Response(status_code=204, headers=_tus_headers(found))
 
     from hq import dashboard

@@ -61,7 +61,7 @@ class FileBlobStore:
 
     def path(self, key: str) -> Path:
         """Where a blob lives (the key is checked, so it cannot name another path)."""
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise BlobError("a blob key is a lowercase SHA-256 hex digest")
         return self.root / key[:2] / key[2:]
 

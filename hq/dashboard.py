@@ -373,6 +373,16 @@ def register(app: FastAPI, ctx: Any) -> None:
                                 device, session, user.name, "request")
         return RedirectResponse("/admin/requests?erased=1", 303)
 
+    @router.get("/reports/fairness")
+    async def fairness_page(request: Request, interview: str = "") -> Response:
+        user, csrf = require(request, "admin")
+        from hq.fairness import FOUR_FIFTHS, SMALL_GROUP, adverse_impact
+
+        rates = await run_in_threadpool(adverse_impact, storage, ctx.keys.identity,
+                                        interview or None)
+        return _page("fairness.html", **base(user, csrf, rates=rates, interview=interview,
+                                              threshold=FOUR_FIFTHS, small=SMALL_GROUP))
+
     app.include_router(router)
 
 

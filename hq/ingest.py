@@ -142,7 +142,7 @@ class Uploads:
     def create(self, device_id: str, item_id: str, session_id: str, meta: dict[str, Any],
                length: int) -> Upload:
         """Create the upload, or find the one already created for this item."""
-        if not protocol.ITEM_ID.match(item_id):
+        if not protocol.ITEM_ID.fullmatch(item_id):
             raise protocol.ProtocolError("the item id has a form the protocol does not allow")
         meta = protocol.check_meta("recording", session_id, meta)
         if meta["size"] != length:

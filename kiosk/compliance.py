@@ -34,6 +34,7 @@ class Profile:
     request_deadline_days: int
     languages_required: tuple[str, ...]
     notice: dict[str, str]
+    self_id: dict[str, tuple[str, ...]]   # question -> answers (voluntary, for fairness checks)
 
     def notice_text(self, language: str, days: int) -> str:
         """The notice in `language` (else English), with the retention filled in."""
@@ -51,7 +52,9 @@ def _profile(path: Path) -> Profile:
             rejected_retention_days=int(raw["rejected_retention_days"]),
             request_deadline_days=int(raw["request_deadline_days"]),
             languages_required=tuple(raw["languages_required"]),
-            notice={str(k): str(v) for k, v in raw["notice"].items()})
+            notice={str(k): str(v) for k, v in raw["notice"].items()},
+            self_id={str(k): tuple(str(a) for a in v)
+                     for k, v in raw.get("self_id", {}).items()})
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError,
             AttributeError) as exc:
         raise ConfigError(f"compliance profile {path.name} is damaged: {exc}") from None
@@ -64,6 +67,16 @@ def _profile(path: Path) -> Profile:
 def profiles() -> dict[str, Profile]:
     """Every shipped profile, by id."""
     return {p.stem: _profile(p) for p in sorted((assets_dir() / "compliance").glob("*.toml"))}
+
+
+PREFER_NOT_TO_SAY = "prefer not to say"
+
+
+def check_self_id(profile: Profile, answers: dict[str, str]) -> dict[str, str]:
+    """The answers kept: known questions with offered answers; "prefer not to say" and
+    unknown keys are dropped, so nothing is stored that the candidate did not choose."""
+    return {question: answer for question, answer in answers.items()
+            if answer in profile.self_id.get(question, ())}
 
 
 def problems(profile_id: str, retention_days: int, rejected_days: int | None,

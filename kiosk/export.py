@@ -43,6 +43,10 @@ def _entries(store: Store, link: hq_link.HqLink, session_ids: list[str]) -> Iter
             if found is not None:
                 yield EntrySpec(found.item_id, "transcript", {"session_id": sid},
                                 protocol.record_body(found))
+        answers = sync_items.self_id_record(store, sid, hq)
+        if answers is not None:
+            yield EntrySpec(answers.item_id, "selfid", {"session_id": sid},
+                            protocol.record_body(answers))
         session = store.find(sid)
         assert session is not None
         template = template_of(store, session.template_id, session.template_sha256)

@@ -93,7 +93,7 @@ def enroll(data_dir: Path, url: str, code: str, unlocked: keys.UnlockedKeys,
         raise EnrollError("this kiosk is already enrolled; to move it to another HQ, "
                           "set up a fresh data directory")
     normalized = code.strip().upper()
-    if not protocol.ENROLL_CODE.match(normalized):
+    if not protocol.ENROLL_CODE.fullmatch(normalized):
         raise EnrollError("an enrollment code looks like ABCD-EFGH-JKMN-PQRS "
                           "(four groups of four)")
     try:

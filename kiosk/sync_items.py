@@ -90,6 +90,17 @@ def transcript_record(store: Store, session_id: str, question_id: str,
                            "transcript", session_id, meta, sealed)
 
 
+def self_id_record(store: Store, session_id: str, hq: Recipient) -> protocol.Record | None:
+    """The candidate's voluntary self-identification, sealed to HQ; None if withdrawn."""
+    from kiosk import self_id
+
+    answers = self_id.load(store, session_id)
+    if answers is None:
+        return None
+    return protocol.Record(protocol.item_id(session_id, "selfid"), "selfid", session_id, {},
+                           _seal({"answers": answers}, hq))
+
+
 def recording_kinds(store: Store, session_id: str, recordings_leave_kiosk: bool) -> list[str]:
     """Outbox kinds for the chosen takes' files, when the interview lets recordings leave."""
     if not recordings_leave_kiosk:

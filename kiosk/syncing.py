@@ -130,6 +130,10 @@ class SyncService:
                                                       entry.parts[0], hq)
                 if record is not None:
                     self.client.put_record(record)
+            elif entry.family == queue.SELF_ID:
+                found = sync_items.self_id_record(self.store, entry.session_id, hq)
+                if found is not None:
+                    self.client.put_record(found)
             else:
                 self._upload(entry)
         except TransientSyncError as exc:

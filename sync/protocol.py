@@ -30,7 +30,7 @@ MAX_CHUNK_BYTES = 4 * 1024 * 1024        # one PATCH of a resumable upload
 MAX_RECORDING_BYTES = 8 * 1024 ** 3      # one answer's vault file
 MAX_META_BYTES = 64 * 1024
 
-KINDS = ("session", "transcript", "recording")
+KINDS = ("session", "transcript", "recording", "selfid")
 STATUSES = ("completed", "interrupted", "in_progress")
 DECISIONS = ("advance", "hold", "reject")
 ITEM_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,200}$")
@@ -57,7 +57,7 @@ def _str(doc: Mapping[str, Any], key: str, pattern: re.Pattern[str] | None = Non
         return None
     if not isinstance(value, str) or not 0 < len(value) <= limit:
         raise ProtocolError(f"{key} must be text of 1 to {limit} characters")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise ProtocolError(f"{key} has characters or a form the protocol does not allow")
     return value
 
@@ -85,9 +85,21 @@ def loads(body: bytes, limit: int = MAX_RECORD_BYTES) -> dict[str, Any]:
         raise ProtocolError(f"the body is larger than {limit} bytes")
     try:
         doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a 4300-digit number
         raise ProtocolError("the body is not JSON") from None
     return _obj(doc, "the body")
+
+
+COUNT = re.compile(r"[0-9]{1,20}")
+
+
+def count(value: str, name: str) -> int:
+    """A byte count or offset from a header: ASCII digits only (no "²", no 5000 digits)."""
+    if not COUNT.fullmatch(value):
+        raise ProtocolError(f"{name} must be a byte count")
+    return int(value)
 
 
 def _no_constant(name: str) -> None:
@@ -120,7 +132,7 @@ def session_meta(doc: object) -> dict[str, Any]:
         raise ProtocolError("meta.scores has more than 50 competencies")
     checked_scores = {}
     for competency, levels in scores.items():
-        if not QUESTION_ID.match(competency):
+        if not QUESTION_ID.fullmatch(competency):
             raise ProtocolError("meta.scores has a malformed competency id")
         levels = _obj(levels, f"meta.scores.{competency}")
         checked_scores[competency] = {
@@ -187,15 +199,22 @@ def recording_meta(doc: object) -> dict[str, Any]:
             "sha256": _str(meta, "sha256", re.compile(r"^[0-9a-f]{64}$"))}
 
 
+def self_id_meta(doc: object) -> dict[str, Any]:
+    """Self-identification carries nothing in the clear: its meta is empty."""
+    if _obj(doc, "meta"):
+        raise ProtocolError("a self-identification record has empty meta")
+    return {}
+
+
 META_PARSERS = {"session": session_meta, "transcript": transcript_meta,
-                "recording": recording_meta}
+                "recording": recording_meta, "selfid": self_id_meta}
 
 
 def check_meta(kind: str, session_id: str, meta: object) -> dict[str, Any]:
     """An item's metadata checked for its kind (and its session id checked)."""
     if kind not in META_PARSERS:
         raise ProtocolError(f"kind must be one of {', '.join(KINDS)}")
-    if not SESSION_ID.match(session_id):
+    if not SESSION_ID.fullmatch(session_id):
         raise ProtocolError("session_id has a form the protocol does not allow")
     if len(dumps(_obj(meta, "meta"))) > MAX_META_BYTES:
         raise ProtocolError(f"meta is larger than {MAX_META_BYTES} bytes")
@@ -209,7 +228,7 @@ def item_id(session_id: str, kind: str, part: str = "") -> str:
 
 def parse_record(item: str, body: bytes) -> Record:
     """A record PUT to `/v1/items/{item}`: its envelope and metadata checked."""
-    if not ITEM_ID.match(item):
+    if not ITEM_ID.fullmatch(item):
         raise ProtocolError("the item id has a form the protocol does not allow")
     doc = loads(body)
     kind = _str(doc, "kind")
@@ -292,7 +311,7 @@ def parse_config(body: bytes) -> Config:
     templates = _obj(doc.get("templates", {}), "templates")
     checked = {}
     for template_id, text in templates.items():
-        if not QUESTION_ID.match(template_id) or not isinstance(text, str):
+        if not QUESTION_ID.fullmatch(template_id) or not isinstance(text, str):
             raise ProtocolError("templates must map template ids to TOML text")
         checked[template_id] = text
     erasures = []

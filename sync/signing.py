@@ -114,12 +114,12 @@ def verify(method: str, path: str, headers: Mapping[str, str], body: bytes,
     lowered = {name.lower(): value for name, value in headers.items()}
     now = time.time() if now is None else now
     try:
-        params_match = _PARAMS.match(lowered["signature-input"].strip())
-        signature_match = _SIGNATURE.match(lowered["signature"].strip())
+        params_match = _PARAMS.fullmatch(lowered["signature-input"].strip())
+        signature_match = _SIGNATURE.fullmatch(lowered["signature"].strip())
         digest = lowered["content-digest"].strip()
     except KeyError as missing:
         raise MalformedSignatureError(f"the {missing} header is missing") from None
-    if not params_match or not signature_match or not _DIGEST.match(digest):
+    if not params_match or not signature_match or not _DIGEST.fullmatch(digest):
         raise MalformedSignatureError("the signature headers are not of the kiosk's profile "
                                       "(RFC 9421, ed25519, method/path/content-digest)")
     created, key_id, nonce = int(params_match[1]), params_match[2], params_match[3]

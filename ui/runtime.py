@@ -24,6 +24,7 @@ from capture.recorder import (
     TakeStats,
 )
 from capture.sources import FileSource, Source, SyntheticSource
+from kiosk import self_id
 from kiosk.flow import (
     CandidateFlow,
     FlowEvent,
@@ -227,6 +228,14 @@ class Runtime:
         identity = self.store.session_identity(session.id)
         with path.open("rb") as source, VaultReader(source, [identity]) as reader:
             return reader.read_range(0, reader.size)
+
+    def save_self_id(self, answers: dict[str, str]) -> None:
+        """Keep the finished candidate's voluntary self-identification (apart from scores)."""
+        flow = self.flow
+        session = flow.session() if flow is not None else None
+        if flow is None or session is None:
+            return
+        self_id.save(self.store, flow.template, session.id, answers)
 
     def shut_down(self) -> None:
         """Stop recording and the worker."""

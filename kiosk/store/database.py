@@ -313,7 +313,8 @@ class Store:
         with self.transaction() as db:
             rows = 0
             for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
-                          "outbox", "jobs", "recordings", "decisions", "session_keys",
+                          "outbox", "jobs", "recordings", "decisions", "self_ids",
+                          "session_keys",
                           "sessions"):
                 column = "id" if table == "sessions" else "session_id"
                 rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608

@@ -18,8 +18,8 @@ from kiosk.store import jobs
 from kiosk.store.database import Store
 from kiosk.templates.bundled import DEMO_TEMPLATE_ID
 
-SESSION, TRANSCRIPT, RECORDING = "session", "transcript", "recording"
-PRIORITY = {SESSION: 0, TRANSCRIPT: 1, RECORDING: 2}
+SESSION, TRANSCRIPT, RECORDING, SELF_ID = "session", "transcript", "recording", "selfid"
+PRIORITY = {SESSION: 0, TRANSCRIPT: 1, SELF_ID: 1, RECORDING: 2}
 
 
 @dataclass(frozen=True)

@@ -178,12 +178,24 @@ def _outbox_state(db: sqlite3.Connection) -> None:
     """)
 
 
+def _self_ids(db: sqlite3.Connection) -> None:
+    """Voluntary self-identification, kept apart from scorecards (for fairness checks)."""
+    _run(db, """
+        CREATE TABLE self_ids (
+            session_id TEXT PRIMARY KEY,
+            answers_enc BLOB NOT NULL,
+            saved_at TEXT NOT NULL
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
     ("0003_recordings", _recordings),
     ("0004_decisions", _decisions),
     ("0005_outbox_state", _outbox_state),
+    ("0006_self_ids", _self_ids),
 )
 
 

@@ -20,7 +20,8 @@ RECORD = protocol.Record("0123456789abcdef/session", "session", "0123456789abcde
     "language": "en", "status": "completed", "started_at": "2026-11-30T09:00:00+00:00",
     "ended_at": "2026-11-30T09:20:00+00:00", "decision": None, "needs_review": False,
     "questions": 3, "answered": 3, "scores": {"communication": {"suggested": 3,
-                                                                 "reviewer": None}}},
+                                                                 "reviewer": None}},
+    "retention_days": 180, "rejected_retention_days": None},
     b"sealed bytes stand in here")
 
 

@@ -11,6 +11,7 @@ from kiosk.scoring_service import score_session
 from kiosk.scripted import take_demo_interview
 from kiosk.store import jobs, outbox
 from kiosk.store.results import save_transcript
+from kiosk.templates import InterviewTemplate
 from kiosk.transcript import Segment, Transcript, Word
 from sync.client import HqClient
 from tests.sync.conftest import HqServer, Kiosk, add_recording, sync_template
@@ -23,9 +24,9 @@ def spoken(text: str) -> Transcript:
 
 
 def finished_session(kiosk: Kiosk, leave: bool = True, recording_bytes: int = 0,
-                     name: str = "Meera Iyer") -> str:
+                     name: str = "Meera Iyer", template: InterviewTemplate | None = None) -> str:
     """A completed, transcribed and scored session; returns its id."""
-    template = sync_template(leave)
+    template = template or sync_template(leave)
     kiosk.store.keep_template(template)
     session = take_demo_interview(kiosk.store, template=template, name=name)
     with kiosk.store.transaction():
@@ -89,9 +90,9 @@ def test_demo_sessions_never_leave_the_kiosk(hq: HqServer, kiosk: Kiosk) -> None
 
     kiosk.store.keep_template(find_template("demo"))
     take_demo_interview(kiosk.store)
+    assert outbox.status(kiosk.store).demo_kept == 1 and outbox.pending(kiosk.store) == []
     result = service(kiosk).run_pass()
     assert result.total == 0 and hq.sessions() == []
-    assert outbox.status(kiosk.store).demo_kept == 1
 
 
 def test_recordings_stay_when_the_interview_keeps_them(hq: HqServer, kiosk: Kiosk) -> None:

@@ -192,3 +192,36 @@ def test_a_template_breaking_its_profile_is_refused() -> None:
         'retention_days = 120\ncompliance = "gdpr"').encode(), "ok.toml")
     assert ok.policy.compliance == "gdpr" and ok.policy.rejected_retention_days == 90
     assert ok.policy.retention_for("reject") == 90 and ok.policy.retention_for(None) == 120
+
+
+def test_self_identification_feeds_only_the_adverse_impact_report(hq: HqServer,
+                                                                   kiosk: Kiosk) -> None:
+    from hq.fairness import adverse_impact
+    from hq.reports import scorecards_csv
+    from hq.review import open_session
+    from kiosk import self_id
+
+    kiosk.enroll(hq)
+    template = parse_template(sync_template().text.replace(
+        "recordings_leave_kiosk = true", 'recordings_leave_kiosk = true\ncompliance = "dpdp"')
+        .replace("rejected_retention_days = 3", "rejected_retention_days = 90")
+        .replace("retention_days = 3650", "retention_days = 365").encode(), "fair.toml")
+    outcomes = [("woman", "advance"), ("woman", "reject"), ("woman", "reject"),
+                ("man", "advance"), ("man", "advance"), ("man", "advance")]
+    for gender, decision in outcomes:
+        sid = finished_session(kiosk, template=template)
+        self_id.save(kiosk.store, template, sid, {"gender": gender})
+        set_decision(kiosk.store, sid, decision)
+    assert service(kiosk).run_pass().sent["selfid"] == 6
+    storage, _, _, unlocked = hq_side(hq)
+    try:
+        rates = {r.group: r for r in adverse_impact(storage, unlocked.identity)}
+        assert (rates["man"].rate, rates["woman"].rate) == (1.0, 0.333)
+        assert rates["woman"].flagged and rates["woman"].small and not rates["man"].flagged
+        # Kept apart: not in exports, not on a reviewer's page.
+        assert "woman" not in scorecards_csv(storage)
+        device, session = find(storage, str(hq.sessions()[0]["reference"]))[0]
+        opened = open_session(storage, unlocked.identity, device, session)
+        assert "woman" not in json.dumps(opened.card) and "selfid" not in opened.recordings
+    finally:
+        storage.dispose()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QPlainTextEdit
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit
 
+from kiosk import self_id
 from kiosk.flow import Step
 from kiosk.templates import AnswerMode
 from ui import i18n
@@ -281,7 +282,8 @@ class BreakScreen(Screen):
 
 
 class FinishedScreen(Screen):
-    """Thank you, the reference code (text and QR), what happens next, deletion."""
+    """Thank you, the reference code (text and QR), what happens next, deletion, and an
+    optional, clearly separate self-identification for fairness checks."""
 
     steps = (Step.FINISHED,)
 
@@ -294,9 +296,33 @@ class FinishedScreen(Screen):
         self.centred(self.qr)
         self.next_steps = label()
         self.layout_.addWidget(self.next_steps)
+        self.self_id = QGroupBox()
+        form = QFormLayout(self.self_id)
+        self.self_id_intro = label("muted")
+        form.addRow(self.self_id_intro)
+        self.choices: dict[str, QComboBox] = {}
+        for question, answers in self_id.questions(self.flow.template).items():
+            choice = QComboBox()
+            choice.setAccessibleName(question.replace("_", " "))
+            choice.addItem("", "")  # "prefer not to say", set in retranslate
+            for answer in answers:
+                choice.addItem(answer, answer)
+            self.choices[question] = choice
+            form.addRow(question.replace("_", " ").capitalize(), choice)
+        self.save_self_id = button()
+        self.save_self_id.clicked.connect(self.keep_self_id)
+        form.addRow(self.save_self_id)
+        self.self_id.setVisible(bool(self.choices))
+        self.layout_.addWidget(self.self_id)
         self.done = button(primary=True)
         self.done.clicked.connect(lambda: self.act(self.flow.reset))
         self.row(self.done)
+
+    def keep_self_id(self) -> None:
+        answers = {q: str(c.currentData()) for q, c in self.choices.items() if c.currentData()}
+        self.runtime.save_self_id(answers)
+        set_text(self.save_self_id, i18n.tr("finished.self_id_saved"))
+        self.save_self_id.setEnabled(False)
 
     def entered(self) -> None:
         super().entered()
@@ -304,10 +330,19 @@ class FinishedScreen(Screen):
         set_text(self.code, reference)
         self.qr.setPixmap(qr_pixmap(reference))
         self.qr.setAccessibleName(i18n.tr("finished.qr"))
+        for choice in self.choices.values():
+            choice.setCurrentIndex(0)
+        self.save_self_id.setEnabled(True)
         self.retranslate()
 
     def retranslate(self) -> None:
         set_text(self.title, i18n.tr("finished.title"))
         self.next_steps.setText(i18n.tr("finished.next",
                                         days=self.flow.template.policy.retention_days))
+        self.self_id.setTitle(i18n.tr("finished.self_id_title"))
+        self.self_id_intro.setText(i18n.tr("finished.self_id_intro"))
+        for choice in self.choices.values():
+            choice.setItemText(0, i18n.tr("finished.self_id_skip"))
+        if self.save_self_id.isEnabled():
+            set_text(self.save_self_id, i18n.tr("finished.self_id_save"))
         set_text(self.done, i18n.tr("common.done"))
