@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
 
 from capture.disk import check_space
 from kiosk.errors import KioskError
+from kiosk.hq_link import load_link
 from kiosk.reference import normalize_reference
 from kiosk.scorecard import build, render
 from kiosk.scoring import mmss
 from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
+from kiosk.store import outbox
 from kiosk.store.results import (
     DECISIONS,
     add_note,
@@ -153,7 +155,7 @@ class StaffConsole(QWidget):
             f"Recording from: {media}.  Disk: {space.free_bytes / 1e9:.1f} GB free, about "
             f"{space.minutes_left:.0f} minutes of recording left.  Transcription waiting: "
             f"{counts.get('queued', 0) + counts.get('running', 0)} (failed: "
-            f"{counts.get('failed', 0)}).  Sync: not set up.  Last error: {last}.")
+            f"{counts.get('failed', 0)}).  Sync: {self.sync_line()}.  Last error: {last}.")
         rows = self.store.connection.execute(
             "SELECT s.reference, s.status, s.started_at, COUNT(a.question_id), "
             "s.stopped_at_step FROM sessions s LEFT JOIN answers a ON a.session_id = s.id "
@@ -164,6 +166,21 @@ class StaffConsole(QWidget):
                 text = "" if value is None else str(value)[:19 if column == 2 else None]
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.card.clear()
+
+    def sync_line(self) -> str:
+        """What waits for HQ, and how the last attempt went (counts only)."""
+        if load_link(self.store.data_dir) is None:
+            return "not enrolled with HQ (kiosk enroll)"
+        state = outbox.status(self.store)
+        waiting = sum(state.waiting.values())
+        line = f"{waiting} waiting for HQ, {state.sent} confirmed"
+        if state.rejected:
+            line += f", {len(state.rejected)} refused (kiosk sync status)"
+        last = self.runtime.sync.last if self.runtime.sync is not None else None
+        if last is not None and last.stopped_by:
+            problem = "HQ unreachable, will retry" if last.transient else "refused by HQ"
+            line += f"; last attempt: {problem}"
+        return line
 
     def selected(self) -> str | None:
         """The reference code of the selected session."""

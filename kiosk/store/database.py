@@ -240,13 +240,25 @@ class Store:
                         "started_at, seconds, ended_by, text_enc) VALUES (?,?,?,?,?,?,?,?)",
                         (sid, answer.question_id, take.number, take.mode.value,
                          _time(take.started_at), take.seconds, take.ended_by, text))
-            if session.status is SessionStatus.COMPLETED and db.execute(
-                    "SELECT 1 FROM outbox WHERE session_id = ? AND kind = 'session'",
-                    (sid,)).fetchone() is None:
-                db.execute("INSERT INTO outbox (session_id, kind, priority, created_at) "
-                           "VALUES (?, 'session', 0, ?)", (sid, _time(session.ended_at)))
-                # Queued after this session's transcriptions, so it usually runs last.
-                jobs.enqueue(self, jobs.SCORE, sid)
+            if session.status in (SessionStatus.COMPLETED, SessionStatus.INTERRUPTED):
+                self._queue_for_hq(db, session)
+
+    def _queue_for_hq(self, db: sqlite3.Connection, session: Session) -> None:
+        """A finished session goes to HQ; so does an abandoned one (HQ counts where people
+        stop). One resumed and completed later goes again, as a revision."""
+        sid = session.id
+        queued = db.execute("SELECT sent_at FROM outbox WHERE session_id = ? AND "
+                            "kind = 'session'", (sid,)).fetchone()
+        if queued is None:
+            db.execute("INSERT INTO outbox (session_id, kind, priority, created_at) "
+                       "VALUES (?, 'session', 0, ?)",
+                       (sid, _time(session.ended_at or session.updated_at)))
+        elif session.status is SessionStatus.COMPLETED and queued[0] is not None:
+            db.execute("UPDATE outbox SET sent_at = NULL, rejected_at = NULL WHERE "
+                       "session_id = ? AND kind = 'session'", (sid,))
+        if session.status is SessionStatus.COMPLETED:
+            # Queued after this session's transcriptions, so it usually runs last.
+            jobs.enqueue(self, jobs.SCORE, sid)
 
     def find(self, reference: str) -> Session | None:
         """The session with this reference code (or internal id), decrypted; None if none."""

@@ -216,3 +216,38 @@ def test_a_damaged_or_foreign_bundle_imports_nothing(hq: HqServer, kiosk: Kiosk,
     refused = hq.cli("import", str(foreign), check=False)
     assert refused.returncode == 1 and hq.sessions() == []
     other.store.close()
+
+
+def test_an_abandoned_session_reaches_hq_for_the_funnel(hq: HqServer, kiosk: Kiosk) -> None:
+    from hq.review import funnel
+    from hq.storage import HqStorage
+    from kiosk.clock import FakeClock
+    from kiosk.flow import CandidateFlow
+
+    kiosk.enroll(hq)
+    template = sync_template()
+    kiosk.store.keep_template(template)
+    clock = FakeClock()
+    flow = CandidateFlow(template, clock=clock, archive=kiosk.store)
+    take_demo_interview(kiosk.store, template=template)   # one who finishes
+    flow.start()
+    flow.choose_language("en")
+    flow.identify("Walked Away", "walked@example.com")
+    flow.give_consent(recording=True, retention=True, ai_scoring=False)
+    flow.set_accommodations()
+    flow.report_devices(camera=True, microphone=True)
+    flow.devices_ready()
+    flow.skip_practice()
+    flow.abort()                                           # staff end it at question 1
+    while (job := jobs.claim(kiosk.store)) is not None:
+        with kiosk.store.transaction():
+            score_session(kiosk.store, job.session_id)
+            jobs.mark_done(kiosk.store, job)
+    assert service(kiosk).run_pass().sent["session"] == 2
+    storage = HqStorage(hq.db)
+    try:
+        [entry] = funnel(storage)
+        assert (entry["started"], entry["completed"], entry["abandoned"]) == (2, 1, 1)
+        assert entry["abandoned_at"] == {"question 1": 1}
+    finally:
+        storage.dispose()
