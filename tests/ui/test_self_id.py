@@ -68,3 +68,23 @@ def test_no_profile_no_questions(qtbot, tmp_path: Path) -> None:
     window, store, _ = finished_window(qtbot, tmp_path, compliance=False)
     assert not window.current.self_id.isVisible()
     store.close()
+
+
+def test_the_consent_screen_shows_the_profiles_notice(qtbot, tmp_path: Path) -> None:
+    keys.init_keys(tmp_path, PASS, keys.KdfParams(8192, 1, 1))
+    store = Store(tmp_path, keys.recipients(tmp_path), [keys.unlock(tmp_path, PASS).identity])
+    text = find_template("demo").text.replace('id = "demo"', 'id = "fair-drive"', 1).replace(
+        "recordings_leave_kiosk = false", 'recordings_leave_kiosk = false\ncompliance = "dpdp"')
+    flow = CandidateFlow(parse_template(text.encode(), "fair.toml"), clock=FakeClock(),
+                         archive=store)
+    window = KioskWindow(flow, Runtime(store), kiosk_mode=False, staff_check=lambda _: False)
+    qtbot.addWidget(window)
+    window.show()
+    flow.start()
+    if flow.step is Step.LANGUAGE:
+        flow.choose_language("en")
+    flow.identify("Kavya Menon", "kavya@example.com")
+    assert flow.step is Step.CONSENT
+    details = window.current.details.text()
+    assert "Grievance Officer" in details and "at most 7 days" in details
+    store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QLineEdit, QScrollArea
 
+from kiosk.compliance import profiles
 from kiosk.flow import Step
 from kiosk.session import Accommodations
 from ui import i18n
@@ -143,7 +144,11 @@ class ConsentScreen(Screen):
         days = self.flow.template.policy.retention_days
         set_text(self.title, i18n.tr("consent.title"))
         self.summary.setText(i18n.tr("consent.summary", days=days))
-        self.details.setText(i18n.tr("consent.details", days=days))
+        details = i18n.tr("consent.details", days=days)
+        profile = profiles().get(self.flow.template.policy.compliance or "")
+        if profile is not None:  # the jurisdiction's own notice, before the kiosk's details
+            details = f"{profile.notice_text(i18n.language(), days)}\n\n{details}"
+        self.details.setText(details)
         set_text(self.more, i18n.tr("consent.more"))
         for box, key in ((self.recording, "consent.recording"),
                          (self.retention, "consent.retention"), (self.ai, "consent.ai")):
