@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hq import accounts, devices, ingest
 from hq.audit import HqAudit
@@ -106,6 +106,8 @@ async def _body(request: Request, limit: int) -> bytes:
 def _verify(ctx: HqContext, request: Request, body: bytes) -> str:
     """The id of the device that signed this request (blocking: run in a thread)."""
 
+    signer: list[str] = []
+
     def key_for(device_id: str) -> ed25519.Ed25519PublicKey | None:
         key = devices.public_key(ctx.storage, device_id)
         if key is None:
@@ -113,16 +115,25 @@ def _verify(ctx: HqContext, request: Request, body: bytes) -> str:
             if known:
                 raise Refused(403, "revoked_device", "this kiosk's enrollment was revoked")
             raise Refused(401, "unknown_device", "HQ does not know this kiosk; enroll it")
+        signer.append(device_id)
         return key
+
+    class RateThenNonce:
+        """Runs once the signature verified: the rate limit comes before the nonce is
+        written, so a kiosk over its limit costs HQ no database write."""
+
+        @staticmethod
+        def check_and_add(nonce: str, now: float) -> None:
+            if not ctx.device_limits.allow(signer[0]):
+                raise Refused(429, "rate_limited", "too many requests from this kiosk; "
+                              "slow down", {"Retry-After": "1"})
+            ctx.nonces.check_and_add(nonce, now)
 
     try:
         verified = signing.verify(request.method, request.url.path, request.headers, body,
-                                  key_for, ctx.nonces)  # type: ignore[arg-type]
+                                  key_for, RateThenNonce)  # type: ignore[arg-type]
     except signing.SigningError as exc:
         raise Refused(401, _SIGNING_ERRORS.get(type(exc), "bad_signature"), str(exc)) from None
-    if not ctx.device_limits.allow(verified.key_id):
-        raise Refused(429, "rate_limited", "too many requests from this kiosk; slow down",
-                      {"Retry-After": "1"})
     return verified.key_id
 
 
@@ -180,19 +191,6 @@ def create_app(ctx: HqContext) -> FastAPI:
     async def _upload(_request: Request, exc: ingest.UploadError) -> Response:
         return _refusal(exc.status, exc.code, str(exc), {"Tus-Resumable": protocol.TUS_VERSION})
 
-    @app.middleware("http")
-    async def _access_log(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        access_log.info(json.dumps({
-            "event": "hq.request", "method": request.method,
-            "route": getattr(route, "path", "unmatched"), "status": response.status_code,
-            "device": getattr(request.state, "device", None),
-            "ms": round((time.perf_counter() - started) * 1000, 1)}))
-        return response
-
     @app.post(protocol.ENROLL_PATH, status_code=201, summary="Enroll a kiosk with a code",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": _ENROLL_SCHEMA}}}})
@@ -219,9 +217,15 @@ def create_app(ctx: HqContext) -> FastAPI:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _ITEM_SCHEMA}}}})
     async def put_item(item_id: str, request: Request) -> Response:
-        device, body = await _signed(ctx, request, protocol.MAX_RECORD_BYTES + 4096)
-        record = protocol.parse_record(item_id, body)
-        stored = await run_in_threadpool(ingest.store_record, ctx.storage, device, record)
+        body = await _body(request, protocol.MAX_RECORD_BYTES + 4096)
+
+        def verify_and_store() -> str:  # one trip to a worker thread, not two
+            device = _verify(ctx, request, body)
+            request.state.device = device
+            return ingest.store_record(ctx.storage, device,
+                                       protocol.parse_record(item_id, body))
+
+        stored = await run_in_threadpool(verify_and_store)
         return Response(protocol.dumps({"stored": stored}), 201 if stored == "new" else 200,
                         media_type="application/json")
 
@@ -292,4 +296,36 @@ def create_app(ctx: HqContext) -> FastAPI:
     from hq import dashboard
 
     dashboard.register(app, ctx)
+    app.add_middleware(AccessLog)
     return app
+
+
+class AccessLog:
+    """One JSON line per request: method, route template, status, device, time. Never a
+    path's ids, a body or a header (a plain ASGI wrapper: cheaper than BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def remember(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember)
+        finally:
+            route = scope.get("route")
+            state = scope.get("state") or {}
+            access_log.info(json.dumps({
+                "event": "hq.request", "method": scope["method"],
+                "route": getattr(route, "path", "unmatched"), "status": status[0],
+                "device": state.get("device"),
+                "ms": round((time.perf_counter() - started) * 1000, 1)}))

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from hq import devices
 from hq.blobs import BlobError, BlobStore
-from hq.ingest import _store_item
+from hq.ingest import ErasedError, _store_item, write_retrying
 from hq.storage import HqStorage, bundles, now_text
 from sync import protocol
 from sync.bundle import BundleError, DamagedBundleError, VerifiedBundle, read_bundle
@@ -58,8 +59,8 @@ def import_bundle(storage: HqStorage, blobs: BlobStore, path: Path,
                 except BlobError as exc:
                     raise DamagedBundleError(f"the bundle changed while it was imported "
                                              f"({exc}); copy it again") from None
-    outcomes = {"new": 0, "already": 0, "updated": 0}
-    with storage.write() as conn:
+    def ingest(conn: Connection) -> tuple[dict[str, int], bool]:
+        outcomes = {"new": 0, "already": 0, "updated": 0}
         seen = conn.execute(sa.select(bundles.c.bundle_id).where(
             bundles.c.bundle_id == bundle.bundle_id)).first() is not None
         for entry in bundle.entries:
@@ -80,6 +81,13 @@ def import_bundle(storage: HqStorage, blobs: BlobStore, path: Path,
                 bundle_id=bundle.bundle_id, device_id=bundle.device_id,
                 imported_at=now_text(), entries=len(bundle.entries),
                 new_items=outcomes["new"]))
+        return outcomes, seen
+
+    try:
+        outcomes, seen = write_retrying(storage, ingest)
+    except ErasedError:
+        raise ErasedSessionError("the bundle holds a session HQ has erased; nothing was "
+                                 "imported (the kiosk erases it at its next sync)") from None
     return ImportResult(bundle.bundle_id, bundle.device_id, len(bundle.entries),
                         outcomes["new"], outcomes["already"], outcomes["updated"], seen)
 
@@ -106,6 +114,10 @@ def _check_records(bundle: VerifiedBundle) -> dict[str, protocol.Record]:
             raise MalformedEntryError(f"entry {number} of {len(bundle.entries)} is not a "
                                       f"valid {entry.kind} ({exc})") from None
     return records
+
+
+class ErasedSessionError(BundleError):
+    """The bundle holds a session that was erased at HQ."""
 
 
 class MalformedEntryError(BundleError):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Connection
 from hq.blobs import BlobError, BlobStore
 from hq.storage import HqStorage, erasure_orders, items, now_text, sessions, uploads
 from sync import protocol
+
+T = TypeVar("T")
 
 
 class ErasedError(Exception):
@@ -38,44 +41,60 @@ class UploadError(Exception):
         self.code = code
 
 
-def _upsert(conn: Connection, table: sa.Table, values: dict[str, Any],
-            keys: tuple[str, ...]) -> None:
-    insert: Any
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={k: statement.excluded[k] for k in values if k not in keys}))
+# Statements built once: at hundreds of records a second, building SQLAlchemy constructs per
+# call cost more than the database work (a profile of bench/hq_load.py said so).
+_ERASED = sa.select(erasure_orders.c.order_id).where(
+    erasure_orders.c.device_id == sa.bindparam("b_device"),
+    erasure_orders.c.session_id == sa.bindparam("b_session")).limit(1)
+_ITEM_WHERE = ((items.c.device_id == sa.bindparam("b_device"))
+               & (items.c.item_id == sa.bindparam("b_item")))
+_OLD_ITEM = sa.select(items.c.sha256, items.c.revisions, items.c.kind,
+                      items.c.session_id).where(_ITEM_WHERE)
+_INSERT_ITEM = items.insert()
+_ITEM_COLUMNS = ("kind", "session_id", "meta", "sealed", "blob", "sha256", "size", "via",
+                 "stored_at", "revisions")
+_UPDATE_ITEM = items.update().where(_ITEM_WHERE).values(
+    {name: sa.bindparam(f"v_{name}") for name in _ITEM_COLUMNS})
+_SESSION_KEYS = ("device_id", "session_id")
+_upserts: dict[str, Any] = {}
+
+
+def _session_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE for the sessions index, per dialect, built once."""
+    if dialect not in _upserts:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        statement = insert(sessions)
+        _upserts[dialect] = statement.on_conflict_do_update(
+            index_elements=list(_SESSION_KEYS),
+            set_={c.name: statement.excluded[c.name] for c in sessions.c
+                  if c.name not in _SESSION_KEYS})
+    return _upserts[dialect]
 
 
 def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, session_id: str,
                 meta: dict[str, Any], sha256: str, size: int, via: str,
                 sealed: bytes | None = None, blob: str | None = None) -> str:
     """Insert or revise one item inside the caller's transaction; say which it was."""
-    if conn.execute(sa.select(erasure_orders.c.order_id).where(
-            erasure_orders.c.device_id == device_id,
-            erasure_orders.c.session_id == session_id).limit(1)).first() is not None:
+    if conn.execute(_ERASED, {"b_device": device_id, "b_session": session_id}).first():
         raise ErasedError("this session was erased at HQ; its kiosk has an order to erase it")
-    where = (items.c.device_id == device_id) & (items.c.item_id == item_id)
-    old = conn.execute(sa.select(items.c.sha256, items.c.revisions, items.c.kind,
-                                 items.c.session_id).where(where)).first()
+    key = {"b_device": device_id, "b_item": item_id}
+    old = conn.execute(_OLD_ITEM, key).first()
     if old is not None and (old.kind != kind or old.session_id != session_id):
         raise protocol.ProtocolError("that item id already names another kind or session")
     if old is not None and old.sha256 == sha256:
         return "already"
     values = {"kind": kind, "session_id": session_id, "meta": json.dumps(meta),
               "sealed": sealed, "blob": blob, "sha256": sha256, "size": size, "via": via,
-              "stored_at": now_text()}
+              "stored_at": now_text(), "revisions": 1 if old is None else old.revisions + 1}
     if old is None:
-        conn.execute(items.insert().values(device_id=device_id, item_id=item_id,
-                                           revisions=1, **values))
+        conn.execute(_INSERT_ITEM, {"device_id": device_id, "item_id": item_id, **values})
     else:
-        conn.execute(items.update().where(where).values(revisions=old.revisions + 1, **values))
+        conn.execute(_UPDATE_ITEM, {**key, **{f"v_{k}": v for k, v in values.items()}})
     if kind == "session":
-        _upsert(conn, sessions, {
+        conn.execute(_session_upsert(conn.dialect.name), {
             "device_id": device_id, "session_id": session_id, "reference": meta["reference"],
             "interview_id": meta["interview_id"], "template_sha256": meta["template_sha256"],
             "language": meta["language"], "status": meta["status"],
@@ -85,25 +104,29 @@ def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, sessi
             "scores": json.dumps(meta["scores"], sort_keys=True), "received_at": now_text(),
             "retention_days": meta.get("retention_days"),
             "rejected_retention_days": meta.get("rejected_retention_days"),
-        }, ("device_id", "session_id"))
+        })
     return "new" if old is None else "updated"
+
+
+def write_retrying(storage: HqStorage, work: Callable[[Connection], T]) -> T:
+    """Run `work` in a write transaction, once more if a concurrent insert of the same key
+    won the race (PostgreSQL lets two transactions both see "not there yet"): the second
+    run then finds it and answers "already" instead of a 500."""
+    try:
+        with storage.write() as conn:
+            return work(conn)
+    except sa.exc.IntegrityError:
+        with storage.write() as conn:
+            return work(conn)
 
 
 def store_record(storage: HqStorage, device_id: str, record: protocol.Record,
                  via: str = "sync") -> str:
     """Store a checked record; returns "new", "updated" or "already"."""
-    with storage.write() as conn:
-        return _store_item(conn, device_id, record.item_id, record.kind, record.session_id,
-                           record.meta, hashlib.sha256(record.sealed).hexdigest(),
-                           len(record.sealed), via, sealed=record.sealed)
-
-
-def store_recording(storage: HqStorage, blobs: BlobStore, device_id: str, item_id: str,
-                    session_id: str, meta: dict[str, Any], blob: str, via: str) -> str:
-    """Record a recording whose bytes are already in the blob store."""
-    with storage.write() as conn:
-        return _store_item(conn, device_id, item_id, "recording", session_id, meta,
-                           meta["sha256"], meta["size"], via, blob=blob)
+    digest = hashlib.sha256(record.sealed).hexdigest()
+    return write_retrying(storage, lambda conn: _store_item(
+        conn, device_id, record.item_id, record.kind, record.session_id, record.meta, digest,
+        len(record.sealed), via, sealed=record.sealed))
 
 
 # --- resumable uploads (tus 1.0 server side) ------------------------------------------------
@@ -224,11 +247,13 @@ class Uploads:
                              .values(received=0))
             raise UploadError("the recording does not match its SHA-256; send it again",
                               460, "checksum_mismatch") from None
-        with self._storage.write() as conn:
+        def finish(conn: Connection) -> None:
             _store_item(conn, upload.device_id, upload.item_id, "recording",
                         upload.session_id, upload.meta, upload.meta["sha256"], upload.length,
                         "sync", blob=blob)
             conn.execute(uploads.update().where(uploads.c.upload_id == upload.upload_id)
                          .values(received=upload.length, completed_at=now_text()))
+
+        write_retrying(self._storage, finish)
         part.unlink(missing_ok=True)
         return Upload(**{**upload.__dict__, "received": upload.length, "complete": True})

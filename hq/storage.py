@@ -239,8 +239,10 @@ class HqStorage:
     def __init__(self, url: str, connect_args: dict[str, Any] | None = None) -> None:
         self.url = engine_url(url)
         try:
-            self.engine: Engine = sa.create_engine(self.url, connect_args=connect_args or {},
-                                                   pool_pre_ping=True)
+            # A ping on every checkout helps with a server that restarted; a file does not.
+            self.engine: Engine = sa.create_engine(
+                self.url, connect_args=connect_args or {},
+                pool_pre_ping=not self.url.startswith("sqlite"))
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise StorageError(f"cannot use database URL {url!r}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
