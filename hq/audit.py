@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hq.storage import HqStorage, audit, now_text
-from kiosk.store.audit import GENESIS, Verification, entry_digest
+from kiosk.store.audit import GENESIS, AuditEntry, Verification, entry_digest
 
 ACTIONS = frozenset({
     "user.added", "user.disabled", "user.enabled", "user.signed_in", "user.sign_in_failed",
@@ -26,17 +24,6 @@ ACTIONS = frozenset({
     "scorecards.exported", "device.enrolled", "device.revoked", "bundle.imported",
     "session.erased", "access.exported", "request.logged", "blind_review.changed",
 })
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One line of HQ's audit log."""
-
-    seq: int
-    at: str
-    actor: str
-    action: str
-    details: dict[str, Any]
 
 
 class HqAudit:
