@@ -127,3 +127,31 @@ def test_config_with_a_wrong_signature_installs_nothing(kiosk: Kiosk) -> None:
 def test_the_record_in_the_refusal_tests_is_itself_valid() -> None:
     body = protocol.record_body(RECORD)
     assert protocol.parse_record(RECORD.item_id, body) == RECORD
+
+
+def test_the_app_s_background_sync_sends_and_stops(tmp_path: Path, kiosk: Kiosk) -> None:
+    import time
+
+    from tests.sync.test_hq_sync import finished_session
+
+    secret = tmp_path / "pass"
+    secret.write_text("hq admin test passphrase")
+    (tmp_path / "hq").mkdir()
+    hq = HqServer(tmp_path / "hq", f"sqlite:///{tmp_path / 'hq.sqlite3'}", secret)
+    hq.cli("init", "--passphrase-file", str(secret))
+    hq.start()
+    try:
+        kiosk.enroll(hq)
+        finished_session(kiosk)
+        background = syncing.BackgroundSync(kiosk.data_dir, kiosk.unlocked, interval=0.2)
+        background.start()
+        deadline = time.monotonic() + 60
+        while not hq.sessions() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        background.pause()   # a candidate starts recording: uploads wait
+        background.resume()
+        background.stop()
+        assert len(hq.sessions()) == 1
+        assert background.last is not None and background.last.stopped_by is None
+    finally:
+        hq.stop()
