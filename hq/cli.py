@@ -59,6 +59,10 @@ def init_command(args: argparse.Namespace) -> int:
 def serve_command(args: argparse.Namespace) -> int:
     """Unlock HQ's keys and serve the API."""
     directory, storage = _storage(args)
+    if not (directory / keys.KEYS_DIR / keys.KEY_FILE).exists():
+        print(f"kiosk-hq: error: {directory} has no HQ keys yet: run `kiosk-hq init` first",
+              file=sys.stderr)
+        return 2
     unlocked = keys.unlock(directory, _passphrase(args))
     context = server.build_context(directory, storage, unlocked,
                                    device_rate=args.rate_limit,
