@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,10 @@ from tests.sync.conftest import HqServer, Kiosk, make_kiosk
 from tests.sync.test_hq_sync import finished_session, service
 
 CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` points this at docs/screenshots; a test run leaves the docs alone.
+SCREENSHOTS = Path(os.environ.get("KIOSK_SCREENSHOT_DIR")
+                   or Path(tempfile.gettempdir()) / "interview-kiosk-hq-screenshots")
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 PASSWORD = "correct horse battery staple"
 
 playwright_api = pytest.importorskip("playwright.sync_api",
