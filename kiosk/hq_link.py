@@ -58,7 +58,8 @@ class HqLink:
         return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(self.hq_signing_key))
 
 
-def _write(data_dir: Path, link: HqLink) -> None:
+def save_link(data_dir: Path, link: HqLink) -> None:
+    """Keep the link (atomically: a crash leaves the old one or the new one)."""
     path = data_dir / LINK_FILE
     path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -108,7 +109,7 @@ def enroll(data_dir: Path, url: str, code: str, unlocked: keys.UnlockedKeys,
                   hq_signing_key=base64.b64encode(answer.hq_signing_key).decode(),
                   enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"))
     keys.add_recipient(data_dir, link.recipient, f"HQ {link.url}")
-    _write(data_dir, link)
+    save_link(data_dir, link)
     return link
 
 
@@ -146,7 +147,7 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
     for old in directory.glob("*.toml"):
         if old.stem not in config.templates:
             old.unlink()
-    _write(data_dir, HqLink(**{**asdict(link), "config_version": config.version}))
+    save_link(data_dir, HqLink(**{**asdict(link), "config_version": config.version}))
     if problems:
         raise client.HqRejectedError("HQ published templates this kiosk cannot use: "
                                      + "; ".join(problems), "bad_template")

@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         sync = BackgroundSync(data_dir, unlocked)
         sync.start()
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
-                      sample_media=sample_media, sync=sync)
+                      sample_media=sample_media, sync=sync, unlocked=unlocked)
     flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings))
 
     def staff_check(text: str) -> bool:

@@ -32,6 +32,7 @@ from kiosk.flow import (
     RecordingStopped,
     SessionWiped,
 )
+from kiosk.keys import UnlockedKeys
 from kiosk.store import Store
 from kiosk.syncing import BackgroundSync
 from kiosk.templates import AnswerMode
@@ -59,8 +60,10 @@ class Runtime:
 
     def __init__(self, store: Store, *, worker: WorkerProcess | None = None,
                  video: Path | None = None, sample_media: bool = True,
-                 sync: BackgroundSync | None = None) -> None:
+                 sync: BackgroundSync | None = None,
+                 unlocked: UnlockedKeys | None = None) -> None:
         self.store = store
+        self.unlocked = unlocked  # the device key signs export bundles
         self.worker = worker
         self.sync = sync
         self.bridge = Bridge()

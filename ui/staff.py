@@ -7,14 +7,18 @@ Opened from the kiosk window by the hidden gesture and the staff PIN. Staff text
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLineEdit,
     QPlainTextEdit,
+    QProgressDialog,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from capture.disk import check_space
 from kiosk.errors import KioskError
+from kiosk.export import export_bundle
 from kiosk.hq_link import load_link
 from kiosk.reference import normalize_reference
 from kiosk.scorecard import build, render
@@ -69,6 +74,10 @@ class StaffConsole(QWidget):
         self.quit = button()
         set_text(self.quit, "Close the kiosk")
         self.quit.clicked.connect(on_quit)
+        self.export = button()
+        set_text(self.export, "Export for HQ (USB)…")
+        self.export.clicked.connect(self.export_for_hq)
+        top.addWidget(self.export)
         top.addWidget(self.lock)
         top.addWidget(self.quit)
         layout.addLayout(top)
@@ -279,6 +288,39 @@ class StaffConsole(QWidget):
         set_decision(self.store, self.store.session_id(reference), self.decision.currentData())
         self.message.setText("Decision saved.")
         self.show_selected()
+
+    def choose_folder(self) -> str:
+        """Where to write the bundle (a dialog; tests replace it)."""
+        return QFileDialog.getExistingDirectory(self, "Choose the USB stick or folder")
+
+    def export_for_hq(self) -> None:
+        """Write a signed bundle for a site with no network, with a progress bar."""
+        unlocked = self.runtime.unlocked
+        if load_link(self.store.data_dir) is None or unlocked is None:
+            self.message.setText("This kiosk is not enrolled with HQ, so a bundle could not be "
+                                 "read there. Enroll it first (kiosk enroll URL CODE).")
+            return
+        folder = self.choose_folder()
+        if not folder:
+            return
+        progress = QProgressDialog("Writing the bundle for HQ…", "", 0, 100, self)
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+
+        def step(done: int, total: int) -> None:
+            progress.setValue(done * 100 // max(total, 1))
+            QApplication.processEvents()
+
+        try:
+            path, count = export_bundle(self.store, unlocked, Path(folder), progress=step)
+        except KioskError as exc:
+            self.message.setText(f"Not exported: {exc}")
+            return
+        finally:
+            progress.close()
+        noun = "session" if count == 1 else "sessions"
+        self.message.setText(f"Wrote {count} {noun} to {path.name} in {folder}. Take it to "
+                             f"HQ; only HQ can read it (kiosk-hq import).")
 
     def erase_selected(self) -> None:
         """Erase the selected session after staff type its code again."""

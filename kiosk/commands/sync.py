@@ -159,5 +159,6 @@ def export_command(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(file=sys.stderr)
-    print(f"wrote {sessions} sessions to {path}; take it to HQ (`kiosk-hq import`)")
+    noun = "session" if sessions == 1 else "sessions"
+    print(f"wrote {sessions} {noun} to {path}; take it to HQ (`kiosk-hq import`)")
     return 0
