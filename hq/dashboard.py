@@ -55,6 +55,13 @@ class Forbidden(Exception):
     """Signed in, but this role may not do that."""
 
 
+def _local_path(target: str) -> str:
+    """`target` if it is a path on this site, else "/" (no redirect to elsewhere)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
 def _secure(request: Request) -> bool:
     host = request.url.hostname or ""
     return request.url.scheme == "https" or host not in ("127.0.0.1", "localhost", "::1")
@@ -121,8 +128,8 @@ def register(app: FastAPI, ctx: Any) -> None:
     @router.get("/login")
     async def login_page(request: Request, next: str = "/", failed: str = "") -> Response:
         token = secrets.token_urlsafe(24)
-        response = _page("login.html", login_csrf=token, next=next if next.startswith("/")
-                         and not next.startswith("//") else "/", failed=bool(failed))
+        response = _page("login.html", login_csrf=token, next=_local_path(next),
+                         failed=bool(failed))
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
                             secure=_secure(request), max_age=900)
         return response
@@ -143,13 +150,11 @@ def register(app: FastAPI, ctx: Any) -> None:
         if user is None:
             per_account.allow(f"{client}|{name}")
             ctx.audit.record("user.sign_in_failed", "anonymous", {"name_length": len(name)})
-            target = urllib.parse.quote(form.get("next", "/"))
+            target = urllib.parse.quote(_local_path(form.get("next", "/")))
             return RedirectResponse(f"/login?failed=1&next={target}", 303)
         token, _ = accounts.start_session(storage, user, ctx.session_ttl)
         ctx.audit.record("user.signed_in", user.name)
-        target = form.get("next", "/")
-        response = RedirectResponse(target if target.startswith("/")
-                                    and not target.startswith("//") else "/", 303)
+        response = RedirectResponse(_local_path(form.get("next", "/")), 303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                             secure=_secure(request), max_age=int(ctx.session_ttl
                                                                   .total_seconds()))
@@ -201,8 +206,7 @@ def register(app: FastAPI, ctx: Any) -> None:
         competencies = _competencies(found)
         return _page("candidate.html", **base(
             user, csrf, s=found, card=found.card, own=own, others=others,
-            competencies=competencies, transcripts=found.transcripts,
-            transcripts_json=json.dumps(found.transcripts)))
+            competencies=competencies, transcripts=found.transcripts))
 
     @router.post("/sessions/{device}/{session}/review")
     async def submit(request: Request, device: str, session: str) -> Response:

@@ -155,3 +155,12 @@ def test_the_app_s_background_sync_sends_and_stops(tmp_path: Path, kiosk: Kiosk)
         assert background.last is not None and background.last.stopped_by is None
     finally:
         hq.stop()
+
+
+@pytest.mark.parametrize(("target", "kept"), [
+    ("/interviews/x", "/interviews/x"), ("//evil.example", "/"), ("/\\evil.example", "/"),
+    ("https://evil.example", "/"), ("", "/")])
+def test_sign_in_only_ever_redirects_within_hq(target: str, kept: str) -> None:
+    from hq.dashboard import _local_path
+
+    assert _local_path(target) == kept
