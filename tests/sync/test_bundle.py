@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sync.bundle as bundle_module
+import sync.bundle.reader as reader_module
+import sync.bundle.writer as writer_module
 from sync.bundle import (
     BadBundleSignatureError,
     BundleError,
@@ -303,7 +305,7 @@ def test_the_file_is_fsynced_before_the_rename_and_the_directory_after(
 
 
 def test_a_bundle_never_replaces_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle_module, "_utc_now",
+    monkeypatch.setattr(writer_module, "_utc_now",
                         lambda: datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC))
     first = write(tmp_path)
     assert first.name == "interview-kiosk-kiosk-7-20240501T100000Z.ikbundle"
@@ -451,7 +453,7 @@ def test_a_manifest_over_the_limit_is_refused_unread(tmp_path: Path,
         out.write(SPEC_MAGIC + b"\x01")
         out.seek(9 + size)
         out.write(b"\x00" * 64 + struct.pack(">QQ", 9, size) + SPEC_END)
-    monkeypatch.setattr(bundle_module, "_parse_manifest", None)  # must not be reached
+    monkeypatch.setattr(reader_module, "_parse_manifest", None)  # must not be reached
     with pytest.raises(DamagedBundleError, match="more than a bundle may have"):
         read(path)
 
@@ -519,7 +521,7 @@ def test_manifests_that_are_not_proper_json_are_damage(tmp_path: Path,
 
 
 def test_the_entry_count_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle_module, "MAX_ENTRIES", 1)
+    monkeypatch.setattr(reader_module, "MAX_ENTRIES", 1)
     assert "more than 1 entries" in str(refused(assemble(ONE + TWO, GOOD), tmp_path))
 
 

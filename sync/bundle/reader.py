@@ -1,282 +1,56 @@
-"""Export bundles: one signed file that carries a kiosk's items to HQ on a USB stick.
-
-A kiosk without network writes its items (already encrypted to HQ's key by the caller) into
-one bundle file; HQ verifies the whole file before it imports anything. The kiosk's Ed25519
-device key signs a manifest that names every payload with its size and SHA-256, so HQ can
-tell a good bundle from an interrupted copy, an altered file or a stranger's. The layout,
-specified byte by byte in docs/bundle-format.md, is
-
-    "IKBUNDLE" ‖ version ‖ payload 1 ‖ … ‖ payload n ‖ manifest (JSON) ‖ footer (88 bytes)
-
-Reading raises only these (and OSError when the file cannot be opened or read at all);
-writing raises ValueError for arguments it refuses and OSError when the disk fails:
-
-    BundleError                        the bundle cannot be trusted or read; import nothing
-    ├── NotABundleError                not a bundle file at all (wrong magic, too short)
-    ├── UnsupportedBundleVersionError  a format version this code does not read
-    ├── DamagedBundleError             truncated, malformed, extra bytes, a wrong size or hash
-    ├── ForeignBundleError             written by a device this HQ does not know (or revoked)
-    └── BadBundleSignatureError        the manifest's signature does not verify
-"""
+"""Reading a bundle: everything verified (signature first) before anything is returned."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
 import os
-import re
-import secrets
-import struct
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-__all__ = [
-    "BadBundleSignatureError", "BundleError", "DamagedBundleError", "Entry", "EntrySpec",
-    "ForeignBundleError", "NotABundleError", "UnsupportedBundleVersionError", "VerifiedBundle",
-    "read_bundle", "write_bundle",
-]
-
-MAGIC = b"IKBUNDLE"
-VERSION = 1
-HEADER = MAGIC + bytes([VERSION])
-END_MARK = b"IKBUNEND"
-FORMAT_NAME = "interview-kiosk-bundle"
-SIGNATURE_DOMAIN = b"interview-kiosk bundle v1\n"
-KINDS = frozenset({"session", "transcript", "recording", "selfid"})
-MAX_MANIFEST_BYTES = 32 * 1024 * 1024
-MAX_ENTRIES = 200_000
-MAX_META_BYTES = 64 * 1024
-SUFFIX = ".ikbundle"
-# signature ‖ manifest offset ‖ manifest length ‖ end mark
-_FOOTER = struct.Struct(">64sQQ8s")
-_CHUNK = 1024 * 1024
-_ITEM_ID = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
-_DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-_SINCE = re.compile(r"[\x21-\x7e]{1,200}")
-_BUNDLE_ID = re.compile(r"[0-9a-f]{32}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_CREATED_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_MANIFEST_KEYS = ("format", "version", "bundle_id", "device_id", "created_at", "since",
-                  "entries")
-_ENTRY_KEYS = ("item_id", "kind", "meta", "offset", "size", "sha256")
-_AGAIN = "export it again from the kiosk"
-
-
-class BundleError(Exception):
-    """The bundle cannot be trusted or read; nothing in it should be imported."""
-
-
-class NotABundleError(BundleError):
-    """The file is not an export bundle at all."""
-
-
-class UnsupportedBundleVersionError(BundleError):
-    """The bundle is in a format version this code does not read."""
-
-
-class DamagedBundleError(BundleError):
-    """The bundle is truncated, malformed, has extra bytes, or an entry does not match."""
-
-
-class ForeignBundleError(BundleError):
-    """The bundle was written by a device this HQ does not know, or has revoked."""
-
-
-class BadBundleSignatureError(BundleError):
-    """The manifest's signature does not verify with the device's key."""
-
-
-@dataclass(frozen=True)
-class EntrySpec:
-    """One item to put in a bundle: its id, kind, small metadata and payload source."""
-
-    item_id: str
-    kind: str
-    meta: Mapping[str, Any]
-    source: bytes | Path
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One verified item of a bundle: its payload's size and SHA-256 matched the manifest."""
-
-    item_id: str
-    kind: str
-    meta: dict[str, Any]
-    size: int
-    sha256: str
-
-
-# ---------------------------------------------------------------------------- writing
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _encode_meta(meta: object) -> bytes:
-    """Compact UTF-8 JSON of one entry's meta; ValueError unless a small JSON object."""
-    if not isinstance(meta, Mapping):
-        raise ValueError("it is not a JSON object")
-    try:
-        encoded = json.dumps(dict(meta), ensure_ascii=False, allow_nan=False,
-                             separators=(",", ":")).encode("utf-8")
-    except (TypeError, ValueError, RecursionError):
-        raise ValueError("it is not plain JSON") from None
-    if len(encoded) > MAX_META_BYTES:
-        raise ValueError(f"it is {len(encoded)} bytes encoded, over {MAX_META_BYTES}")
-    return encoded
-
-
-def _check_spec(spec: EntrySpec) -> None:
-    if not isinstance(spec.item_id, str) or not _ITEM_ID.fullmatch(spec.item_id):
-        raise ValueError(f"item id {spec.item_id!r} is not 1-200 of A-Z a-z 0-9 . _ : / -")
-    if not isinstance(spec.kind, str) or spec.kind not in KINDS:
-        raise ValueError(f"item {spec.item_id!r} has kind {spec.kind!r}, not one of "
-                         f"{sorted(KINDS)}")
-    try:
-        # Round-tripping refuses what JSON would silently change (tuples, int keys), so the
-        # meta HQ reads is the meta the kiosk gave.
-        if json.loads(_encode_meta(spec.meta)) != spec.meta:
-            raise ValueError("it does not survive JSON unchanged (use str keys and lists)")
-    except ValueError as error:
-        raise ValueError(f"the meta of item {spec.item_id!r} is refused: {error}") from None
-    if not isinstance(spec.source, bytes | Path):
-        raise ValueError(f"item {spec.item_id!r}'s source is neither bytes nor a Path")
-
-
-def _check_arguments(device_id: str, since: str | None, specs: list[EntrySpec]) -> None:
-    if not isinstance(device_id, str) or not _DEVICE_ID.fullmatch(device_id):
-        raise ValueError(f"device id {device_id!r} is not 1-128 of A-Z a-z 0-9 . _ -")
-    if since is not None and (not isinstance(since, str) or not _SINCE.fullmatch(since)):
-        raise ValueError(f"since {since!r} is not 1-200 printable ASCII characters")
-    if len(specs) > MAX_ENTRIES:
-        raise ValueError(f"{len(specs)} entries is more than a bundle holds ({MAX_ENTRIES})")
-    seen: set[str] = set()
-    for spec in specs:
-        _check_spec(spec)
-        if spec.item_id in seen:
-            raise ValueError(f"item id {spec.item_id!r} is given twice")
-        seen.add(spec.item_id)
-
-
-def _source_size(source: bytes | Path) -> int:
-    return source.stat().st_size if isinstance(source, Path) else len(source)
-
-
-def _copy_payload(source: bytes | Path, out: BinaryIO, advance: Callable[[int], None]
-                  ) -> tuple[int, str]:
-    """Stream one payload into `out`; its size and SHA-256, from the bytes actually written."""
-    hasher = hashlib.sha256()
-    size = 0
-    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as stream:
-        while chunk := stream.read(_CHUNK):
-            out.write(chunk)
-            hasher.update(chunk)
-            size += len(chunk)
-            advance(len(chunk))
-    return size, hasher.hexdigest()
-
-
-def _write_body(out: BinaryIO, device_id: str, signing_key: Ed25519PrivateKey,
-                specs: list[EntrySpec], since: str | None, created: datetime,
-                progress: Callable[[int, int], None] | None) -> None:
-    total = sum(_source_size(spec.source) for spec in specs)
-    done = 0
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
-        if progress is not None:
-            progress(done, total)
-
-    advance(0)
-    out.write(HEADER)
-    offset = len(HEADER)
-    listed = []
-    for spec in specs:
-        size, sha256 = _copy_payload(spec.source, out, advance)
-        listed.append({"item_id": spec.item_id, "kind": spec.kind, "meta": dict(spec.meta),
-                       "offset": offset, "size": size, "sha256": sha256})
-        offset += size
-    manifest = json.dumps(
-        {"format": FORMAT_NAME, "version": VERSION, "bundle_id": uuid.uuid4().hex,
-         "device_id": device_id, "created_at": created.strftime(_CREATED_AT_FORMAT),
-         "since": since, "entries": listed},
-        ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    if len(manifest) > MAX_MANIFEST_BYTES:
-        raise ValueError(f"the manifest would be {len(manifest)} bytes, over "
-                         f"{MAX_MANIFEST_BYTES}: export fewer items per bundle")
-    signature = signing_key.sign(SIGNATURE_DOMAIN + manifest)
-    out.write(manifest)
-    out.write(_FOOTER.pack(signature, offset, len(manifest), END_MARK))
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        # Some filesystems cannot fsync a directory at all; the rename is then as durable as
-        # they make it, and failing the export would not make it more so.
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(descriptor)
-
-
-def write_bundle(directory: Path, device_id: str, signing_key: Ed25519PrivateKey,
-                 entries: Iterable[EntrySpec], *, since: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Write one bundle file into `directory`; return its path.
-
-    The name is `interview-kiosk-{device_id}-{YYYYmmddTHHMMSSZ}.ikbundle` (UTC). The file is
-    written under a temporary name in the same directory, fsynced, then renamed (and the
-    directory fsynced), so a pulled USB stick never leaves half a file under the real name.
-    `progress(done_bytes, total_bytes)` is called as payload bytes are written, from (0,
-    total) on; the total is the sources' sizes when the export starts. FileExistsError if a
-    bundle of the same name exists (same device, same second).
-    """
-    specs = list(entries)
-    _check_arguments(device_id, since, specs)
-    created = _utc_now()
-    final = directory / f"interview-kiosk-{device_id}-{created:%Y%m%dT%H%M%SZ}{SUFFIX}"
-    if final.exists():
-        raise FileExistsError(f"a bundle named {final.name} already exists")
-    temporary = directory / f".{final.name}.{secrets.token_hex(8)}.partial"
-    try:
-        with temporary.open("xb") as out:
-            _write_body(out, device_id, signing_key, specs, since, created, progress)
-            out.flush()
-            os.fsync(out.fileno())
-        # Checked again because os.replace overwrites; a bundle must never replace another.
-        if final.exists():
-            raise FileExistsError(f"a bundle named {final.name} already exists")
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-    return final
-
-
-# ---------------------------------------------------------------------------- reading
+from sync.bundle.format import (
+    _AGAIN,
+    _BUNDLE_ID,
+    _CHUNK,
+    _CREATED_AT,
+    _CREATED_AT_FORMAT,
+    _DEVICE_ID,
+    _ENTRY_KEYS,
+    _FOOTER,
+    _ITEM_ID,
+    _MANIFEST_KEYS,
+    _SHA256,
+    _SINCE,
+    END_MARK,
+    FORMAT_NAME,
+    HEADER,
+    KINDS,
+    MAGIC,
+    MAX_ENTRIES,
+    MAX_MANIFEST_BYTES,
+    SIGNATURE_DOMAIN,
+    SUFFIX,
+    VERSION,
+    BadBundleSignatureError,
+    DamagedBundleError,
+    Entry,
+    ForeignBundleError,
+    NotABundleError,
+    UnsupportedBundleVersionError,
+    encode_meta,
+)
 
 
 def _damaged(why: str) -> DamagedBundleError:
@@ -416,7 +190,7 @@ def _check_entry(raw: object, where: str, offset: int, end: int) -> Entry:
     if not isinstance(kind, str) or kind not in KINDS:
         raise _malformed(f"has {where} of a kind other than {', '.join(sorted(KINDS))}")
     try:
-        _encode_meta(meta)
+        encode_meta(meta)
     except ValueError as error:
         raise _malformed(f"has {where} whose meta is refused because {error}") from None
     if not _is_int(raw["offset"]) or raw["offset"] != offset:
