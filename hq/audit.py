@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from hq.storage import HqStorage, audit, now_text
 from kiosk.store.audit import GENESIS, AuditEntry, Verification, entry_digest
+from kiosk.vault import write_atomically
 
 ACTIONS = frozenset({
     "user.added", "user.disabled", "user.enabled", "user.signed_in", "user.sign_in_failed",
@@ -55,9 +56,7 @@ class HqAudit:
             row = conn.execute(sa.select(audit.c.seq, audit.c.hash)
                                .order_by(audit.c.seq.desc()).limit(1)).first()
         if row is not None:
-            tmp = self.head.with_suffix(".tmp")
-            tmp.write_text(f"{row.seq} {row.hash}\n", encoding="ascii")
-            tmp.replace(self.head)
+            write_atomically(self.head, f"{row.seq} {row.hash}\n".encode())
 
     def record(self, action: str, actor: str, details: Mapping[str, object] | None = None
                ) -> None:

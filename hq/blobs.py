@@ -16,6 +16,8 @@ import secrets
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from kiosk.vault import sync_directory
+
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1024 * 1024
 
@@ -42,13 +44,6 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove a blob (erasure); a missing blob is not an error."""
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class FileBlobStore:
@@ -88,7 +83,7 @@ class FileBlobStore:
             final = self.path(key)
             final.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(temporary, final)
-            _fsync_dir(final.parent)
+            sync_directory(final.parent)
             return key
         finally:
             temporary.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kiosk import keys
 from kiosk.errors import ConfigError, KioskError, TemplateError
 from kiosk.templates import HQ_TEMPLATES_DIR, parse_template
-from kiosk.vault import Recipient
+from kiosk.vault import Recipient, write_atomically
 from sync import client, protocol
 from sync.signing import CONFIG_CONTEXT, SigningError, verify_from_hq
 
@@ -62,9 +61,7 @@ def save_link(data_dir: Path, link: HqLink) -> None:
     """Keep the link (atomically: a crash leaves the old one or the new one)."""
     path = data_dir / LINK_FILE
     path.parent.mkdir(mode=0o700, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(link), indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(asdict(link), indent=2).encode())
 
 
 def load_link(data_dir: Path) -> HqLink | None:
@@ -140,9 +137,7 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
         if template.id != template_id:
             problems.append(f"{template_id}: its id says {template.id}")
             continue
-        tmp = directory / f".{template_id}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, directory / f"{template_id}.toml")
+        write_atomically(directory / f"{template_id}.toml", text.encode())
         installed.append(template_id)
     for old in directory.glob("*.toml"):
         if old.stem not in config.templates:

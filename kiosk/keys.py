@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from kiosk.errors import ConfigError, KioskError
-from kiosk.vault import DEFAULT_SUITE, Identity, Recipient, SuiteId
+from kiosk.vault import DEFAULT_SUITE, Identity, Recipient, SuiteId, write_atomically
 
 KEYS_DIR = "keys"
 KEY_FILE = "kiosk-keys.json"
@@ -154,13 +154,7 @@ def _checksum(doc: dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(doc, out, indent=2)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(doc, indent=2).encode())
 
 
 def init_keys(data_dir: Path, passphrase: str, params: KdfParams | None = None,

@@ -18,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from kiosk.errors import SettingsError
+from kiosk.vault.files import write_atomically
 
 SETTINGS_FILE = "settings.toml"
 SETTINGS_VERSION = 2
@@ -279,9 +280,7 @@ class Settings:
         for key, value in sorted(self._values.items()):
             section, name = key.split(".", 1)
             doc.setdefault(section, {})[name] = value
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(doc), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomically(self.path, tomli_w.dumps(doc).encode())
 
 
 def _setting(key: str) -> Setting:

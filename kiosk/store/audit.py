@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.vault.files import write_atomically
+
 GENESIS = "0" * 64
 
 # Every action the kiosk audits; docs/audit.md lists the same names (a test checks).
@@ -85,9 +87,7 @@ class AuditLog:
         """Record the newest committed hash in the head file (call after each commit)."""
         row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         if row:
-            tmp = self._head.with_suffix(".tmp")
-            tmp.write_text(f"{row[0]} {row[1]}\n", encoding="ascii")
-            tmp.replace(self._head)
+            write_atomically(self._head, f"{row[0]} {row[1]}\n".encode())
 
     def entries(self) -> list[AuditEntry]:
         """Every entry, oldest first."""

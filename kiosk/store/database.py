@@ -82,6 +82,7 @@ class Store:
         self._identities = list(identities)
         self._notice_version = notice_version
         self._keys: dict[str, SessionKeys] = {}
+        self._templates: dict[str, InterviewTemplate] = {}
         self._db = sqlite3.connect(data_dir / DATABASE_FILE, isolation_level=None)
         self._closed = False
         try:
@@ -194,10 +195,15 @@ class Store:
                         datetime.now(UTC).isoformat()))
 
     def kept_template(self, sha256: str) -> InterviewTemplate | None:
-        """The template with this digest, as kept when its sessions ran."""
-        row = self._db.execute("SELECT toml, id FROM templates WHERE sha256 = ?",
-                               (sha256,)).fetchone()
-        return parse_template(bytes(row[0]), f"{row[1]} (kept)") if row else None
+        """The template with this digest, as kept when its sessions ran (parsed once: a
+        digest names one text forever, and retention and sync ask for every session's)."""
+        if sha256 not in self._templates:
+            row = self._db.execute("SELECT toml, id FROM templates WHERE sha256 = ?",
+                                   (sha256,)).fetchone()
+            if row is None:
+                return None
+            self._templates[sha256] = parse_template(bytes(row[0]), f"{row[1]} (kept)")
+        return self._templates[sha256]
 
     # --- SessionArchive -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk.vault.files import sync_directory
 from kiosk.vault.header import BINDING_LENGTH, DEFAULT_SEGMENT_SIZE, TAG_LENGTH, build_header
 from kiosk.vault.suites import Recipient
 
@@ -169,20 +170,9 @@ def create(path: str | os.PathLike[str], recipients: Sequence[Recipient], *,
     try:
         writer = VaultWriter(sink, recipients, segment_size=segment_size,
                              fsync_interval=fsync_interval, close_sink=True)
-        _sync_directory(path.parent)  # so the new file's name survives a power cut too
+        sync_directory(path.parent)  # so the new file's name survives a power cut too
     except BaseException:
         sink.close()
         path.unlink()
         raise
     return writer
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(fd)

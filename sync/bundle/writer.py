@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 if TYPE_CHECKING:
     pass
 
+from kiosk.vault import sync_directory
 from sync.bundle.format import (
     _CHUNK,
     _CREATED_AT_FORMAT,
@@ -132,18 +132,6 @@ def _write_body(out: BinaryIO, device_id: str, signing_key: Ed25519PrivateKey,
     out.write(_FOOTER.pack(signature, offset, len(manifest), END_MARK))
 
 
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        # Some filesystems cannot fsync a directory at all; the rename is then as durable as
-        # they make it, and failing the export would not make it more so.
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(descriptor)
-
 
 def write_bundle(directory: Path, device_id: str, signing_key: Ed25519PrivateKey,
                  entries: Iterable[EntrySpec], *, since: str | None = None,
@@ -176,7 +164,7 @@ def write_bundle(directory: Path, device_id: str, signing_key: Ed25519PrivateKey
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_directory(directory)
+    sync_directory(directory)
     return final
 
 
