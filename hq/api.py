@@ -41,7 +41,7 @@ from sync import protocol, signing
 access_log = logging.getLogger("hq.access")
 
 _ITEM_SCHEMA = {"type": "object", "required": ["kind", "session_id", "meta", "sealed"],
-                "properties": {"kind": {"enum": ["session", "transcript"]},
+                "properties": {"kind": {"enum": ["session", "transcript", "selfid"]},
                                "session_id": {"type": "string"},
                                "meta": {"type": "object"},
                                "sealed": {"type": "string", "format": "byte"}}}
@@ -109,12 +109,12 @@ def _verify(ctx: HqContext, request: Request, body: bytes) -> str:
     signer: list[str] = []
 
     def key_for(device_id: str) -> ed25519.Ed25519PublicKey | None:
-        key = devices.public_key(ctx.storage, device_id)
-        if key is None:
-            known = any(d.id == device_id for d in devices.list_devices(ctx.storage))
-            if known:
-                raise Refused(403, "revoked_device", "this kiosk's enrollment was revoked")
+        found = devices.lookup(ctx.storage, device_id)
+        if found is None:
             raise Refused(401, "unknown_device", "HQ does not know this kiosk; enroll it")
+        key, revoked = found
+        if revoked:
+            raise Refused(403, "revoked_device", "this kiosk's enrollment was revoked")
         signer.append(device_id)
         return key
 

@@ -10,9 +10,7 @@ can seek.
 
 from __future__ import annotations
 
-import csv
 import hmac
-import io
 import json
 import secrets
 import urllib.parse
@@ -28,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from hq import accounts, privacy, review
+from hq import accounts, privacy, reports, review
 from hq.accounts import User
 from hq.ratelimit import RateLimiter
 from hq.storage import hq_settings
@@ -183,8 +181,7 @@ def register(app: FastAPI, ctx: Any) -> None:
         flag = {"yes": True, "no": False}.get(needs_review)
         rows = await run_in_threadpool(review.candidate_rows, storage, interview_id, sort,
                                        flag, kiosk or None)
-        kiosks = sorted({r["kiosk"] for r in await run_in_threadpool(
-            review.candidate_rows, storage, interview_id)})
+        kiosks = await run_in_threadpool(review.kiosk_names, storage, interview_id)
         return _page("candidates.html", **base(user, csrf, interview_id=interview_id,
                                                 rows=rows, sort=sort, kiosk=kiosk,
                                                 kiosks=kiosks, needs_review=needs_review))
@@ -230,9 +227,10 @@ def register(app: FastAPI, ctx: Any) -> None:
     async def media(request: Request, device: str, session: str, question: str,
                     media: str) -> Response:
         user, _ = require(request, "view")
-        found = await run_in_threadpool(opened, device, session)
         try:
-            reader = review.recording(ctx.blobs, found, question, media)
+            reader = await run_in_threadpool(review.open_recording, storage, ctx.blobs,
+                                             ctx.keys.identity, device, session, question,
+                                             media)
         except review.ReviewError as exc:
             raise Forbidden(str(exc)) from None
         size = reader.size
@@ -272,18 +270,21 @@ def register(app: FastAPI, ctx: Any) -> None:
     @router.get("/export/scorecards.{fmt}")
     async def export(request: Request, fmt: str, interview: str = "") -> Response:
         user, _ = require(request, "export")
-        rows = await run_in_threadpool(review.candidate_rows, storage, interview) \
-            if interview else await run_in_threadpool(_all_rows, storage)
-        ctx.audit.record("scorecards.exported", user.name, {"format": fmt,
-                                                            "count": len(rows)})
+        if fmt not in ("csv", "json"):
+            raise Forbidden("export as csv or json")
         if fmt == "json":
-            return Response(json.dumps(rows, indent=2, default=str), 200, {
+            rows = await run_in_threadpool(review.candidate_rows, storage, interview or None)
+            body = json.dumps(rows, indent=2, default=str)
+        else:
+            body = await run_in_threadpool(reports.scorecards_csv, storage, interview or None)
+        count = len(rows) if fmt == "json" else body.count("\n") - 1
+        ctx.audit.record("scorecards.exported", user.name, {"format": fmt, "count": count})
+        if fmt == "json":
+            return Response(body, 200, {
                 **SECURITY_HEADERS,
                 "Content-Disposition": "attachment; filename=scorecards.json"},
                 media_type="application/json")
-        if fmt != "csv":
-            raise Forbidden("export as csv or json")
-        return Response(_csv(rows), 200, {
+        return Response(body, 200, {
             **SECURITY_HEADERS, "Content-Disposition": "attachment; filename=scorecards.csv"},
             media_type="text/csv")
 
@@ -393,25 +394,3 @@ def register(app: FastAPI, ctx: Any) -> None:
 def _competencies(found: review.OpenedSession) -> list[dict[str, Any]]:
     """Each competency's suggestion beside its rubric: description and anchored levels."""
     return [{**c, **found.rubric.get(c["id"], {})} for c in found.card.get("competencies", [])]
-
-
-def _all_rows(storage: Any) -> list[dict[str, Any]]:
-    found = []
-    for entry in review.funnel(storage):
-        found.extend(review.candidate_rows(storage, entry["interview_id"]))
-    return found
-
-
-CSV_FIELDS = ("reference", "interview_id", "kiosk", "status", "started_at", "answered",
-              "questions", "needs_review", "suggested_mean", "reviewer_mean", "reviews",
-              "decision")
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow(["'" + str(v) if str(v)[:1] in ("=", "+", "-", "@") else
-                         ("" if v is None else v) for v in (row[f] for f in CSV_FIELDS)])
-    return out.getvalue()

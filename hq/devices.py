@@ -72,12 +72,21 @@ def enroll(storage: HqStorage, request: EnrollRequest) -> str:
     return device_id
 
 
+def lookup(storage: HqStorage, device_id: str) -> tuple[ed25519.Ed25519PublicKey, bool] | None:
+    """A device's key and whether it was revoked; None if HQ never enrolled it."""
+    with storage.read() as conn:
+        row = conn.execute(sa.select(devices.c.public_key, devices.c.revoked_at).where(
+            devices.c.id == device_id)).first()
+    if row is None:
+        return None
+    return (ed25519.Ed25519PublicKey.from_public_bytes(row.public_key),
+            row.revoked_at is not None)
+
+
 def public_key(storage: HqStorage, device_id: str) -> ed25519.Ed25519PublicKey | None:
     """The key of an enrolled, unrevoked device; None for unknown or revoked ones."""
-    with storage.read() as conn:
-        row = conn.execute(sa.select(devices.c.public_key).where(
-            devices.c.id == device_id, devices.c.revoked_at.is_(None))).first()
-    return None if row is None else ed25519.Ed25519PublicKey.from_public_bytes(row.public_key)
+    found = lookup(storage, device_id)
+    return None if found is None or found[1] else found[0]
 
 
 def list_devices(storage: HqStorage) -> list[Device]:

@@ -34,7 +34,7 @@ from hq.storage import (
     uploads,
 )
 from kiosk.reference import normalize_reference
-from kiosk.vault import Identity
+from kiosk.vault import Identity, open_bytes
 
 REQUEST_DEADLINE = timedelta(days=30)
 
@@ -106,8 +106,6 @@ def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
     with storage.read() as conn:
         rows = conn.execute(sa.select(reviews).where(
             reviews.c.device_id == device_id, reviews.c.session_id == session_id)).all()
-    from kiosk.vault import open_bytes
-
     held_reviews = [{"scores": json.loads(r.scores), "decision": r.decision,
                      "submitted_at": r.submitted_at,
                      "note": open_bytes(r.note, [hq]).decode() if r.note else ""}

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hq.review import candidate_rows
 from hq.storage import HqStorage, devices, items, sessions
 
 
@@ -29,12 +30,15 @@ def session_rows(storage: HqStorage) -> list[dict[str, Any]]:
 
 
 CSV_FIELDS = ("reference", "interview_id", "kiosk", "device_id", "session_id", "status",
-              "started_at", "ended_at", "questions", "answered", "needs_review", "decision")
+              "started_at", "ended_at", "questions", "answered", "needs_review",
+              "suggested_mean", "reviewer_mean", "reviews", "decision")
 
 
-def scorecards_csv(storage: HqStorage) -> str:
-    """One line per session; a suggested and a reviewer column per competency."""
-    rows = session_rows(storage)
+def scorecards_csv(storage: HqStorage, interview_id: str | None = None) -> str:
+    """One line per session (of one interview, or all): the clear index, HQ's reviewers'
+    mean and count, and a suggested and a kiosk-reviewer column per competency. The same
+    file from `kiosk-hq export-csv` and from the dashboard."""
+    rows = candidate_rows(storage, interview_id)
     competencies = sorted({c for row in rows for c in row["scores"]})
     out = io.StringIO()
     writer = csv.writer(out)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from hq.accounts import User
 from hq.blobs import BlobStore
-from hq.storage import HqStorage, devices, items, now_text, reviews, sessions
+from hq.storage import HqStorage, devices, items, now_text, reviews, sessions, users
 from kiosk.store.cipher import SessionKeys
 from kiosk.vault import Identity, VaultReader, open_bytes, seal_bytes
 
@@ -62,18 +62,42 @@ def open_session(storage: HqStorage, hq: Identity, device_id: str,
     if session is None:
         raise ReviewError("HQ has no scorecard for that session (yet)")
     content = _open_json(session.sealed, hq)
-    transcripts: dict[str, dict[str, Any]] = {}
-    recordings: dict[str, dict[str, str]] = {}
-    for row in rows:
-        meta = json.loads(row.meta)
-        if row.kind == "transcript":
-            transcripts[meta["question_id"]] = _open_json(row.sealed, hq)["transcript"]
-        elif row.kind == "recording":
-            recordings.setdefault(meta["question_id"], {})[meta["media"]] = row.blob
+    transcripts = {json.loads(row.meta)["question_id"]:
+                   _open_json(row.sealed, hq)["transcript"]
+                   for row in rows if row.kind == "transcript"}
     return OpenedSession(device_id, session_id, str(kiosk), content["scorecard"],
                          content["candidate"], content.get("rubric", {}), transcripts,
-                         recordings,
-                         SessionKeys.unseal(bytes.fromhex(content["session_keys"]), [hq]))
+                         _recordings(rows), _session_keys(content, hq))
+
+
+def _recordings(rows: Any) -> dict[str, dict[str, str]]:
+    """question id -> media -> blob key, from a session's item rows."""
+    found: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row.kind == "recording":
+            meta = json.loads(row.meta)
+            found.setdefault(meta["question_id"], {})[meta["media"]] = row.blob
+    return found
+
+
+def _session_keys(content: dict[str, Any], hq: Identity) -> SessionKeys:
+    return SessionKeys.unseal(bytes.fromhex(content["session_keys"]), [hq])
+
+
+def open_recording(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id: str,
+                   session_id: str, question_id: str, media: str) -> VaultReader:
+    """A seekable reader of one recording, opening no more than its session's keys: a
+    player asks for many byte ranges, and each need not decrypt transcripts too."""
+    with storage.read() as conn:
+        rows = conn.execute(sa.select(items.c.kind, items.c.meta, items.c.sealed,
+                                      items.c.blob).where(
+            items.c.device_id == device_id, items.c.session_id == session_id,
+            items.c.kind.in_(("session", "recording")))).all()
+    session = next((r for r in rows if r.kind == "session"), None)
+    if session is None:
+        raise ReviewError("HQ has no scorecard for that session (yet)")
+    key = _recordings(rows).get(question_id, {}).get(media)
+    return _reader(blobs, key, _session_keys(_open_json(session.sealed, hq), hq).identity)
 
 
 class BlobReader(VaultReader):
@@ -94,12 +118,16 @@ class BlobReader(VaultReader):
 def recording(blobs: BlobStore, opened: OpenedSession, question_id: str,
               media: str = "video") -> VaultReader:
     """A seekable reader of the decrypted recording (the caller closes it)."""
-    key = opened.recordings.get(question_id, {}).get(media)
+    return _reader(blobs, opened.recordings.get(question_id, {}).get(media),
+                   opened.keys.identity)
+
+
+def _reader(blobs: BlobStore, key: str | None, identity: Identity) -> VaultReader:
     if key is None:
         raise ReviewError("there is no recording of that answer at HQ")
     source = blobs.open(key)
     try:
-        return BlobReader(source, [opened.keys.identity])
+        return BlobReader(source, [identity])
     except BaseException:
         source.close()
         raise
@@ -131,8 +159,6 @@ def submit_review(storage: HqStorage, user: User, device_id: str, session_id: st
 def session_reviews(storage: HqStorage, hq: Identity, viewer: User, device_id: str,
                     session_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """(the viewer's own review, the others' — empty until the viewer has submitted)."""
-    from hq.storage import users
-
     with storage.read() as conn:
         rows = conn.execute(sa.select(reviews, users.c.name).join(
             users, users.c.id == reviews.c.user_id).where(
@@ -155,13 +181,15 @@ SORTS = {
 }
 
 
-def candidate_rows(storage: HqStorage, interview_id: str, sort: str = "date",
+def candidate_rows(storage: HqStorage, interview_id: str | None, sort: str = "date",
                    needs_review: bool | None = None, kiosk: str | None = None
                    ) -> list[dict[str, Any]]:
-    """The interview's sessions with suggested and reviewer means, filtered and sorted."""
+    """The interview's (or, for None, every) session with suggested and reviewer means,
+    filtered and sorted."""
     query = (sa.select(*sessions.c, devices.c.name.label("kiosk"))
-             .join(devices, devices.c.id == sessions.c.device_id)
-             .where(sessions.c.interview_id == interview_id))
+             .join(devices, devices.c.id == sessions.c.device_id))
+    if interview_id is not None:
+        query = query.where(sessions.c.interview_id == interview_id)
     if needs_review is not None:
         query = query.where(sessions.c.needs_review == needs_review)
     if kiosk:
@@ -175,7 +203,8 @@ def candidate_rows(storage: HqStorage, interview_id: str, sort: str = "date",
     for review in given:
         by_session.setdefault((review.device_id, review.session_id), []).append(review)
     for row in rows:
-        suggested = [v["suggested"] for v in json.loads(row["scores"]).values()
+        row["scores"] = json.loads(row["scores"])
+        suggested = [v["suggested"] for v in row["scores"].values()
                      if v["suggested"] is not None]
         row["suggested_mean"] = round(statistics.mean(suggested), 2) if suggested else None
         mine = by_session.get((row["device_id"], row["session_id"]), [])
@@ -188,6 +217,14 @@ def candidate_rows(storage: HqStorage, interview_id: str, sort: str = "date",
         key = "reviewer_mean" if sort == "reviewer_score" else "suggested_mean"
         rows.sort(key=lambda r: (r[key] is None, -(r[key] or 0)))
     return rows
+
+
+def kiosk_names(storage: HqStorage, interview_id: str) -> list[str]:
+    """The kiosks that sent sessions of this interview (for the filter)."""
+    with storage.read() as conn:
+        return sorted(conn.execute(sa.select(devices.c.name).distinct().join(
+            sessions, sessions.c.device_id == devices.c.id).where(
+            sessions.c.interview_id == interview_id)).scalars())
 
 
 def funnel(storage: HqStorage) -> list[dict[str, Any]]:

@@ -200,6 +200,7 @@ def test_csv_export_downloads(browser: object, site: Site) -> None:
     text = Path(download.value.path()).read_text()
     assert text.splitlines()[0].startswith("reference,interview_id,kiosk")
     assert site.reference in text and "Meera" not in text
+    assert text == site.hq.cli("export-csv").stdout  # one export, from the CLI or the web
     page.close()
 
 
