@@ -14,7 +14,6 @@ from pathlib import Path
 
 from kiosk import hq_link, keys, sync_items
 from kiosk.errors import KioskError
-from kiosk.scoring_service import template_of
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.store.outbox import Entry
@@ -35,7 +34,9 @@ def _session_ids(store: Store, since: datetime | None) -> list[str]:
 def _entries(store: Store, link: hq_link.HqLink, session_ids: list[str]) -> Iterator[EntrySpec]:
     hq = link.recipient
     for sid in session_ids:
-        record = sync_items.session_record(store, sid, hq)
+        session = store.find(sid)
+        assert session is not None
+        record = sync_items.session_record(store, session, hq)
         yield EntrySpec(record.item_id, "session", {"session_id": sid},
                         protocol.record_body(record))
         for question_id in transcripts(store, sid):
@@ -47,11 +48,7 @@ def _entries(store: Store, link: hq_link.HqLink, session_ids: list[str]) -> Iter
         if answers is not None:
             yield EntrySpec(answers.item_id, "selfid", {"session_id": sid},
                             protocol.record_body(answers))
-        session = store.find(sid)
-        assert session is not None
-        template = template_of(store, session.template_id, session.template_sha256)
-        for number, kind in enumerate(sync_items.recording_kinds(
-                store, sid, template.policy.recordings_leave_kiosk)):
+        for number, kind in enumerate(sync_items.recording_kinds(store, session)):
             recording = sync_items.recording_file(store, Entry(number, sid, kind, 0))
             if recording is not None:
                 yield EntrySpec(recording.item_id, "recording",

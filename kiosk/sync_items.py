@@ -17,7 +17,7 @@ from typing import Any
 
 from kiosk import scorecard
 from kiosk.scoring_service import template_of
-from kiosk.session import SessionStatus
+from kiosk.session import Session, SessionStatus
 from kiosk.store import Store
 from kiosk.store import outbox as queue
 from kiosk.store.results import transcripts
@@ -40,10 +40,9 @@ def _seal(doc: dict[str, Any], hq: Recipient) -> bytes:
     return seal_bytes(json.dumps(doc, ensure_ascii=False).encode(), [hq])
 
 
-def session_record(store: Store, session_id: str, hq: Recipient) -> protocol.Record:
+def session_record(store: Store, session: Session, hq: Recipient) -> protocol.Record:
     """The session's scorecard, candidate details and keys, sealed to HQ."""
-    session = store.find(session_id)
-    assert session is not None
+    session_id = session.id
     card = scorecard.build(store, session_id)
     template = template_of(store, session.template_id, session.template_sha256)
     meta = protocol.session_meta({
@@ -101,13 +100,14 @@ def self_id_record(store: Store, session_id: str, hq: Recipient) -> protocol.Rec
                            _seal({"answers": answers}, hq))
 
 
-def recording_kinds(store: Store, session_id: str, recordings_leave_kiosk: bool) -> list[str]:
-    """Outbox kinds for the chosen takes' files, when the interview lets recordings leave."""
-    if not recordings_leave_kiosk:
+def recording_kinds(store: Store, session: Session) -> list[str]:
+    """Outbox kinds for a completed session's chosen takes' files, when its interview lets
+    recordings leave the kiosk."""
+    template = template_of(store, session.template_id, session.template_sha256)
+    if not template.policy.recordings_leave_kiosk or \
+            session.status is not SessionStatus.COMPLETED:
         return []
-    session = store.find(session_id)
-    if session is None or session.status is not SessionStatus.COMPLETED:
-        return []
+    session_id = session.id
     kinds = []
     for question_id, answer in session.answers.items():
         for media, path in (("video", store.video_path(session_id, question_id, answer.chosen)),

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from kiosk import hq_link, keys, retention, sync_items
 from kiosk.logs import get_logger, log_event
-from kiosk.scoring_service import template_of
 from kiosk.store import SessionNotFoundError, Store
 from kiosk.store import outbox as queue
 from sync import protocol
@@ -117,14 +116,10 @@ class SyncService:
         try:
             follow: list[str] = []
             if entry.family == queue.SESSION:
-                self.client.put_record(sync_items.session_record(self.store, entry.session_id,
-                                                                 hq))
                 session = self.store.find(entry.session_id)
                 assert session is not None
-                template = template_of(self.store, session.template_id,
-                                       session.template_sha256)
-                follow = sync_items.recording_kinds(
-                    self.store, entry.session_id, template.policy.recordings_leave_kiosk)
+                self.client.put_record(sync_items.session_record(self.store, session, hq))
+                follow = sync_items.recording_kinds(self.store, session)
             elif entry.family == queue.TRANSCRIPT:
                 record = sync_items.transcript_record(self.store, entry.session_id,
                                                       entry.parts[0], hq)
@@ -179,9 +174,11 @@ class SyncLoop:
     """Passes with backoff until stopped (the kiosk app runs one in a thread)."""
 
     def __init__(self, service: SyncService, interval: float = 60.0,
-                 sleep: Callable[[float], bool] | None = None) -> None:
+                 sleep: Callable[[float], bool] | None = None,
+                 report: Callable[[PassResult], None] | None = None) -> None:
         self.service = service
         self.interval = interval
+        self._report = report
         self._stop = threading.Event()
         self._sleep = sleep or (lambda seconds: self._stop.wait(seconds))
         self.last: PassResult | None = None
@@ -195,6 +192,8 @@ class SyncLoop:
         failures = 0
         while not self._stop.is_set():
             self.last = result = self.service.run_pass()
+            if self._report is not None:
+                self._report(result)
             if result.stopped_by is None:
                 failures, delay = 0, self.interval
             elif result.transient:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kiosk import keys
+from kiosk import keys, retention
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
@@ -25,7 +25,7 @@ from kiosk.paths import DATA_DIR_ENV, resolve_data_dir
 from kiosk.settings import Settings
 from kiosk.store import Store
 from kiosk.syncing import BackgroundSync
-from kiosk.templates import find_template
+from kiosk.templates import InterviewTemplate, find_template
 
 
 def has_display() -> bool:
@@ -67,6 +67,17 @@ def start_of_day(data_dir: Path) -> keys.UnlockedKeys | None:
             return keys.unlock(data_dir, text)  # waits longer after each wrong one
         except keys.WrongPassphraseError as exc:
             message = f"That did not unlock the kiosk ({exc}). Try again:"
+
+
+def open_day(data_dir: Path, unlocked: keys.UnlockedKeys, template: InterviewTemplate) -> Store:
+    """The store for today: the interview kept, the unlock audited, and sessions past their
+    retention erased (an unenrolled kiosk has no sync worker to do it after each pass)."""
+    store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
+    store.keep_template(template)
+    with store.transaction():
+        store.audit.append("keys.unlocked", {"key_id": unlocked.identity.key_id.hex()})
+    retention.run(store)
+    return store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,10 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         unlocked = found
     template_ref = args.template or str(settings.get("interview.template"))
     template = find_template(template_ref, data_dir)
-    store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
-    store.keep_template(template)
-    with store.transaction():
-        store.audit.append("keys.unlocked", {"key_id": unlocked.identity.key_id.hex()})
+    store = open_day(data_dir, unlocked, template)
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
     sync = None

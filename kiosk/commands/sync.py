@@ -94,16 +94,7 @@ def sync_command(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        loop = syncing.SyncLoop(service, args.interval, sleep=stop.wait)
-        original = service.run_pass
-
-        def pass_and_print() -> syncing.PassResult:
-            result = original()
-            _print_pass(result)
-            return result
-
-        service.run_pass = pass_and_print  # type: ignore[method-assign]
-        loop.run()
+        syncing.SyncLoop(service, args.interval, sleep=stop.wait, report=_print_pass).run()
         return 0
     finally:
         store.close()

@@ -48,3 +48,23 @@ def test_without_a_display_the_headless_demo_runs(monkeypatch, capsys) -> None:
     assert app.main([]) == 0
     assert ran == [["demo", "--headless"]]
     assert "no display here" in capsys.readouterr().out
+
+
+def test_the_start_of_day_erases_what_is_past_its_retention(tmp_path: Path) -> None:
+    from kiosk import keys
+    from kiosk.scripted import take_demo_interview
+    from kiosk.store import Store
+    from kiosk.templates import find_template
+    from ui.app import open_day
+
+    keys.init_keys(tmp_path, "retention day passphrase", keys.KdfParams(8192, 1, 1))
+    unlocked = keys.unlock(tmp_path, "retention day passphrase")
+    store = Store(tmp_path, keys.recipients(tmp_path), [unlocked.identity])
+    store.keep_template(find_template("demo"))
+    old = take_demo_interview(store)  # on the fake clock's day, long past the demo's 7 days
+    store.close()
+    today = open_day(tmp_path, unlocked, find_template("demo"))
+    assert today.find(old.id) is None
+    assert any(e.action == "session.erased" and e.actor == "retention"
+               for e in today.audit.entries())
+    today.close()
