@@ -148,8 +148,6 @@ def test_the_app_s_background_sync_sends_and_stops(tmp_path: Path, kiosk: Kiosk)
         deadline = time.monotonic() + 60
         while not hq.sessions() and time.monotonic() < deadline:
             time.sleep(0.3)
-        background.pause()   # a candidate starts recording: uploads wait
-        background.resume()
         background.stop()
         assert len(hq.sessions()) == 1
         assert background.last is not None and background.last.stopped_by is None
@@ -164,3 +162,102 @@ def test_sign_in_only_ever_redirects_within_hq(target: str, kept: str) -> None:
     from hq.dashboard import _local_path
 
     assert _local_path(target) == kept
+
+
+def test_a_paused_service_sends_nothing_until_resumed(tmp_path: Path, kiosk: Kiosk) -> None:
+    import threading
+    import time
+
+    from tests.sync.test_hq_sync import finished_session, service
+
+    secret = tmp_path / "pass"
+    secret.write_text("hq admin test passphrase")
+    (tmp_path / "hq").mkdir()
+    hq = HqServer(tmp_path / "hq", f"sqlite:///{tmp_path / 'hq.sqlite3'}", secret)
+    hq.cli("init", "--passphrase-file", str(secret))
+    hq.start()
+    try:
+        kiosk.enroll(hq)
+        finished_session(kiosk)
+        paused = service(kiosk)
+        paused.gate.clear()             # a candidate is recording
+        seen_while_paused: list[object] = []
+
+        def take_ends() -> None:
+            time.sleep(1.5)
+            seen_while_paused.extend(hq.sessions())
+            paused.gate.set()
+
+        # The store belongs to this thread, so the pass runs here and the take ends there.
+        ending = threading.Thread(target=take_ends)
+        ending.start()
+        result = paused.run_pass()
+        ending.join()
+        assert seen_while_paused == []
+        assert result.sent == {"session": 1, "transcript": 1}
+    finally:
+        hq.stop()
+
+
+def test_a_full_disk_at_hq_loses_no_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    import errno
+    import hashlib
+    import os
+
+    from hq.blobs import FileBlobStore
+    from hq.ingest import Uploads
+    from hq.storage import HqStorage
+
+    storage = HqStorage(f"sqlite:///{tmp_path / 'hq.sqlite3'}")
+    storage.migrate()
+    uploads = Uploads(storage, FileBlobStore(tmp_path / "blobs"), tmp_path / "uploads")
+    data = os.urandom(300_000)
+    meta = {"question_id": "q1", "take": 1, "media": "video", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    upload = uploads.create("k-1", "0123456789abcdef/recording/q1/1/video",
+                            "0123456789abcdef", meta, len(data))
+    uploads.append("k-1", upload.upload_id, 0, data[:100_000])
+    real_fsync = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space"):
+        uploads.append("k-1", upload.upload_id, 100_000, data[100_000:200_000])
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed
+    # HQ still says 100 000 bytes: the failed chunk was never acknowledged, so it comes again.
+    assert uploads.get("k-1", upload.upload_id).received == 100_000
+    uploads.append("k-1", upload.upload_id, 100_000, data[100_000:200_000])
+    done = uploads.append("k-1", upload.upload_id, 200_000, data[200_000:])
+    assert done.complete
+    assert (tmp_path / "blobs" / meta["sha256"][:2] / meta["sha256"][2:]).read_bytes() == data
+    storage.dispose()
+
+
+def test_a_full_stick_says_so_and_leaves_no_half_bundle(tmp_path: Path, kiosk: Kiosk,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    import errno
+    import os
+
+    from kiosk.errors import KioskError
+    from kiosk.export import export_bundle
+    from tests.sync.test_hq_sync import finished_session
+
+    hq_link.save_link(kiosk.data_dir, hq_link.HqLink(
+        url="https://hq.invalid", device_id="k-test",
+        hq_recipient=kiosk.unlocked.identity.recipient.to_text(),
+        hq_signing_key=base64.b64encode(bytes(32)).decode(), enrolled_at="2026-11-30"))
+    finished_session(kiosk)
+    stick = tmp_path / "usb"
+    stick.mkdir()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(KioskError, match="stick full"):
+        export_bundle(kiosk.store, kiosk.unlocked, stick)
+    assert list(stick.iterdir()) == []
