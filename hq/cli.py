@@ -64,9 +64,7 @@ def serve_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     unlocked = keys.unlock(directory, _passphrase(args))
-    context = server.build_context(directory, storage, unlocked,
-                                   device_rate=args.rate_limit,
-                                   device_burst=max(1, int(args.rate_limit * 4)))
+    context = server.build_context(directory, storage, unlocked, device_rate=args.rate_limit)
     print(f"HQ listening on http://{args.host}:{args.port} (API docs at /docs)",
           file=sys.stderr, flush=True)
     server.serve(context, args.host, args.port)

@@ -53,14 +53,16 @@ def open_storage(directory: Path, db: str | None) -> HqStorage:
     return storage
 
 
-def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKeys,
-                  **limits: float) -> HqContext:
-    """Everything the API needs, over one data directory and database."""
+def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKeys, *,
+                  device_rate: float = 50.0, enroll_rate: float = 0.2) -> HqContext:
+    """Everything the API needs, over one data directory and database. A kiosk may burst
+    to four seconds' worth of requests."""
     from hq.api import HqContext
 
     blobs = FileBlobStore(directory / "blobs")
     return HqContext(storage, blobs, Uploads(storage, blobs, directory / "uploads"), unlocked,
-                     audit_head=directory / "audit.head", **limits)  # type: ignore[arg-type]
+                     device_rate=device_rate, device_burst=max(1, int(device_rate * 4)),
+                     enroll_rate=enroll_rate, audit_head=directory / "audit.head")
 
 
 RETENTION_INTERVAL = 3600.0

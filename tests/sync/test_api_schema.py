@@ -105,7 +105,7 @@ def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hq]:
     storage.migrate()
     # Limits high enough that fuzzing reaches the parsers instead of the rate limiters.
     context = build_context(directory, storage, keys.unlock(directory, HQ_PASSPHRASE),
-                            device_rate=1e6, device_burst=10**6, enroll_rate=1e6)
+                            device_rate=1e6, enroll_rate=1e6)
     key = ed25519.Ed25519PrivateKey.generate()
     code, _ = devices.new_enroll_code(storage)
     device_id = devices.enroll(storage, protocol.EnrollRequest(
