@@ -74,6 +74,7 @@ class Runtime:
         self.flow: CandidateFlow | None = None
         self._recorder: AnswerRecorder | None = None
         self._sinks: list[VaultWriter] = []
+        self._paths: list[Path] = []  # the take's vault files, while it is recorded
         self._take: tuple[str, int] | None = None
         self.ask_resume: Callable[[], None] = lambda: None
         self.last_stats: TakeStats | None = None
@@ -162,10 +163,13 @@ class Runtime:
             audio_sink: object = None
         else:
             recipients = self.store.media_recipients(session.id)
-            sinks = [create(self.store.video_path(session.id, event.question_id, event.take),
-                            recipients, segment_size=VIDEO_SEGMENT_SIZE),
-                     create(self.store.audio_path(session.id, event.question_id, event.take),
-                            recipients, segment_size=AUDIO_COPY_SEGMENT_SIZE)]
+            paths = [self.store.video_path(session.id, event.question_id, event.take),
+                     self.store.audio_path(session.id, event.question_id, event.take)]
+            for path in paths:
+                _set_aside(path)
+            sinks = [create(paths[0], recipients, segment_size=VIDEO_SEGMENT_SIZE),
+                     create(paths[1], recipients, segment_size=AUDIO_COPY_SEGMENT_SIZE)]
+            self._paths = paths
             video_sink, audio_sink = sinks
             self._take = (event.question_id, event.take)
         self._sinks = sinks
@@ -188,16 +192,20 @@ class Runtime:
             return
         stats = recorder.stop()
         self.last_stats = stats
+        dropped = event.ended_by == "abort"  # a take cut off by a wipe is not kept (flow rule)
         for sink in self._sinks:
-            if stats.ended_by == "sink_full":
+            if stats.ended_by == "sink_full" or dropped:
                 sink.abandon()
             else:
-                sink.close()
+                sink.close()  # final segment and fsync: finished before the flow stores the take
+        if dropped:
+            for path in self._paths:
+                path.unlink(missing_ok=True)
         flow = self.flow
         session = flow.session() if flow is not None else None
-        if self._take is not None and session is not None and self._sinks:
+        if self._take is not None and session is not None and self._sinks and not dropped:
             self.store.save_recording_stats(session.id, *self._take, asdict(stats))
-        self._sinks, self._take = [], None
+        self._sinks, self._take, self._paths = [], None, []
         if self.worker is not None:
             self.worker.resume()
         if self.sync is not None:
@@ -250,6 +258,13 @@ class Runtime:
             self.worker.stop()
         if self.sync is not None:
             self.sync.stop()
+
+
+def _set_aside(path: Path) -> None:
+    """A take's file left by a kiosk that died while recording it has no row (the take never
+    ended): keep it under another name rather than fail the new take, or overwrite it."""
+    if path.exists():
+        path.rename(path.with_name(f"{path.name}.cut-off-{path.stat().st_mtime_ns}"))
 
 
 def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:

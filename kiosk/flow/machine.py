@@ -58,6 +58,7 @@ class CandidateFlow:
         self._archive: SessionArchive = archive if archive is not None else MemoryArchive()
         self._make_reference = make_reference
         self._events = ev.Announcer()
+        self._unsaved_takes: list[tuple[Session, str, Take]] = []
         self._step = Step.WELCOME
         self._entered_at = self._clock.monotonic()
         # Everything about the current candidate, all set (and reset) by _clear_candidate.
@@ -177,7 +178,7 @@ class CandidateFlow:
         self._require(Step.WELCOME)
         now = self._now()
         self._go(Step.LANGUAGE if len(self.template.languages) > 1 else Step.IDENTIFY, now)
-        self._events.deliver()
+        self._deliver()
 
     def choose_language(self, language: str) -> None:
         """Pick the language (on the welcome screen, or the language step, which it ends)."""
@@ -189,7 +190,7 @@ class CandidateFlow:
         self._language = language
         if self._step is Step.LANGUAGE:
             self._go(Step.IDENTIFY, now)
-        self._events.deliver()
+        self._deliver()
 
     def identify(self, name: str, contact: str) -> None:
         """The candidate gave their name and one contact detail."""
@@ -198,7 +199,7 @@ class CandidateFlow:
         now = self._now()
         self._candidate = details
         self._go(Step.CONSENT, now)
-        self._events.deliver()
+        self._deliver()
 
     def give_consent(self, *, recording: bool, retention: bool,
                      ai_scoring: bool | None = None) -> None:
@@ -220,7 +221,7 @@ class CandidateFlow:
             log_event(_log, "flow.consent_declined",
                       reason="recording" if not recording else "retention")
             self._go(Step.DECLINED, now)
-            self._events.deliver()
+            self._deliver()
             return
         assert self._candidate is not None
         self._session = open_session(self._archive, self.template, self._language,
@@ -231,7 +232,7 @@ class CandidateFlow:
                   template_id=self.template.id, language=self._language)
         self._events.queue(ev.SessionStarted(self._session.reference))
         self._go(Step.ACCOMMODATIONS, now)
-        self._events.deliver()
+        self._deliver()
 
     def set_accommodations(self, accommodations: Accommodations | None = None) -> None:
         """Apply the adjustments the candidate asked for (None: no adjustment)."""
@@ -243,14 +244,14 @@ class CandidateFlow:
         self._session.accommodations = chosen
         self._save()
         self._go(Step.DEVICE_CHECK, now)
-        self._events.deliver()
+        self._deliver()
 
     def report_devices(self, *, camera: bool, microphone: bool) -> None:
         """The device check's findings: whether camera and microphone work."""
         self._require(Step.DEVICE_CHECK)
         self._devices = (camera, microphone)
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def devices_ready(self) -> None:
         """Leave the device check; refused while a device the questions need is not working."""
@@ -266,9 +267,11 @@ class CandidateFlow:
         now = self._now()
         if not self._remaining_questions():
             self._finish(now)
+        elif self._attempt.takes and not self._practice:
+            self._go(Step.REVIEW, now)  # resumed with a take not yet used: review it first
         else:
             self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def skip_practice(self) -> None:
         """Go straight to the first real question."""
@@ -278,21 +281,21 @@ class CandidateFlow:
         now = self._now()
         self._practice = False
         self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def begin_question(self) -> None:
         """Show the question and start the think countdown."""
         self._require(Step.READ)
         now = self._now()
         self._go(Step.THINK, now)
-        self._events.deliver()
+        self._deliver()
 
     def ready(self) -> None:
         """'I'm ready': end thinking early."""
         self._require(Step.THINK)
         now = self._now()
         self._start_countdown(now)
-        self._events.deliver()
+        self._deliver()
 
     def update_text(self, text: str) -> None:
         """Keep the text typed so far, so a timeout never loses it."""
@@ -303,20 +306,20 @@ class CandidateFlow:
             raise InvalidInput("text", f"answers are limited to {MAX_TEXT_ANSWER} characters")
         self._attempt.draft = text
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def finish_answer(self) -> None:
         """'Finish answer': stop recording early (or hand in the typed text)."""
         self._require(Step.ANSWER)
         now = self._now()
         self._stop_answer(now, "candidate")
-        self._events.deliver()
+        self._deliver()
 
     def recording_failed(self) -> None:
         """The camera or microphone failed mid-answer: keep the take; no retake is lost."""
         self._require(Step.ANSWER)
         self._stop_answer(self._now(), "device")
-        self._events.deliver()
+        self._deliver()
 
     def choose_take(self, number: int) -> None:
         """Pick which take to submit."""
@@ -325,7 +328,7 @@ class CandidateFlow:
             raise InvalidInput("take", f"choose a take from 1 to {len(self._attempt.takes)}")
         self._attempt.chosen = number
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def retake(self) -> None:
         """'Try again': record another take, if the question allows one."""
@@ -334,13 +337,13 @@ class CandidateFlow:
             raise IllegalTransition("no retakes are left for this question")
         now = self._now()
         self._start_countdown(now)
-        self._events.deliver()
+        self._deliver()
 
     def submit(self) -> None:
         """'Use this answer': submit the chosen take and move on."""
         self._require(Step.REVIEW)
         self._submit(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def take_break(self) -> None:
         """Pause before the next question."""
@@ -351,21 +354,21 @@ class CandidateFlow:
         assert self._session is not None
         self._session.breaks_taken += 1
         self._go(Step.BREAK, now)
-        self._events.deliver()
+        self._deliver()
 
     def end_break(self) -> None:
         """Back from the break to the next question."""
         self._require(Step.BREAK)
         now = self._now()
         self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def reset(self) -> None:
         """'Done' on the finished or declined screen: wipe and welcome the next candidate."""
         self._require(Step.FINISHED, Step.DECLINED)
         now = self._now()
         self._wipe("finished" if self._step is Step.FINISHED else "declined", now)
-        self._events.deliver()
+        self._deliver()
 
     def abort(self) -> None:
         """Staff stop the session; it can be resumed later with its reference code."""
@@ -373,7 +376,7 @@ class CandidateFlow:
             raise IllegalTransition("there is no session to stop")
         now = self._now()
         self._wipe("staff", now)
-        self._events.deliver()
+        self._deliver()
 
     def resume(self, code: str) -> None:
         """Resume an interrupted session by its reference code, from its next question."""
@@ -387,6 +390,12 @@ class CandidateFlow:
         self._accommodations = session.accommodations
         self._practice = False
         self._index = self._next_unanswered(0)
+        if self._index < len(self.template.questions):
+            # Takes that ended before the kiosk stopped (a crash on the review screen) are
+            # the candidate's: they come back to review them, and numbering goes on after.
+            recorded = session.recorded.get(self._current_question().id, [])
+            self._attempt = Attempt(takes=list(recorded),
+                                    chosen=recorded[-1].number if recorded else None)
         session.status = SessionStatus.IN_PROGRESS
         session.interruption = None
         self._save()
@@ -394,25 +403,38 @@ class CandidateFlow:
                   questions=len(session.answers))
         self._events.queue(ev.SessionResumed(session.reference, len(session.answers)))
         self._go(Step.DEVICE_CHECK, now)
-        self._events.deliver()
+        self._deliver()
 
     def touch(self) -> None:
         """Any touch or key press: the candidate is still here."""
         if self._step is not Step.WELCOME:
             self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def tick(self) -> None:
         """Apply every deadline that has passed."""
         now = self._now()
         while (due := self._next_deadline()) is not None and due <= now:
             self._expire(due)
-        self._events.deliver()
+        self._deliver()
 
     # --- the machinery ------------------------------------------------------------------
 
     def _now(self) -> float:
         return self._clock.monotonic()
+
+    def _deliver(self) -> None:
+        """Announce what happened, then store each take that just ended.
+
+        The order is the point: on `RecordingStopped` the recorder finishes the take's vault
+        files (final segment, fsync), so the take's row is committed only once its
+        recording is complete on disk. From then on the take survives a crash of the kiosk
+        even if the candidate never reached "Use this answer"; keeping it is a later fact.
+        """
+        self._events.deliver()
+        while self._unsaved_takes:
+            session, question_id, take = self._unsaved_takes.pop(0)
+            self._archive.save_take(session, question_id, take)
 
     def _wall(self, at: float) -> datetime:
         """Wall time at monotonic reading `at` (which may lie in the recent past)."""
@@ -532,6 +554,10 @@ class CandidateFlow:
 
     def _stop_answer(self, at: float, ended_by: str) -> None:
         take = self._attempt.stop_take(at, self.mode, self._answer_seconds(), ended_by)
+        if not self._practice and self._session is not None:
+            question_id = self._current_question().id
+            self._session.recorded.setdefault(question_id, []).append(take)
+            self._unsaved_takes.append((self._session, question_id, take))
         self._events.queue(ev.RecordingStopped(
             question_id=None if self._practice else self._current_question().id,
             take=take.number, ended_by=ended_by, practice=self._practice,
@@ -564,6 +590,7 @@ class CandidateFlow:
         answer = Answer(question_id=question_id, takes=list(self._attempt.takes),
                         chosen=self._attempt.chosen, submitted_at=self._wall(at))
         self._session.answers[question_id] = answer
+        self._session.recorded.pop(question_id, None)  # kept: now part of the answer
         return answer
 
     def _finish(self, at: float) -> None:

@@ -207,3 +207,31 @@ def test_other_sessions_survive_an_erasure(store: Store) -> None:
     store._keys.clear()
     kept = store.find(keep)
     assert kept is not None and kept.candidate.name == NAME
+
+
+def test_a_finished_take_is_committed_before_it_is_used_and_its_text_is_encrypted(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path, [KIOSK.recipient, HQ.recipient], [KIOSK])
+    flow = CandidateFlow(small_template(mode="text"), clock=FakeClock(), archive=store)
+    flow.start()
+    flow.choose_language("en")
+    flow.identify("Test Candidate", "test@example.com")
+    flow.give_consent(recording=True, retention=True)
+    flow.set_accommodations(Accommodations())
+    flow.report_devices(camera=True, microphone=True)
+    flow.devices_ready()
+    flow.skip_practice()
+    flow.begin_question()
+    flow.ready()
+    flow.update_text("Quartermaster of the stockroom")
+    flow.finish_answer()
+    assert flow.step is Step.REVIEW
+    store.close()  # as if the kiosk died here: only what was committed is left
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("kiosk.db*"))
+    assert b"Quartermaster" not in raw
+    again = Store(tmp_path, [KIOSK.recipient, HQ.recipient], [KIOSK])
+    stored = again.find(flow.reference or "")
+    assert stored is not None and not stored.answers
+    [take] = stored.recorded["q-one"]
+    assert take.text == "Quartermaster of the stockroom"
+    again.close()
