@@ -33,13 +33,21 @@ class MemoryPlayer:
         self.player.play()
 
     def stop(self) -> None:
-        """Stop and drop the decrypted bytes."""
-        if self.player is not None:
-            self.player.stop()
+        """Stop and drop the decrypted bytes.
+
+        The order is fixed, because the player's decoding threads read the buffer: stop,
+        detach the source, destroy the player (these objects have no Qt parent, so dropping
+        the last Python reference deletes them now, not at some later event), then the
+        sound output, and only then close and empty the buffer. Nothing of a playback
+        outlives this call, so closing the window never finds a player still reading.
+        """
+        player, self.player = self.player, None
+        if player is not None:
+            player.stop()
             # Let go of the buffer first (setSourceDevice(None) can block offscreen).
-            self.player.setSource(QUrl())
-            self.player.deleteLater()
-            self.player = None
+            player.setSource(QUrl())
+            del player
+        self._audio = None
         if self._buffer is not None:
             self._buffer.close()
             self._buffer.setData(QByteArray())

@@ -68,9 +68,7 @@ def binding_drops_references() -> tuple[str, ...]:
             call()
         if sys.getrefcount(singleton) <= before - PROBE_CALLS // 2:
             dropped.append(name)
-    if dropped:
-        _give_back(PROBE_CALLS, dropped)  # the probe itself must not cost anything
-    return tuple(dropped)
+    return tuple(dropped)  # (the probe's own 64 references are covered by the reserve)
 
 
 def make_immortal(singletons: tuple[object, ...] = SINGLETONS, reserve: int = RESERVE) -> None:
@@ -79,17 +77,13 @@ def make_immortal(singletons: tuple[object, ...] = SINGLETONS, reserve: int = RE
         # Only a release CPython keeps the count as the object's first field.
         raise RuntimeError("cannot protect None on this interpreter: replace the Qt binding")
     for singleton in singletons:
-        before = sys.getrefcount(singleton)
         count = ctypes.c_ssize_t.from_address(id(singleton))
-        if count.value != before - 1:  # getrefcount's own argument is one reference
+        value = count.value
+        # getrefcount's argument is one more reference; a few may come and go in between
+        # (ctypes' own objects), but a field that is not the count would be far off.
+        if abs(value - (sys.getrefcount(singleton) - 1)) > 8:
             raise RuntimeError("unexpected object layout: replace the Qt binding")
-        count.value += reserve
-
-
-def _give_back(calls: int, names: list[str]) -> None:
-    by_name = {"None": None, "True": True}
-    for name in names:
-        make_immortal((by_name[name],), calls)
+        count.value = value + reserve
 
 
 def protect() -> BindingCheck:
@@ -101,7 +95,10 @@ def protect() -> BindingCheck:
     drops = binding_drops_references()
     if not drops:
         return BindingCheck(PySide6.__version__, python, (), False)
-    make_immortal()
+    try:
+        make_immortal()
+    except RuntimeError:  # an interpreter we cannot protect: run, and say so to staff
+        return BindingCheck(PySide6.__version__, python, drops, False)
     return BindingCheck(PySide6.__version__, python, drops, True)
 
 
@@ -111,10 +108,11 @@ CHECK = protect()
 def staff_note() -> str | None:
     """Log it and return a line for the staff console when the binding had to be guarded
     against (None when it did not): it works, but it should be replaced."""
-    if not CHECK.protected:
+    if not CHECK.drops:
         return None
     log_event(_log, "ui.qt_binding_drops_references", logging.WARNING,
               version=f"PySide6 {CHECK.pyside} on Python {CHECK.python}",
-              count=len(CHECK.drops))
+              count=len(CHECK.drops), status="protected" if CHECK.protected else "unprotected")
+    state = "protected" if CHECK.protected else "NOT protected: the kiosk may abort"
     return (f"the installed PySide6 {CHECK.pyside} drops references on Python {CHECK.python} "
-            f"(protected; reinstall with make to get a fixed version)")
+            f"({state}; reinstall with make to get a fixed version)")

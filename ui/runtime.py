@@ -8,12 +8,13 @@ thread through the `Bridge`, the one way in.
 from __future__ import annotations
 
 import io
+import queue
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from capture.check import CheckResult, check_frames
 from capture.media import DeviceError
@@ -42,17 +43,36 @@ from ui import i18n
 
 
 class Bridge(QObject):
-    """Runs callables on the GUI thread, whichever thread asks."""
+    """Runs callables on the GUI thread, whichever thread asks.
 
-    _call = Signal(object)
+    The callables wait in a plain thread-safe queue; only an argument-less signal crosses
+    threads, queued to a slot of this object, which lives on the GUI thread. So no Python
+    object travels inside a Qt event (a `Signal(object)` wraps it in one, to be released on
+    whichever thread Qt drops the event, even after the interpreter has gone), the slot's
+    thread does not depend on how the binding treats a lambda with no receiver, and work
+    still waiting at close is dropped with the queue, by Python, under its lock.
+    """
+
+    _wake = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        self._call.connect(lambda function: function())
+        self._pending: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake.connect(self._run_pending, Qt.ConnectionType.QueuedConnection)
 
     def call_soon(self, function: Callable[[], None]) -> None:
         """Queue `function` for the GUI thread."""
-        self._call.emit(function)
+        self._pending.put(function)
+        self._wake.emit()
+
+    @Slot()
+    def _run_pending(self) -> None:
+        while True:
+            try:
+                function = self._pending.get_nowait()
+            except queue.Empty:
+                return
+            function()
 
 
 class Runtime:

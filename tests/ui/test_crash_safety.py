@@ -129,3 +129,21 @@ def session_questions(store: Store, sha256: str) -> list:
 
         template = find_template("demo")
     return list(template.questions)
+
+
+def test_the_bridge_runs_work_from_other_threads_on_the_gui_thread(qtbot) -> None:
+    import threading
+
+    from ui.runtime import Bridge
+
+    bridge = Bridge()
+    ran: list[str] = []
+    senders = [threading.Thread(target=bridge.call_soon, name=f"encoder-{n}",
+                                args=(lambda: ran.append(threading.current_thread().name),))
+               for n in range(20)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    qtbot.waitUntil(lambda: len(ran) == 20, timeout=5000)
+    assert set(ran) == {threading.main_thread().name}
