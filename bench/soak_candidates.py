@@ -15,6 +15,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +45,24 @@ def pause(seconds: float) -> Wait:
     return (lambda: time.monotonic() >= until, f"{seconds:.1f} s to pass")
 
 
+def playing(playback: Any) -> bool:
+    """Whether a player has been started."""
+    return playback.player is not None
+
+
+def shown(widget: QWidget | None) -> bool:
+    """Whether `widget` is on screen (on X: mapped, so input can reach it)."""
+    handle = widget.windowHandle() if widget is not None else None
+    return handle is not None and widget is not None and widget.isVisible() \
+        and handle.isExposed()
+
+
 def answer_dialog(kiosk: SoakKiosk, text: str) -> Iterator[Wait]:
     """Type `text` into the input dialog that is open, and press Return."""
-    yield (lambda: isinstance(modal(), QInputDialog), "an input dialog")
+    yield (lambda: isinstance(modal(), QInputDialog) and shown(modal()), "an input dialog")
     dialog = modal()
     assert dialog is not None
+    dialog.activateWindow()  # no window manager gives it the keyboard
     field = dialog.findChild(QLineEdit)
     assert field is not None
     kiosk.hands.type(field, text)
@@ -90,7 +104,9 @@ class Candidate:
                 f"step {names}")
 
     def press(self, widget: QWidget, then: Wait) -> Iterator[Wait]:
-        yield (lambda: widget.isVisible() and widget.isEnabled(), "a button to show")
+        label = widget.text() if hasattr(widget, "text") else type(widget).__name__
+        yield (lambda: widget.isVisible() and widget.isEnabled(),
+               f"'{label}' to show (at step {self.flow.step.value})")
         self.hands.click(widget)
         yield then
 
@@ -135,7 +151,12 @@ class Candidate:
         reference = self.flow.reference
         self.kiosk.advance(self.flow.timings.idle_seconds * extra + 0.5)
         overlay = self.window.overlay
-        yield (overlay.isVisible, "'Are you still there?'")
+        step = self.flow.step.value
+        yield (lambda: overlay.isVisible() or self.flow.step is Step.WELCOME,
+               f"'Are you still there?' (left at {step}, now {self.flow.step.value}, "
+               f"warned {self.flow.idle_warning})")
+        if self.flow.step is Step.WELCOME:
+            raise AssertionError(f"wiped without a warning at {step}")
         if self.rng.random() < 0.5:
             self.did["still_here"] += 1
             yield from self.press(overlay.yes, (lambda: not overlay.isVisible(),
@@ -169,10 +190,9 @@ class Candidate:
         screen = self.screen
         if self.rng.random() < 0.04:
             self.did["declined"] = True
-            yield from self.press(screen.decline, self.at(Step.DECLINED, Step.CONSENT))
-            if self.flow.step is Step.DECLINED:
-                yield from self.press(self.screen.done, self.at(Step.WELCOME))
-                return False
+            yield from self.press(screen.decline, self.at(Step.DECLINED))
+            yield from self.press(self.screen.done, self.at(Step.WELCOME))
+            return False
         for box in (screen.recording, screen.retention, screen.ai):
             if box.isVisible() and not box.isChecked():
                 yield from self.press(box, (box.isChecked, "a box to be ticked"))
@@ -256,7 +276,7 @@ class Candidate:
             screen = self.screen
             if screen.watch.isVisible() and self.rng.random() < 0.3:
                 self.did["watched"] += 1
-                yield from self.press(screen.watch, (lambda: screen.playback.player is not None,
+                yield from self.press(screen.watch, (partial(playing, screen.playback),
                                                      "playback to start"))
                 yield pause(0.3)
             if screen.again.isVisible() and self.rng.random() < 0.35:
@@ -289,9 +309,13 @@ class Candidate:
             with tempfile.TemporaryDirectory(prefix="soak-usb-") as stick:
                 # The folder chooser is the desktop's own dialog; the soak names the stick.
                 console.choose_folder = lambda: stick  # type: ignore[method-assign]
-                yield from self.press(console.export, (
-                    lambda: console.message.text().startswith(("Wrote", "Not exported")),
-                    "the export to finish"))
+
+                def exported() -> bool:  # (the message of an earlier export may still show)
+                    text = console.message.text()
+                    return text.startswith("Not exported") or any(
+                        text.startswith("Wrote") and bundle.name in text
+                        for bundle in Path(stick).glob("*.ikbundle"))
+
+                yield from self.press(console.export, (exported, "the export to finish"))
                 assert console.message.text().startswith("Wrote"), console.message.text()
-                assert any(Path(stick).glob("*.ikbundle"))
         yield from self.press(console.lock, self.at(Step.WELCOME))

@@ -112,12 +112,14 @@ class XHands:
 
     def click(self, widget: QWidget) -> None:
         point = self._point(widget)
-        self._run("mousemove", "--sync", str(point.x()), str(point.y()), "click", "1")
+        # No --sync: it waits for the pointer to move, for ever if it is already there. One
+        # connection keeps the order: the click lands where the pointer was moved to.
+        self._run("mousemove", str(point.x()), str(point.y()), "click", "1")
 
     def click_row(self, table: QAbstractItemView, row: int) -> None:
         centre = table.visualRect(table.model().index(row, 0)).center()
         point = self._point(table.viewport(), centre)
-        self._run("mousemove", "--sync", str(point.x()), str(point.y()), "click", "1")
+        self._run("mousemove", str(point.x()), str(point.y()), "click", "1")
 
     def type(self, widget: QWidget, text: str) -> None:
         self.click(widget)  # focus it as a person would (and the window, with no WM)

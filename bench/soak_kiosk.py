@@ -12,12 +12,15 @@ candidate's resident memory.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import random
+import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -115,6 +118,11 @@ def drive(app: QApplication, script: Iterator[Wait]) -> None:
             state["wait"], state["since"] = next(script), time.monotonic()
         except StopIteration:
             timer.stop()
+        except Exception as exc:  # the script's own failure: say so and end, never hang
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            say(kind="stuck", waiting_for=f"script error: {type(exc).__name__}: {exc} "
+                                          f"({Path(where.filename).name}:{where.lineno})")
+            app.exit(4)
         finally:
             state["busy"] = False
 
@@ -131,7 +139,7 @@ def script(kiosk: SoakKiosk, seed: int, first: int, count: int,
            staff_every: float) -> Iterator[Wait]:
     """`count` candidates from number `first`, with staff in the console now and then."""
     for number in range(first, first + count):
-        rng = random.Random(seed * 1_000_003 + number)
+        rng = random.Random(seed * 1_000_003 + number)  # noqa: S311 - a replayable script
         started = time.monotonic()
         candidate = Candidate(kiosk, rng, number)
         yield from candidate.take_part()
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--staff-every", type=float, default=0.1)
     args = parser.parse_args(argv)
     passphrase = os.environ["SOAK_PASSPHRASE"]
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the soak asks when we hang
     app = QApplication(sys.argv[:1])
     hands: Hands = XHands(args.x) if args.x else QtHands()
     kiosk = SoakKiosk(args.data_dir, passphrase, hands, worker=not args.no_worker,

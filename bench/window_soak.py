@@ -24,12 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +46,10 @@ from kiosk.store import Store  # noqa: E402
 from kiosk.vault import VaultReader  # noqa: E402
 
 CHILD = ROOT / "bench" / "soak_kiosk.py"
-PASSPHRASE = "soak passphrase for staff"
+PASSPHRASE = "soak passphrase for staff"  # noqa: S105 - a throw-away test kiosk
 SLOPE_LIMIT_MIB = 0.25
+# Each candidate reports within seconds; minutes of silence is a hang, not a slow machine.
+SILENCE_SECONDS = float(os.environ.get("SOAK_SILENCE_SECONDS", "300"))
 MAX_CHILDREN = 20  # stop restarting after this many processes (something is badly wrong)
 
 
@@ -96,7 +102,13 @@ def run_child(soak: Soak, args: argparse.Namespace, data_dir: Path, first: int, 
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True,
                                    env=env, cwd=ROOT)
         assert process.stdout is not None
-        for line in process.stdout:
+        for line in lines_or_silence(process, SILENCE_SECONDS):
+            if line is None:  # nothing for minutes: the window is hung, not slow
+                soak.stuck.append(f"no word from the kiosk for {SILENCE_SECONDS:.0f} s")
+                process.send_signal(signal.SIGUSR1)  # its threads' stacks, into the log
+                time.sleep(1)
+                process.kill()
+                break
             fact = json.loads(line)
             kind = fact.pop("kind")
             if kind == "candidate":
@@ -114,9 +126,31 @@ def run_child(soak: Soak, args: argparse.Namespace, data_dir: Path, first: int, 
                 soak.hands, soak.platform = fact["hands"], fact["platform"]
         status = process.wait()
     fatal = "Fatal Python error" in log.read_text(errors="replace")
-    if status < 0 or fatal or (status != 0 and not soak.stuck):
+    if fatal or (status != 0 and not soak.stuck):
         soak.crashes.append(f"process {soak.processes} ended with status {status}"
                             + (" (Fatal Python error)" if fatal else ""))
+
+
+def lines_or_silence(process: subprocess.Popen[str], seconds: float) -> Iterator[str | None]:
+    """The child's lines as they come; None once it has said nothing for `seconds`."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")  # the end
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=seconds)
+        except queue.Empty:
+            yield None
+            return
+        if not line:
+            return
+        yield line
 
 
 def lost_takes(soak: Soak, data_dir: Path) -> list[str]:
@@ -161,7 +195,7 @@ def finished_vault(store: Store, session_id: str, question: str, take: int) -> b
         with path.open("rb") as source, VaultReader(
                 source, [store.session_identity(session_id)]) as reader:
             return reader.read_range(0, reader.size)[4:8] == b"ftyp"
-    except Exception:  # noqa: BLE001 - any failure to read it back means it is lost
+    except Exception:  # any failure to read it back means it is lost
         return False
 
 
@@ -206,7 +240,7 @@ def start_x(display: str) -> subprocess.Popen[bytes]:
     """Xvfb on `display`, 1280x800, no window manager."""
     server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten",
                                "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{display.lstrip(':')}")
+    socket = Path(f"/tmp/.X11-unix/X{display.lstrip(':')}")  # noqa: S108 - where X puts it
     for _ in range(100):
         if socket.exists():
             return server

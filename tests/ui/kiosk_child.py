@@ -198,7 +198,53 @@ def resume(kiosk: Kiosk, reference: str) -> Iterator[Wait]:
     kiosk.window.close()
 
 
+def play_and_stop(cycles: int) -> int:
+    """Play a take back and stop it, `cycles` times, at random moments (no store needed)."""
+    import faulthandler
+    import io
+    import random
+
+    from capture.recorder import AnswerRecorder
+    from capture.sources import SyntheticSource
+    from ui.playback import MemoryPlayer
+
+    app = QApplication(sys.argv[:1])
+    memory = io.BytesIO()
+    recorder = AnswerRecorder(SyntheticSource(640, 360, 30.0, label="SAMPLE"), memory)
+    recorder.start()
+    time.sleep(1.2)
+    recorder.stop()
+    window = QWidget()
+    player = MemoryPlayer()
+    player.video.setParent(window)
+    window.resize(640, 480)
+    window.show()
+    rng = random.Random(12)  # noqa: S311 - replayable moments, not a secret
+    done = [0]
+
+    def play() -> None:
+        faulthandler.dump_traceback_later(30, exit=True)  # a freeze ends the process
+        player.play(memory.getvalue())
+        QTimer.singleShot(int(rng.uniform(0, 600)), stop)
+
+    def stop() -> None:
+        player.stop()  # what "Use this answer" does to a take being watched
+        done[0] += 1
+        if done[0] == cycles:
+            app.quit()
+        else:
+            QTimer.singleShot(10, play)
+
+    QTimer.singleShot(100, play)
+    app.exec()
+    faulthandler.cancel_dump_traceback_later()
+    print(f"stopped {done[0]} times", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "play-and-stop":
+        return play_and_stop(int(argv[1]))
     scenario, data_dir = argv[0], Path(argv[1])
     QApplication(sys.argv[:1])
     kiosk = Kiosk(data_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,3 +148,27 @@ def test_the_bridge_runs_work_from_other_threads_on_the_gui_thread(qtbot) -> Non
         sender.join()
     qtbot.waitUntil(lambda: len(ran) == 20, timeout=5000)
     assert set(ran) == {threading.main_thread().name}
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed: make test")
+def test_stopping_playback_never_freezes_the_window_on_x() -> None:
+    """'Use this answer' while the take plays back stopped the player from Python, which
+    held the Python lock while the player waited for a thread that needed it: a freeze,
+    about one stop in fifty, on X only (found by bench/window_soak.py)."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0",
+                               "1280x800x24", "-nolisten", "tcp"], pass_fds=(write,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        with os.fdopen(read) as numbers:
+            display = f":{numbers.readline().strip()}"
+        env = {**os.environ, "DISPLAY": display}
+        env.pop("QT_QPA_PLATFORM", None)
+        done = subprocess.run([sys.executable, str(CHILD), "play-and-stop", "150"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert "Timeout" not in done.stderr, done.stderr[-3000:]
+        assert done.returncode == 0 and "stopped 150 times" in done.stdout, done.stderr[-3000:]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
