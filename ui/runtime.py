@@ -86,6 +86,8 @@ class Runtime:
         self.unlocked = unlocked  # the device key signs export bundles
         self.worker = worker
         self.sync = sync
+        if worker is not None:  # a write that finds the worker paused mid-transaction wakes it
+            store.on_locked = worker.resume
         self.bridge = Bridge()
         self._video = video
         self._sample_media = sample_media
@@ -212,6 +214,12 @@ class Runtime:
             return
         stats = recorder.stop()
         self.last_stats = stats
+        # The worker and sync go on before anything is written: a worker paused inside a
+        # transaction of its own would hold the database's write lock.
+        if self.worker is not None:
+            self.worker.resume()
+        if self.sync is not None:
+            self.sync.resume()
         dropped = event.ended_by == "abort"  # a take cut off by a wipe is not kept (flow rule)
         for sink in self._sinks:
             if stats.ended_by == "sink_full" or dropped:
@@ -226,10 +234,6 @@ class Runtime:
         if self._take is not None and session is not None and self._sinks and not dropped:
             self.store.save_recording_stats(session.id, *self._take, asdict(stats))
         self._sinks, self._take, self._paths = [], None, []
-        if self.worker is not None:
-            self.worker.resume()
-        if self.sync is not None:
-            self.sync.resume()
 
     def room_for(self, seconds: float) -> bool:
         """Whether an answer of `seconds` fits on disk (checked before each question)."""

@@ -11,6 +11,7 @@ fell due, so the flow behaves the same whether it is ticked every 100 ms or once
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
@@ -433,8 +434,15 @@ class CandidateFlow:
         """
         self._events.deliver()
         while self._unsaved_takes:
-            session, question_id, take = self._unsaved_takes.pop(0)
-            self._archive.save_take(session, question_id, take)
+            session, question_id, take = self._unsaved_takes[0]
+            try:
+                self._archive.save_take(session, question_id, take)
+            except Exception as exc:  # kept in memory and tried again at the next tick
+                log_event(_log, "flow.take_not_stored", logging.WARNING,
+                          session_id=session.id, question_id=question_id, take=take.number,
+                          error_type=type(exc).__name__)
+                return
+            self._unsaved_takes.pop(0)
 
     def _wall(self, at: float) -> datetime:
         """Wall time at monotonic reading `at` (which may lie in the recent past)."""

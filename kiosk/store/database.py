@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -97,6 +97,9 @@ class Store:
             raise
         self.db = sqlite_utils.Database(self._db)
         self.audit = AuditLog(self._db, data_dir / AUDIT_HEAD_FILE)
+        # Called when another process holds the write lock too long (the app wakes its
+        # paused worker here); None: the write fails with the lock error.
+        self.on_locked: Callable[[], None] | None = None
 
     def close(self) -> None:
         """Checkpoint the WAL into the database and close (again: nothing)."""
@@ -118,7 +121,16 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; the audit head is pinned after it commits."""
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            # Another process kept the write lock past the busy timeout. On a kiosk that is
+            # the worker, paused (SIGSTOP) while an answer was recorded, perhaps inside a
+            # transaction of its own: wake it, then wait again (found by the window soak).
+            if self.on_locked is None or "locked" not in str(exc):
+                raise
+            self.on_locked()
+            self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
         except BaseException:

@@ -201,3 +201,22 @@ def test_a_take_cut_off_by_a_wipe_is_not_kept(make_harness) -> None:
     started = next(e for e in h.events if isinstance(e, ev.SessionStarted))
     stored = h.archive.find(started.reference)
     assert stored is not None and not stored.recorded and not stored.answers
+
+
+def test_a_take_that_could_not_be_stored_is_tried_again_at_the_next_tick(make_harness) -> None:
+    h = make_harness()
+    failures = [RuntimeError("database is locked")]
+    keep = h.archive.save_take
+
+    def flaky(session, question_id, take) -> None:
+        if failures:
+            raise failures.pop()
+        keep(session, question_id, take)
+
+    h.archive.save_take = flaky  # type: ignore[method-assign]
+    h.to(Step.REVIEW)
+    stored = h.archive.find(h.flow.reference or "")
+    assert stored is not None and not stored.recorded  # not yet ...
+    h.advance(0.1)
+    stored = h.archive.find(h.flow.reference or "")
+    assert stored is not None and [t.number for t in stored.recorded["q-one"]] == [1]
