@@ -149,12 +149,15 @@ class Candidate:
         """Leave the kiosk alone until it asks; then answer, or let it wipe."""
         extra = self.flow.accommodations.extra_time
         reference = self.flow.reference
-        self.kiosk.advance(self.flow.timings.idle_seconds * extra + 0.5)
         overlay = self.window.overlay
         step = self.flow.step.value
+        # Input already sent (xdotool's last key or click) must reach the window first, or
+        # it would count as the candidate still being there: a person walks away after
+        # their last press has landed.
+        yield pause(0.3)
+        self.kiosk.advance(self.flow.timings.idle_seconds * extra + 0.5)
         yield (lambda: overlay.isVisible() or self.flow.step is Step.WELCOME,
-               f"'Are you still there?' (left at {step}, now {self.flow.step.value}, "
-               f"warned {self.flow.idle_warning})")
+               f"'Are you still there?' (left at {step})")
         if self.flow.step is Step.WELCOME:
             raise AssertionError(f"wiped without a warning at {step}")
         if self.rng.random() < 0.5:

@@ -98,7 +98,17 @@ class SoakKiosk:
         self.flow.tick()
 
 
-def drive(app: QApplication, script: Iterator[Wait]) -> None:
+def snapshot(kiosk: SoakKiosk) -> str:
+    """What the window looks like, for a stuck report."""
+    window, flow = kiosk.window, kiosk.flow
+    active = QApplication.activeModalWidget() or QApplication.activeWindow()
+    return (f"step {flow.step.value}, screen {type(window.current).__name__}, window "
+            f"visible {window.isVisible()} state {window.windowState()}, overlay visible "
+            f"{window.overlay.isVisible()} hidden {window.overlay.isHidden()}, idle warning "
+            f"{flow.idle_warning}, active {type(active).__name__}")
+
+
+def drive(app: QApplication, script: Iterator[Wait], kiosk: SoakKiosk) -> None:
     """Run `script` in the event loop: each item it yields is waited for before the next."""
     state: dict[str, object] = {"wait": None, "since": time.monotonic(), "busy": False}
 
@@ -110,7 +120,7 @@ def drive(app: QApplication, script: Iterator[Wait]) -> None:
             check, what = wait
             if not check():
                 if time.monotonic() - float(state["since"]) > STUCK_SECONDS:  # type: ignore[arg-type]
-                    say(kind="stuck", waiting_for=what)
+                    say(kind="stuck", waiting_for=f"{what} [{snapshot(kiosk)}]")
                     app.exit(3)
                 return
         state["busy"] = True
@@ -144,6 +154,7 @@ def script(kiosk: SoakKiosk, seed: int, first: int, count: int,
         candidate = Candidate(kiosk, rng, number)
         yield from candidate.take_part()
         say(kind="candidate", number=number, rss_kib=resident_kib(),
+            python_blocks=sys.getallocatedblocks(),  # Python's own objects, vs native memory
             seconds=round(time.monotonic() - started, 2), **candidate.summary())
         if rng.random() < staff_every:
             yield from candidate.staff_visit(export=rng.random() < 0.5)
@@ -178,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     kiosk = SoakKiosk(args.data_dir, passphrase, hands, worker=not args.no_worker,
                       video=args.video, size=(1280, 800))
     say(kind="started", hands=hands.name, platform=app.platformName(), rss_kib=resident_kib())
-    drive(app, script(kiosk, args.seed, args.first, args.count, args.staff_every))
+    drive(app, script(kiosk, args.seed, args.first, args.count, args.staff_every), kiosk)
     kiosk.store.close()
     say(kind="closed")
     return 0

@@ -232,21 +232,28 @@ def report(soak: Soak, lost: list[str], args: argparse.Namespace, seconds: float
         "rss_after_warmup_mib": round(rss[warm], 1) if len(rss) > warm else None,
         "rss_last_mib": round(rss[-1], 1) if rss else None,
         "slope_mib_per_candidate": round(fitted, 4), "slope_limit": SLOPE_LIMIT_MIB,
+        "warmup_candidates": warm,
+        "slope_second_half": round(slope(rss[len(rss) // 2:]), 4) if len(rss) > 4 else 0.0,
         "actions": counts, "seconds": round(seconds, 1),
+        "rss_mib": [round(value, 1) for value in rss],
+        "python_blocks": [c.get("python_blocks") for c in soak.candidates],
     }
 
 
-def start_x(display: str) -> subprocess.Popen[bytes]:
-    """Xvfb on `display`, 1280x800, no window manager."""
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten",
-                               "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{display.lstrip(':')}")  # noqa: S108 - where X puts it
-    for _ in range(100):
-        if socket.exists():
-            return server
-        time.sleep(0.1)
-    server.kill()
-    raise SystemExit(f"Xvfb did not start on {display}")
+def start_x(display: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on `display` ("auto": a free one), 1280x800, no window manager."""
+    read, write = os.pipe()
+    where = [display] if display != "auto" else []
+    server = subprocess.Popen(["Xvfb", *where, "-displayfd", str(write), "-screen", "0",
+                               "1280x800x24", "-nolisten", "tcp"], pass_fds=(write,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as numbers:
+        number = numbers.readline().strip()  # written once the server accepts clients
+    if not number:
+        server.kill()
+        raise SystemExit(f"Xvfb did not start on {display}")
+    return server, f":{number}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=None, help="default: a random one")
     parser.add_argument("--x", metavar="DISPLAY",
-                        help="start Xvfb on DISPLAY and drive it with xdotool")
+                        help="start Xvfb on DISPLAY (auto: a free one), drive it with xdotool")
     parser.add_argument("--no-worker", action="store_true",
                         help="no transcription worker process (faster)")
     parser.add_argument("--video", type=Path, help="a video file as sample media")
@@ -275,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or Path(scratch.name) / "kiosk"
     prepare(data_dir)
     log = Path(scratch.name) / "children.log"
-    server = start_x(args.x) if args.x else None
+    server = None
+    if args.x:
+        server, args.x = start_x(args.x)
     soak = Soak()
     started = time.monotonic()
     try:
