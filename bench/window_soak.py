@@ -86,7 +86,8 @@ def run_child(soak: Soak, args: argparse.Namespace, data_dir: Path, first: int, 
     """One kiosk process, until it closes the kiosk or dies."""
     argv = [sys.executable, str(CHILD), str(data_dir), "--seed", str(args.seed), "--first",
             str(first), "--count", str(count), "--staff-every", str(args.staff_every)]
-    env = {**os.environ, "SOAK_PASSPHRASE": PASSPHRASE, "PYTHONFAULTHANDLER": "1"}
+    env = {**os.environ, "SOAK_PASSPHRASE": PASSPHRASE, "PYTHONFAULTHANDLER": "1",
+           **dict(setting.split("=", 1) for setting in args.child_env)}
     if args.x:
         argv += ["--x", args.x]
         env["DISPLAY"] = args.x
@@ -271,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="keep the kiosk here (default: temp)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--child-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the kiosk process (a comparison)")
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 10**6)

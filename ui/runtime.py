@@ -7,7 +7,10 @@ thread through the `Bridge`, the one way in.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
+import os
 import queue
 from collections.abc import Callable
 from dataclasses import asdict
@@ -75,6 +78,29 @@ class Bridge(QObject):
             function()
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """Let glibc's allocator keep at most `count` arenas in this process (unless the
+    environment says otherwise); False where that cannot be done (not glibc).
+
+    glibc gives a thread that allocates under contention an arena of its own, up to eight
+    per core, and an arena keeps its high-water mark. Each take starts capture and encoder
+    threads, and playback starts Qt's media threads, so the kiosk grew all day: about 450 MiB
+    after 100 candidates, against 270 MiB with two arenas (bench/window_soak.py,
+    docs/benchmarks.md). The worker process runs with one arena for the same reason.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):
+        return False
+
+
 class Runtime:
     """Recording, storing and transcribing for one kiosk window."""
 
@@ -82,6 +108,7 @@ class Runtime:
                  video: Path | None = None, sample_media: bool = True,
                  sync: BackgroundSync | None = None,
                  unlocked: UnlockedKeys | None = None) -> None:
+        limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
         self.worker = worker
