@@ -1,17 +1,15 @@
 """The candidate flow: every decision a candidate screen shows is made here, without Qt.
 
-Screens call intent methods (`flow.begin_question()`) and render what the flow exposes; a
-timer in the UI calls `tick()` a few times a second. Every intent first checks that it is
-allowed, then changes state, then announces events — so a refused intent raises a
-`FlowError` and changes nothing. Timers are deadlines on the injected clock; `tick()`
-applies every deadline that has passed in order, each from the moment the previous one
-fell due, so the flow behaves the same whether it is ticked every 100 ms or once an hour.
+Screens call intents (`flow.begin_question()`) and render what the flow exposes; a UI
+timer calls `tick()`. Every intent checks, then changes state, then announces events: a
+refused intent raises a `FlowError` and changes nothing. Timers are deadlines on the
+injected clock; `tick()` applies each one due in order, from when the previous fell due,
+so ticking every 100 ms or once an hour gives the same result.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
@@ -21,7 +19,7 @@ from kiosk.flow import events as ev
 from kiosk.flow import plan
 from kiosk.flow.attempt import Attempt
 from kiosk.flow.details import check_contact, check_name
-from kiosk.flow.records import find_resumable, open_session
+from kiosk.flow.records import UnsavedTakes, find_resumable, open_session, recorded_attempt
 from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
 from kiosk.logs import get_logger, log_event
 from kiosk.reference import new_reference
@@ -59,7 +57,7 @@ class CandidateFlow:
         self._archive: SessionArchive = archive if archive is not None else MemoryArchive()
         self._make_reference = make_reference
         self._events = ev.Announcer()
-        self._unsaved_takes: list[tuple[Session, str, Take]] = []
+        self._unsaved_takes = UnsavedTakes(self._archive)
         self._step = Step.WELCOME
         self._entered_at = self._clock.monotonic()
         # Everything about the current candidate, all set (and reset) by _clear_candidate.
@@ -391,12 +389,7 @@ class CandidateFlow:
         self._accommodations = session.accommodations
         self._practice = False
         self._index = self._next_unanswered(0)
-        if self._index < len(self.template.questions):
-            # Takes that ended before the kiosk stopped (a crash on the review screen) are
-            # the candidate's: they come back to review them, and numbering goes on after.
-            recorded = session.recorded.get(self._current_question().id, [])
-            self._attempt = Attempt(takes=list(recorded),
-                                    chosen=recorded[-1].number if recorded else None)
+        self._attempt = recorded_attempt(session, self.template, self._index)
         session.status = SessionStatus.IN_PROGRESS
         session.interruption = None
         self._save()
@@ -425,24 +418,9 @@ class CandidateFlow:
         return self._clock.monotonic()
 
     def _deliver(self) -> None:
-        """Announce what happened, then store each take that just ended.
-
-        The order is the point: on `RecordingStopped` the recorder finishes the take's vault
-        files (final segment, fsync), so the take's row is committed only once its
-        recording is complete on disk. From then on the take survives a crash of the kiosk
-        even if the candidate never reached "Use this answer"; keeping it is a later fact.
-        """
+        """Announce what happened, then store each take that ended (see `UnsavedTakes`)."""
         self._events.deliver()
-        while self._unsaved_takes:
-            session, question_id, take = self._unsaved_takes[0]
-            try:
-                self._archive.save_take(session, question_id, take)
-            except Exception as exc:  # kept in memory and tried again at the next tick
-                log_event(_log, "flow.take_not_stored", logging.WARNING,
-                          session_id=session.id, question_id=question_id, take=take.number,
-                          error_type=type(exc).__name__)
-                return
-            self._unsaved_takes.pop(0)
+        self._unsaved_takes.store()
 
     def _wall(self, at: float) -> datetime:
         """Wall time at monotonic reading `at` (which may lie in the recent past)."""
@@ -506,16 +484,8 @@ class CandidateFlow:
         return plan.answer_seconds(self._asked(), self._accommodations)
 
     def _step_deadline(self) -> float | None:
-        t, extra = self.timings, self._accommodations
-        durations: dict[Step, Callable[[], float]] = {  # lazy: only the current one is asked
-            Step.THINK: lambda: plan.think_seconds(self._asked(), extra),
-            Step.COUNTDOWN: lambda: t.countdown_seconds, Step.ANSWER: self._answer_seconds,
-            Step.REVIEW: lambda: t.review_seconds * extra.extra_time,
-            Step.BREAK: lambda: t.break_seconds * extra.break_multiplier,
-            Step.FINISHED: lambda: t.finished_seconds, Step.DECLINED: lambda: t.finished_seconds,
-        }
-        duration = durations.get(self._step)
-        return None if duration is None else self._entered_at + duration()
+        seconds = plan.step_seconds(self._step, self._asked, self.timings, self._accommodations)
+        return None if seconds is None else self._entered_at + seconds
 
     def _next_deadline(self) -> float | None:
         if self._step in WAITING_STEPS:
@@ -555,21 +525,17 @@ class CandidateFlow:
         self._attempt.start_take(at, self._wall(at))
         self._go(Step.ANSWER, at)
         self._events.queue(ev.RecordingStarted(
-            question_id=None if self._practice else self._current_question().id,
-            take=self._attempt.next_take, mode=self.mode, seconds=self._answer_seconds(),
-            practice=self._practice,
-        ))
+            None if self._practice else self._current_question().id, self._attempt.next_take,
+            self.mode, self._answer_seconds(), self._practice))
 
     def _stop_answer(self, at: float, ended_by: str) -> None:
         take = self._attempt.stop_take(at, self.mode, self._answer_seconds(), ended_by)
-        if not self._practice and self._session is not None:
-            question_id = self._current_question().id
+        question_id = None if self._practice else self._current_question().id
+        if question_id is not None and self._session is not None:  # kept now; used later
             self._session.recorded.setdefault(question_id, []).append(take)
-            self._unsaved_takes.append((self._session, question_id, take))
-        self._events.queue(ev.RecordingStopped(
-            question_id=None if self._practice else self._current_question().id,
-            take=take.number, ended_by=ended_by, practice=self._practice,
-        ))
+            self._unsaved_takes.add(self._session, question_id, take)
+        self._events.queue(ev.RecordingStopped(question_id, take.number, ended_by,
+                                               self._practice))
         self._go(Step.REVIEW, at)
 
     def _submit(self, at: float) -> None:
@@ -614,9 +580,8 @@ class CandidateFlow:
     def _wipe(self, reason: str, at: float) -> None:
         if self._step is Step.ANSWER:
             self._events.queue(ev.RecordingStopped(
-                question_id=None if self._practice else self._current_question().id,
-                take=self._attempt.next_take, ended_by="abort", practice=self._practice,
-            ))
+                None if self._practice else self._current_question().id,
+                self._attempt.next_take, "abort", self._practice))
         session = self._session
         if session is not None and session.status is not SessionStatus.COMPLETED:
             if self._step is Step.REVIEW and not self._practice:
