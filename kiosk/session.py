@@ -1,9 +1,12 @@
 """A candidate's session: who they are, what they agreed to, what they answered.
 
 The flow builds a `Session` once the candidate has consented and hands it to a
-`SessionArchive` at every point worth keeping (consent, each submitted answer, the end or an
-interruption). The encrypted local store implements `SessionArchive`; `MemoryArchive` keeps
-sessions in this process only, for the headless demo and tests.
+`SessionArchive` at every point worth keeping (consent, each finished take, each submitted
+answer, the end or an interruption). A take is kept from the moment it ends, before the
+candidate has decided to use it: `Session.recorded` holds those not yet submitted, so a
+kiosk that dies on the review screen loses nothing. The encrypted local store implements
+`SessionArchive`; `MemoryArchive` keeps sessions in this process only, for the headless demo
+and tests.
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ class Session:
     started_at: datetime
     accommodations: Accommodations = field(default_factory=Accommodations)
     answers: dict[str, Answer] = field(default_factory=dict)
+    # Finished takes of questions not yet submitted (the review screen's), by question id.
+    recorded: dict[str, list[Take]] = field(default_factory=dict)
     status: SessionStatus = SessionStatus.IN_PROGRESS
     updated_at: datetime | None = None
     ended_at: datetime | None = None
@@ -135,6 +140,10 @@ class SessionArchive(Protocol):
 
     def save(self, session: Session) -> None:
         """Store the session's current state durably."""
+        ...
+
+    def save_take(self, session: Session, question_id: str, take: Take) -> None:
+        """Store one finished take of `session` durably (already in `session.recorded`)."""
         ...
 
     def find(self, reference: str) -> Session | None:
@@ -151,6 +160,10 @@ class MemoryArchive:
     def save(self, session: Session) -> None:
         """Keep a private copy, so later changes to `session` do not leak in."""
         self._sessions[session.reference] = copy.deepcopy(session)
+
+    def save_take(self, session: Session, question_id: str, take: Take) -> None:
+        """Keep the session with its new take."""
+        self.save(session)
 
     def find(self, reference: str) -> Session | None:
         """A private copy of the stored session, or None."""

@@ -30,6 +30,7 @@ test_packages=(
   xvfb              # a real X server for the window tests
   sox
   chromium          # the HQ dashboard's browser tests (driven by Playwright)
+  xdotool           # real clicks and typing in the window soak under Xvfb (bench/window_soak.py)
 )
 
 case "${1:-run}" in

@@ -7,13 +7,17 @@ thread through the `Bridge`, the one way in.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
+import os
+import queue
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from capture.check import CheckResult, check_frames
 from capture.media import DeviceError
@@ -42,17 +46,59 @@ from ui import i18n
 
 
 class Bridge(QObject):
-    """Runs callables on the GUI thread, whichever thread asks."""
+    """Runs callables on the GUI thread, whichever thread asks.
 
-    _call = Signal(object)
+    The callables wait in a plain thread-safe queue; only an argument-less signal crosses
+    threads, queued to a slot of this object, which lives on the GUI thread. So no Python
+    object travels inside a Qt event (a `Signal(object)` wraps it in one, to be released on
+    whichever thread Qt drops the event, even after the interpreter has gone), the slot's
+    thread does not depend on how the binding treats a lambda with no receiver, and work
+    still waiting at close is dropped with the queue, by Python, under its lock.
+    """
+
+    _wake = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        self._call.connect(lambda function: function())
+        self._pending: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake.connect(self._run_pending, Qt.ConnectionType.QueuedConnection)
 
     def call_soon(self, function: Callable[[], None]) -> None:
         """Queue `function` for the GUI thread."""
-        self._call.emit(function)
+        self._pending.put(function)
+        self._wake.emit()
+
+    @Slot()
+    def _run_pending(self) -> None:
+        while True:
+            try:
+                function = self._pending.get_nowait()
+            except queue.Empty:
+                return
+            function()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """Let glibc's allocator keep at most `count` arenas in this process (unless the
+    environment says otherwise); False where that cannot be done (not glibc).
+
+    glibc gives a thread that allocates under contention an arena of its own, up to eight
+    per core, and an arena keeps its high-water mark. Each take starts capture and encoder
+    threads, and playback starts Qt's media threads, so the kiosk grew all day: about 450 MiB
+    after 100 candidates, against 270 MiB with two arenas (bench/window_soak.py,
+    docs/benchmarks.md). The worker process runs with one arena for the same reason.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):
+        return False
 
 
 class Runtime:
@@ -62,10 +108,13 @@ class Runtime:
                  video: Path | None = None, sample_media: bool = True,
                  sync: BackgroundSync | None = None,
                  unlocked: UnlockedKeys | None = None) -> None:
+        limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
         self.worker = worker
         self.sync = sync
+        if worker is not None:  # a write that finds the worker paused mid-transaction wakes it
+            store.on_locked = worker.resume
         self.bridge = Bridge()
         self._video = video
         self._sample_media = sample_media
@@ -74,6 +123,7 @@ class Runtime:
         self.flow: CandidateFlow | None = None
         self._recorder: AnswerRecorder | None = None
         self._sinks: list[VaultWriter] = []
+        self._paths: list[Path] = []  # the take's vault files, while it is recorded
         self._take: tuple[str, int] | None = None
         self.ask_resume: Callable[[], None] = lambda: None
         self.last_stats: TakeStats | None = None
@@ -162,10 +212,13 @@ class Runtime:
             audio_sink: object = None
         else:
             recipients = self.store.media_recipients(session.id)
-            sinks = [create(self.store.video_path(session.id, event.question_id, event.take),
-                            recipients, segment_size=VIDEO_SEGMENT_SIZE),
-                     create(self.store.audio_path(session.id, event.question_id, event.take),
-                            recipients, segment_size=AUDIO_COPY_SEGMENT_SIZE)]
+            paths = [self.store.video_path(session.id, event.question_id, event.take),
+                     self.store.audio_path(session.id, event.question_id, event.take)]
+            for path in paths:
+                _set_aside(path)
+            sinks = [create(paths[0], recipients, segment_size=VIDEO_SEGMENT_SIZE),
+                     create(paths[1], recipients, segment_size=AUDIO_COPY_SEGMENT_SIZE)]
+            self._paths = paths
             video_sink, audio_sink = sinks
             self._take = (event.question_id, event.take)
         self._sinks = sinks
@@ -188,20 +241,26 @@ class Runtime:
             return
         stats = recorder.stop()
         self.last_stats = stats
-        for sink in self._sinks:
-            if stats.ended_by == "sink_full":
-                sink.abandon()
-            else:
-                sink.close()
-        flow = self.flow
-        session = flow.session() if flow is not None else None
-        if self._take is not None and session is not None and self._sinks:
-            self.store.save_recording_stats(session.id, *self._take, asdict(stats))
-        self._sinks, self._take = [], None
+        # The worker and sync go on before anything is written: a worker paused inside a
+        # transaction of its own would hold the database's write lock.
         if self.worker is not None:
             self.worker.resume()
         if self.sync is not None:
             self.sync.resume()
+        dropped = event.ended_by == "abort"  # a take cut off by a wipe is not kept (flow rule)
+        for sink in self._sinks:
+            if stats.ended_by == "sink_full" or dropped:
+                sink.abandon()
+            else:
+                sink.close()  # final segment and fsync: finished before the flow stores the take
+        if dropped:
+            for path in self._paths:
+                path.unlink(missing_ok=True)
+        flow = self.flow
+        session = flow.session() if flow is not None else None
+        if self._take is not None and session is not None and self._sinks and not dropped:
+            self.store.save_recording_stats(session.id, *self._take, asdict(stats))
+        self._sinks, self._take, self._paths = [], None, []
 
     def room_for(self, seconds: float) -> bool:
         """Whether an answer of `seconds` fits on disk (checked before each question)."""
@@ -250,6 +309,13 @@ class Runtime:
             self.worker.stop()
         if self.sync is not None:
             self.sync.stop()
+
+
+def _set_aside(path: Path) -> None:
+    """A take's file left by a kiosk that died while recording it has no row (the take never
+    ended): keep it under another name rather than fail the new take, or overwrite it."""
+    if path.exists():
+        path.rename(path.with_name(f"{path.name}.cut-off-{path.stat().st_mtime_ns}"))
 
 
 def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:

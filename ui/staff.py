@@ -169,6 +169,7 @@ class StaffConsole(QWidget):
             "SELECT s.reference, s.status, s.started_at, COUNT(a.question_id), "
             "s.stopped_at_step FROM sessions s LEFT JOIN answers a ON a.session_id = s.id "
             "GROUP BY s.id ORDER BY s.started_at DESC LIMIT ?", (RECENT,)).fetchall()
+        self.table.clearSelection()  # the card is cleared below: no row may look chosen
         self.table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):

@@ -28,7 +28,7 @@ from kiosk import staff
 from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, FlowEvent, IdleCleared, IdleWarning, StepChanged
 from kiosk.logs import get_logger
-from ui import i18n
+from ui import i18n, qt_binding
 from ui.runtime import Runtime
 from ui.screens.base import Screen
 from ui.screens.entry import (
@@ -112,6 +112,7 @@ class KioskWindow(QWidget):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer runs up to 5% late
         self.timer.timeout.connect(self._tick)
         self.timer.start(TICK_MS)
+        self.runtime.last_error = qt_binding.staff_note() or runtime.last_error
         self._show_step()
         if kiosk_mode:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint)
@@ -178,11 +179,20 @@ class KioskWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         """In kiosk mode the window closes only after staff entry."""
         if self._allow_close:
-            self.timer.stop()
-            self.runtime.shut_down()
+            self.tear_down()
             event.accept()
         else:
             event.ignore()
+
+    def tear_down(self) -> None:
+        """Stop, in order, what runs behind the screens: the tick, any playback (a player
+        decoding a decrypted answer), then recording, the worker and sync."""
+        self.timer.stop()
+        self.console.stop_playback()
+        review = self.screens[ReviewScreen]
+        assert isinstance(review, ReviewScreen)
+        review.playback.stop()
+        self.runtime.shut_down()
 
     def staff_entry(self) -> None:
         """Ask for the staff PIN (or, with none set, the passphrase); open the console."""

@@ -1,11 +1,10 @@
 """The candidate flow: every decision a candidate screen shows is made here, without Qt.
 
-Screens call intent methods (`flow.begin_question()`) and render what the flow exposes; a
-timer in the UI calls `tick()` a few times a second. Every intent first checks that it is
-allowed, then changes state, then announces events — so a refused intent raises a
-`FlowError` and changes nothing. Timers are deadlines on the injected clock; `tick()`
-applies every deadline that has passed in order, each from the moment the previous one
-fell due, so the flow behaves the same whether it is ticked every 100 ms or once an hour.
+Screens call intents (`flow.begin_question()`) and render what the flow exposes; a UI
+timer calls `tick()`. Every intent checks, then changes state, then announces events: a
+refused intent raises a `FlowError` and changes nothing. Timers are deadlines on the
+injected clock; `tick()` applies each one due in order, from when the previous fell due,
+so ticking every 100 ms or once an hour gives the same result.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from kiosk.flow import events as ev
 from kiosk.flow import plan
 from kiosk.flow.attempt import Attempt
 from kiosk.flow.details import check_contact, check_name
-from kiosk.flow.records import find_resumable, open_session
+from kiosk.flow.records import UnsavedTakes, find_resumable, open_session, recorded_attempt
 from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
 from kiosk.logs import get_logger, log_event
 from kiosk.reference import new_reference
@@ -58,6 +57,7 @@ class CandidateFlow:
         self._archive: SessionArchive = archive if archive is not None else MemoryArchive()
         self._make_reference = make_reference
         self._events = ev.Announcer()
+        self._unsaved_takes = UnsavedTakes(self._archive)
         self._step = Step.WELCOME
         self._entered_at = self._clock.monotonic()
         # Everything about the current candidate, all set (and reset) by _clear_candidate.
@@ -177,7 +177,7 @@ class CandidateFlow:
         self._require(Step.WELCOME)
         now = self._now()
         self._go(Step.LANGUAGE if len(self.template.languages) > 1 else Step.IDENTIFY, now)
-        self._events.deliver()
+        self._deliver()
 
     def choose_language(self, language: str) -> None:
         """Pick the language (on the welcome screen, or the language step, which it ends)."""
@@ -189,7 +189,7 @@ class CandidateFlow:
         self._language = language
         if self._step is Step.LANGUAGE:
             self._go(Step.IDENTIFY, now)
-        self._events.deliver()
+        self._deliver()
 
     def identify(self, name: str, contact: str) -> None:
         """The candidate gave their name and one contact detail."""
@@ -198,7 +198,7 @@ class CandidateFlow:
         now = self._now()
         self._candidate = details
         self._go(Step.CONSENT, now)
-        self._events.deliver()
+        self._deliver()
 
     def give_consent(self, *, recording: bool, retention: bool,
                      ai_scoring: bool | None = None) -> None:
@@ -220,7 +220,7 @@ class CandidateFlow:
             log_event(_log, "flow.consent_declined",
                       reason="recording" if not recording else "retention")
             self._go(Step.DECLINED, now)
-            self._events.deliver()
+            self._deliver()
             return
         assert self._candidate is not None
         self._session = open_session(self._archive, self.template, self._language,
@@ -231,7 +231,7 @@ class CandidateFlow:
                   template_id=self.template.id, language=self._language)
         self._events.queue(ev.SessionStarted(self._session.reference))
         self._go(Step.ACCOMMODATIONS, now)
-        self._events.deliver()
+        self._deliver()
 
     def set_accommodations(self, accommodations: Accommodations | None = None) -> None:
         """Apply the adjustments the candidate asked for (None: no adjustment)."""
@@ -243,14 +243,14 @@ class CandidateFlow:
         self._session.accommodations = chosen
         self._save()
         self._go(Step.DEVICE_CHECK, now)
-        self._events.deliver()
+        self._deliver()
 
     def report_devices(self, *, camera: bool, microphone: bool) -> None:
         """The device check's findings: whether camera and microphone work."""
         self._require(Step.DEVICE_CHECK)
         self._devices = (camera, microphone)
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def devices_ready(self) -> None:
         """Leave the device check; refused while a device the questions need is not working."""
@@ -266,9 +266,11 @@ class CandidateFlow:
         now = self._now()
         if not self._remaining_questions():
             self._finish(now)
+        elif self._attempt.takes and not self._practice:
+            self._go(Step.REVIEW, now)  # resumed with a take not yet used: review it first
         else:
             self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def skip_practice(self) -> None:
         """Go straight to the first real question."""
@@ -278,21 +280,21 @@ class CandidateFlow:
         now = self._now()
         self._practice = False
         self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def begin_question(self) -> None:
         """Show the question and start the think countdown."""
         self._require(Step.READ)
         now = self._now()
         self._go(Step.THINK, now)
-        self._events.deliver()
+        self._deliver()
 
     def ready(self) -> None:
         """'I'm ready': end thinking early."""
         self._require(Step.THINK)
         now = self._now()
         self._start_countdown(now)
-        self._events.deliver()
+        self._deliver()
 
     def update_text(self, text: str) -> None:
         """Keep the text typed so far, so a timeout never loses it."""
@@ -303,20 +305,20 @@ class CandidateFlow:
             raise InvalidInput("text", f"answers are limited to {MAX_TEXT_ANSWER} characters")
         self._attempt.draft = text
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def finish_answer(self) -> None:
         """'Finish answer': stop recording early (or hand in the typed text)."""
         self._require(Step.ANSWER)
         now = self._now()
         self._stop_answer(now, "candidate")
-        self._events.deliver()
+        self._deliver()
 
     def recording_failed(self) -> None:
         """The camera or microphone failed mid-answer: keep the take; no retake is lost."""
         self._require(Step.ANSWER)
         self._stop_answer(self._now(), "device")
-        self._events.deliver()
+        self._deliver()
 
     def choose_take(self, number: int) -> None:
         """Pick which take to submit."""
@@ -325,7 +327,7 @@ class CandidateFlow:
             raise InvalidInput("take", f"choose a take from 1 to {len(self._attempt.takes)}")
         self._attempt.chosen = number
         self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def retake(self) -> None:
         """'Try again': record another take, if the question allows one."""
@@ -334,13 +336,13 @@ class CandidateFlow:
             raise IllegalTransition("no retakes are left for this question")
         now = self._now()
         self._start_countdown(now)
-        self._events.deliver()
+        self._deliver()
 
     def submit(self) -> None:
         """'Use this answer': submit the chosen take and move on."""
         self._require(Step.REVIEW)
         self._submit(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def take_break(self) -> None:
         """Pause before the next question."""
@@ -351,21 +353,21 @@ class CandidateFlow:
         assert self._session is not None
         self._session.breaks_taken += 1
         self._go(Step.BREAK, now)
-        self._events.deliver()
+        self._deliver()
 
     def end_break(self) -> None:
         """Back from the break to the next question."""
         self._require(Step.BREAK)
         now = self._now()
         self._go(Step.READ, now)
-        self._events.deliver()
+        self._deliver()
 
     def reset(self) -> None:
         """'Done' on the finished or declined screen: wipe and welcome the next candidate."""
         self._require(Step.FINISHED, Step.DECLINED)
         now = self._now()
         self._wipe("finished" if self._step is Step.FINISHED else "declined", now)
-        self._events.deliver()
+        self._deliver()
 
     def abort(self) -> None:
         """Staff stop the session; it can be resumed later with its reference code."""
@@ -373,7 +375,7 @@ class CandidateFlow:
             raise IllegalTransition("there is no session to stop")
         now = self._now()
         self._wipe("staff", now)
-        self._events.deliver()
+        self._deliver()
 
     def resume(self, code: str) -> None:
         """Resume an interrupted session by its reference code, from its next question."""
@@ -387,6 +389,7 @@ class CandidateFlow:
         self._accommodations = session.accommodations
         self._practice = False
         self._index = self._next_unanswered(0)
+        self._attempt = recorded_attempt(session, self.template, self._index)
         session.status = SessionStatus.IN_PROGRESS
         session.interruption = None
         self._save()
@@ -394,25 +397,30 @@ class CandidateFlow:
                   questions=len(session.answers))
         self._events.queue(ev.SessionResumed(session.reference, len(session.answers)))
         self._go(Step.DEVICE_CHECK, now)
-        self._events.deliver()
+        self._deliver()
 
     def touch(self) -> None:
         """Any touch or key press: the candidate is still here."""
         if self._step is not Step.WELCOME:
             self._touch(self._now())
-        self._events.deliver()
+        self._deliver()
 
     def tick(self) -> None:
         """Apply every deadline that has passed."""
         now = self._now()
         while (due := self._next_deadline()) is not None and due <= now:
             self._expire(due)
-        self._events.deliver()
+        self._deliver()
 
     # --- the machinery ------------------------------------------------------------------
 
     def _now(self) -> float:
         return self._clock.monotonic()
+
+    def _deliver(self) -> None:
+        """Announce what happened, then store each take that ended (see `UnsavedTakes`)."""
+        self._events.deliver()
+        self._unsaved_takes.store()
 
     def _wall(self, at: float) -> datetime:
         """Wall time at monotonic reading `at` (which may lie in the recent past)."""
@@ -476,16 +484,8 @@ class CandidateFlow:
         return plan.answer_seconds(self._asked(), self._accommodations)
 
     def _step_deadline(self) -> float | None:
-        t, extra = self.timings, self._accommodations
-        durations: dict[Step, Callable[[], float]] = {  # lazy: only the current one is asked
-            Step.THINK: lambda: plan.think_seconds(self._asked(), extra),
-            Step.COUNTDOWN: lambda: t.countdown_seconds, Step.ANSWER: self._answer_seconds,
-            Step.REVIEW: lambda: t.review_seconds * extra.extra_time,
-            Step.BREAK: lambda: t.break_seconds * extra.break_multiplier,
-            Step.FINISHED: lambda: t.finished_seconds, Step.DECLINED: lambda: t.finished_seconds,
-        }
-        duration = durations.get(self._step)
-        return None if duration is None else self._entered_at + duration()
+        seconds = plan.step_seconds(self._step, self._asked, self.timings, self._accommodations)
+        return None if seconds is None else self._entered_at + seconds
 
     def _next_deadline(self) -> float | None:
         if self._step in WAITING_STEPS:
@@ -525,17 +525,17 @@ class CandidateFlow:
         self._attempt.start_take(at, self._wall(at))
         self._go(Step.ANSWER, at)
         self._events.queue(ev.RecordingStarted(
-            question_id=None if self._practice else self._current_question().id,
-            take=self._attempt.next_take, mode=self.mode, seconds=self._answer_seconds(),
-            practice=self._practice,
-        ))
+            None if self._practice else self._current_question().id, self._attempt.next_take,
+            self.mode, self._answer_seconds(), self._practice))
 
     def _stop_answer(self, at: float, ended_by: str) -> None:
         take = self._attempt.stop_take(at, self.mode, self._answer_seconds(), ended_by)
-        self._events.queue(ev.RecordingStopped(
-            question_id=None if self._practice else self._current_question().id,
-            take=take.number, ended_by=ended_by, practice=self._practice,
-        ))
+        question_id = None if self._practice else self._current_question().id
+        if question_id is not None and self._session is not None:  # kept now; used later
+            self._session.recorded.setdefault(question_id, []).append(take)
+            self._unsaved_takes.add(self._session, question_id, take)
+        self._events.queue(ev.RecordingStopped(question_id, take.number, ended_by,
+                                               self._practice))
         self._go(Step.REVIEW, at)
 
     def _submit(self, at: float) -> None:
@@ -564,6 +564,7 @@ class CandidateFlow:
         answer = Answer(question_id=question_id, takes=list(self._attempt.takes),
                         chosen=self._attempt.chosen, submitted_at=self._wall(at))
         self._session.answers[question_id] = answer
+        self._session.recorded.pop(question_id, None)  # kept: now part of the answer
         return answer
 
     def _finish(self, at: float) -> None:
@@ -579,9 +580,8 @@ class CandidateFlow:
     def _wipe(self, reason: str, at: float) -> None:
         if self._step is Step.ANSWER:
             self._events.queue(ev.RecordingStopped(
-                question_id=None if self._practice else self._current_question().id,
-                take=self._attempt.next_take, ended_by="abort", practice=self._practice,
-            ))
+                None if self._practice else self._current_question().id,
+                self._attempt.next_take, "abort", self._practice))
         session = self._session
         if session is not None and session.status is not SessionStatus.COMPLETED:
             if self._step is Step.REVIEW and not self._practice:

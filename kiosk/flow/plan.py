@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
+from kiosk.flow.steps import FlowTimings, Step
 from kiosk.session import Accommodations
 from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
 
@@ -54,3 +55,18 @@ def required_devices(remaining: list[Question],
     modes = {answer_mode(q, accommodations) for q in remaining}
     camera = AnswerMode.VIDEO in modes
     return camera, camera or AnswerMode.AUDIO in modes
+
+
+def step_seconds(step: Step, asked: Callable[[], Question | Practice], timings: FlowTimings,
+                 extra: Accommodations) -> float | None:
+    """How long `step` runs before it ends on its own; None for a step that waits (`asked`
+    is called only for the steps of a question)."""
+    if step is Step.THINK:
+        return think_seconds(asked(), extra)
+    if step is Step.ANSWER:
+        return answer_seconds(asked(), extra)
+    return {Step.COUNTDOWN: timings.countdown_seconds,
+            Step.REVIEW: timings.review_seconds * extra.extra_time,
+            Step.BREAK: timings.break_seconds * extra.break_multiplier,
+            Step.FINISHED: timings.finished_seconds,
+            Step.DECLINED: timings.finished_seconds}.get(step)

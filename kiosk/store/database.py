@@ -1,7 +1,9 @@
 """The kiosk's local store: SQLite (WAL, synchronous=FULL, secure_delete) owned by one writer.
 
 `Store` is the flow's `SessionArchive`: every save writes the whole session in one
-transaction, and a completed session's outbox entry goes in the same transaction. Candidate
+transaction, and a completed session's outbox entry goes in the same transaction. Each
+take is also committed on its own the moment it ends (`save_take`), before the candidate
+decides to use it. Candidate
 columns are encrypted under the session's own keys (`kiosk.store.cipher`); erasing a
 session destroys those keys, deletes its rows and files, and truncates the WAL so no copy
 of the sealed keys is left in the database files.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -95,6 +97,9 @@ class Store:
             raise
         self.db = sqlite_utils.Database(self._db)
         self.audit = AuditLog(self._db, data_dir / AUDIT_HEAD_FILE)
+        # Called when another process holds the write lock too long (the app wakes its
+        # paused worker here); None: the write fails with the lock error.
+        self.on_locked: Callable[[], None] | None = None
 
     def close(self) -> None:
         """Checkpoint the WAL into the database and close (again: nothing)."""
@@ -116,7 +121,16 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; the audit head is pinned after it commits."""
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            # Another process kept the write lock past the busy timeout. On a kiosk that is
+            # the worker, paused (SIGSTOP) while an answer was recorded, perhaps inside a
+            # transaction of its own: wake it, then wait again (found by the window soak).
+            if self.on_locked is None or "locked" not in str(exc):
+                raise
+            self.on_locked()
+            self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
         except BaseException:
@@ -239,15 +253,31 @@ class Store:
                     # Queued with the answer itself: if the kiosk dies now, the job is there.
                     jobs.enqueue(self, jobs.TRANSCRIBE, sid, answer.question_id)
                 for take in answer.takes:
-                    where = f"takes.text:{sid}/{answer.question_id}/{take.number}"
-                    text = keys.encrypt(take.text, where) if take.text is not None else None
-                    db.execute(
-                        "INSERT OR REPLACE INTO takes (session_id, question_id, number, mode, "
-                        "started_at, seconds, ended_by, text_enc) VALUES (?,?,?,?,?,?,?,?)",
-                        (sid, answer.question_id, take.number, take.mode.value,
-                         _time(take.started_at), take.seconds, take.ended_by, text))
+                    self._write_take(db, keys, sid, answer.question_id, take)
+            for question_id, takes in session.recorded.items():
+                for take in takes:
+                    self._write_take(db, keys, sid, question_id, take)
             if session.status in (SessionStatus.COMPLETED, SessionStatus.INTERRUPTED):
                 self._queue_for_hq(db, session)
+
+    def save_take(self, session: Session, question_id: str, take: Take) -> None:
+        """Commit one finished take, before the candidate decides to use it: a kiosk that
+        dies on the review screen keeps it, and the session resumes with it. A typed take's
+        text is encrypted like every answer. Whether it is kept is the answers row, later."""
+        with self.transaction() as db:
+            self._write_take(db, self._session_keys(session.id, create=True), session.id,
+                             question_id, take)
+
+    @staticmethod
+    def _write_take(db: sqlite3.Connection, keys: SessionKeys, sid: str, question_id: str,
+                    take: Take) -> None:
+        where = f"takes.text:{sid}/{question_id}/{take.number}"
+        text = keys.encrypt(take.text, where) if take.text is not None else None
+        db.execute(
+            "INSERT OR REPLACE INTO takes (session_id, question_id, number, mode, "
+            "started_at, seconds, ended_by, text_enc) VALUES (?,?,?,?,?,?,?,?)",
+            (sid, question_id, take.number, take.mode.value, _time(take.started_at),
+             take.seconds, take.ended_by, text))
 
     def _queue_for_hq(self, db: sqlite3.Connection, session: Session) -> None:
         """A finished session goes to HQ; so does an abandoned one (HQ counts where people
@@ -295,22 +325,23 @@ class Store:
             status=SessionStatus(status), updated_at=_parse(updated), ended_at=_parse(ended),
             interruption=interruption, stopped_at_step=stopped, breaks_taken=breaks,
         )
+        takes: dict[str, list[Take]] = {}
+        for question_id, number, mode, at, seconds, ended_by, text in self._db.execute(
+                "SELECT question_id, number, mode, started_at, seconds, ended_by, text_enc "
+                "FROM takes WHERE session_id = ? ORDER BY question_id, number", (sid,)):
+            takes.setdefault(question_id, []).append(Take(
+                number=number, mode=AnswerMode(mode), started_at=_parse(at) or given_at,
+                seconds=seconds, ended_by=ended_by,
+                text=None if text is None else keys.decrypt(
+                    text, f"takes.text:{sid}/{question_id}/{number}")))
         for question_id, chosen, submitted in self._db.execute(
                 "SELECT question_id, chosen_take, submitted_at FROM answers WHERE "
                 "session_id = ? ORDER BY submitted_at", (sid,)):
-            takes = [
-                Take(number=number, mode=AnswerMode(mode), started_at=_parse(at) or given_at,
-                     seconds=seconds, ended_by=ended_by,
-                     text=None if text is None else keys.decrypt(
-                         text, f"takes.text:{sid}/{question_id}/{number}"))
-                for number, mode, at, seconds, ended_by, text in self._db.execute(
-                    "SELECT number, mode, started_at, seconds, ended_by, text_enc FROM takes "
-                    "WHERE session_id = ? AND question_id = ? ORDER BY number",
-                    (sid, question_id))
-            ]
             submitted_at = _parse(submitted)
             assert submitted_at is not None
-            session.answers[question_id] = Answer(question_id, takes, chosen, submitted_at)
+            session.answers[question_id] = Answer(question_id, takes.pop(question_id, []),
+                                                  chosen, submitted_at)
+        session.recorded = takes  # finished takes of questions not yet submitted
         return session
 
     def session_id(self, reference_or_id: str) -> str:

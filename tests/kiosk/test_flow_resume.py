@@ -145,3 +145,78 @@ def test_resumed_text_accommodation_still_applies(make_harness) -> None:
     h.flow.begin_question()
     h.flow.ready()
     assert h.flow.mode is AnswerMode.TEXT and h.flow.step is Step.ANSWER
+
+
+def test_a_take_is_kept_the_moment_it_ends_not_when_it_is_used(make_harness) -> None:
+    h = make_harness()
+    h.to(Step.REVIEW, accommodations=Accommodations(extra_retakes=1))
+    stored = h.archive.find(h.flow.reference or "")
+    assert stored is not None and not stored.answers  # not used yet ...
+    [take] = stored.recorded["q-one"]  # ... but kept
+    assert take.number == 1 and take.ended_by == "candidate"
+
+
+def test_a_kiosk_that_dies_on_the_review_screen_resumes_on_that_review(make_harness) -> None:
+    """As after a crash: the first flow is simply gone; only the archive carries over."""
+    h = make_harness()
+    h.to(Step.REVIEW, accommodations=Accommodations(extra_retakes=1))
+    reference = h.flow.reference or ""
+    again = make_harness(archive=h.archive, clock=h.clock)
+    again.flow.resume(reference)
+    again.flow.report_devices(camera=True, microphone=True)
+    again.flow.devices_ready()
+    assert again.flow.step is Step.REVIEW and again.flow.question_number == 1
+    assert [t.number for t in again.flow.takes] == [1] and again.flow.chosen_take == 1
+    assert again.flow.takes_left == 2  # three allowed; the one made before the crash counts
+    again.flow.retake()  # numbering goes on: take 1's recording is never overwritten
+    if again.flow.step is Step.COUNTDOWN:
+        again.advance(again.flow.time_left() or 0)
+    again.advance(3)
+    again.flow.finish_answer()
+    assert [t.number for t in again.flow.takes] == [1, 2]
+    again.flow.submit()
+    stored = h.archive.find(reference)
+    assert stored is not None and stored.answers["q-one"].chosen == 2
+    assert [t.number for t in stored.answers["q-one"].takes] == [1, 2]
+    assert "q-one" not in stored.recorded
+
+
+def test_a_typed_take_under_review_survives_too(make_harness) -> None:
+    h = make_harness(template=small_template(mode="text"))
+    h.to(Step.ANSWER)
+    h.flow.update_text("I would ask the customer what they need first.")
+    h.flow.finish_answer()
+    again = make_harness(archive=h.archive, clock=h.clock, template=h.flow.template)
+    again.flow.resume(h.flow.reference or "")
+    again.flow.report_devices(camera=True, microphone=True)
+    again.flow.devices_ready()
+    assert again.flow.step is Step.REVIEW
+    assert again.flow.takes[-1].text == "I would ask the customer what they need first."
+
+
+def test_a_take_cut_off_by_a_wipe_is_not_kept(make_harness) -> None:
+    h = make_harness()
+    h.to(Step.ANSWER)
+    h.flow.abort()  # staff stop the session mid-answer: that take is dropped
+    started = next(e for e in h.events if isinstance(e, ev.SessionStarted))
+    stored = h.archive.find(started.reference)
+    assert stored is not None and not stored.recorded and not stored.answers
+
+
+def test_a_take_that_could_not_be_stored_is_tried_again_at_the_next_tick(make_harness) -> None:
+    h = make_harness()
+    failures = [RuntimeError("database is locked")]
+    keep = h.archive.save_take
+
+    def flaky(session, question_id, take) -> None:
+        if failures:
+            raise failures.pop()
+        keep(session, question_id, take)
+
+    h.archive.save_take = flaky  # type: ignore[method-assign]
+    h.to(Step.REVIEW)
+    stored = h.archive.find(h.flow.reference or "")
+    assert stored is not None and not stored.recorded  # not yet ...
+    h.advance(0.1)
+    stored = h.archive.find(h.flow.reference or "")
+    assert stored is not None and [t.number for t in stored.recorded["q-one"]] == [1]

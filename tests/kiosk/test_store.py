@@ -207,3 +207,63 @@ def test_other_sessions_survive_an_erasure(store: Store) -> None:
     store._keys.clear()
     kept = store.find(keep)
     assert kept is not None and kept.candidate.name == NAME
+
+
+def test_a_finished_take_is_committed_before_it_is_used_and_its_text_is_encrypted(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path, [KIOSK.recipient, HQ.recipient], [KIOSK])
+    flow = CandidateFlow(small_template(mode="text"), clock=FakeClock(), archive=store)
+    flow.start()
+    flow.choose_language("en")
+    flow.identify("Test Candidate", "test@example.com")
+    flow.give_consent(recording=True, retention=True)
+    flow.set_accommodations(Accommodations())
+    flow.report_devices(camera=True, microphone=True)
+    flow.devices_ready()
+    flow.skip_practice()
+    flow.begin_question()
+    flow.ready()
+    flow.update_text("Quartermaster of the stockroom")
+    flow.finish_answer()
+    assert flow.step is Step.REVIEW
+    store.close()  # as if the kiosk died here: only what was committed is left
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("kiosk.db*"))
+    assert b"Quartermaster" not in raw
+    again = Store(tmp_path, [KIOSK.recipient, HQ.recipient], [KIOSK])
+    stored = again.find(flow.reference or "")
+    assert stored is not None and not stored.answers
+    [take] = stored.recorded["q-one"]
+    assert take.text == "Quartermaster of the stockroom"
+    again.close()
+
+
+def test_a_write_wakes_the_paused_process_that_holds_the_lock(store: Store,
+                                                              tmp_path: Path) -> None:
+    """The kiosk pauses its worker (SIGSTOP) while an answer is recorded; paused inside a
+    transaction, it held the write lock and the take's row failed with 'database is locked'
+    (found by bench/window_soak.py). A write now wakes it and waits again."""
+    import signal
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, signal, sqlite3, sys\n"
+         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "db.execute('BEGIN IMMEDIATE')\n"
+         "print('holding', flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGSTOP)\n"
+         "db.execute('COMMIT')\n", str(tmp_path / "kiosk.db")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+    woken: list[bool] = []
+
+    def wake() -> None:
+        woken.append(True)
+        holder.send_signal(signal.SIGCONT)
+
+    store.on_locked = wake
+    take_interview(store, finish=False)  # writes the session while the lock is held
+    assert woken == [True]
+    assert holder.wait(timeout=30) == 0
+    holder.stdout.close()

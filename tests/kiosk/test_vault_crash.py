@@ -62,3 +62,23 @@ def test_sigkill_mid_write_loses_at_most_the_unflushed_segment(tmp_path: Path) -
     # Everything the writer had reported written, in whole segments, is there and exact.
     assert report.plaintext_bytes >= reported // SEGMENT * SEGMENT
     assert out.getvalue() == expected_stream(report.plaintext_bytes)
+
+
+def test_writers_in_two_processes_replace_the_same_file_without_tripping_over(
+        tmp_path: Path) -> None:
+    """The kiosk app and its worker both pin the audit head after each commit; with one
+    shared temporary name one renamed the other's away (found by bench/window_soak.py)."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "audit.head"
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from kiosk.vault.files import write_atomically\n"
+            "for n in range(400):\n"
+            "    write_atomically(Path(sys.argv[1]), f'{sys.argv[2]} {n}'.encode())\n")
+    writers = [subprocess.Popen([sys.executable, "-c", code, str(target), name],
+                                stderr=subprocess.PIPE, text=True) for name in ("app", "worker")]
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], errors
+    assert target.read_text().split()[1] == "399"
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing left behind
