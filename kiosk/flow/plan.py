@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 
 from kiosk.session import Accommodations
@@ -54,3 +55,25 @@ def required_devices(remaining: list[Question],
     modes = {answer_mode(q, accommodations) for q in remaining}
     camera = AnswerMode.VIDEO in modes
     return camera, camera or AnswerMode.AUDIO in modes
+
+
+# What the welcome screen's "about N minutes" counts besides think and answer times: the
+# steps before the questions (name, consent, adjustments, device check), and per question
+# the card, the 3-2-1 and a look at the review screen. Retakes and breaks are not assumed.
+SETUP_SECONDS = 120
+PER_QUESTION_SECONDS = 20
+
+
+def estimated_minutes(template: InterviewTemplate) -> int:
+    """How long the interview takes, as a candidate should expect it before starting.
+
+    Whole minutes, rounded up, under ten; to the nearest five from ten on (nobody reads
+    "about 23 minutes" as a promise).
+    """
+    asked: list[Question | Practice] = [template.practice, *template.questions]
+    seconds = SETUP_SECONDS + sum(q.think_seconds + q.answer_seconds + PER_QUESTION_SECONDS
+                                  for q in asked)
+    minutes = seconds / 60
+    if minutes < 10:
+        return max(1, math.ceil(minutes))
+    return 5 * math.floor(minutes / 5 + 0.5)
