@@ -240,6 +240,8 @@ def take(language: str, *, size: tuple[int, int], full_screen: bool,
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     problems = 0
+    before = app.styleSheet()
+    app.setStyleSheet(theme.stylesheet())  # the kiosk's own look: sizes depend on it
     with tempfile.TemporaryDirectory(prefix="kiosk-tour-") as data_dir:
         window, clock, close = demo_window(data_dir, kiosk_mode=full_screen,
                                            compliance=compliance)
@@ -259,6 +261,8 @@ def take(language: str, *, size: tuple[int, int], full_screen: bool,
         try:
             for number, stop in enumerate(tour(window, clock, language), start=1):
                 found = misfits(window)
+                if (window.width(), window.height()) != shown:  # a screen pushed it out
+                    found.insert(0, f"the window grew to {window.width()}×{window.height()}")
                 problems += len(found)
                 name = f"{stop}-{compliance}" if compliance else stop
                 for problem in found:
@@ -269,6 +273,7 @@ def take(language: str, *, size: tuple[int, int], full_screen: bool,
                                              f"{number:02d}-{name}.png"))
         finally:
             close()
+            app.setStyleSheet(before)
     return problems
 
 
@@ -312,7 +317,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setStyleSheet(theme.stylesheet())
     width, height = (int(n) for n in args.size.split("x"))
     save = Path(args.save) if args.save else None
     if save is not None:

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kiosk.paths import assets_dir
 from kiosk.settings import Settings
 from kiosk.templates import HQ_TEMPLATES_DIR
 from tests.ui.test_journey import PASS, Kiosk
+from ui import theme
 from ui.fit import misfits
 from ui.tour import settle
+
+
+@pytest.fixture
+def themed(qapp):
+    """The kiosk's own stylesheet (sizes depend on it), for one test."""
+    before = qapp.styleSheet()
+    qapp.setStyleSheet(theme.stylesheet())
+    yield
+    qapp.setStyleSheet(before)
 
 
 def open_console(kiosk: Kiosk, monkeypatch):
@@ -67,7 +79,7 @@ def test_the_usb_chooser_opens_on_removable_media(qtbot, tmp_path: Path, monkeyp
 
 
 def test_watching_an_answer_never_makes_the_console_taller_than_the_screen(
-        qtbot, tmp_path: Path, monkeypatch) -> None:
+        qtbot, tmp_path: Path, monkeypatch, themed) -> None:
     kiosk = Kiosk(qtbot, tmp_path)
     kiosk.to_questions()
     kiosk.speak(seconds=0.5)
@@ -79,7 +91,9 @@ def test_watching_an_answer_never_makes_the_console_taller_than_the_screen(
     kiosk.click(console.export)  # not enrolled: the message must be in view
     settle(0.3)
     assert console.playback.video.isVisible()
-    assert kiosk.window.height() == 800 and kiosk.window.minimumSizeHint().height() <= 800
+    assert (kiosk.window.width(), kiosk.window.height()) == (1280, 800)
+    least = kiosk.window.minimumSizeHint()
+    assert least.width() <= 1280 and least.height() <= 800
     assert console.message.isVisible() and "not enrolled" in console.message.text()
     assert misfits(kiosk.window) == []
     kiosk.click(console.lock)
