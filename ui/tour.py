@@ -31,7 +31,7 @@ from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
 from kiosk.clock import FakeClock
-from kiosk.flow import CandidateFlow
+from kiosk.flow import CandidateFlow, Step
 from kiosk.session import Accommodations
 from ui import i18n, theme
 from ui.fit import misfits
@@ -169,6 +169,45 @@ def tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
     i18n.set_language("en")
 
 
+def questions_tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
+    """Any interview's own screens, in `language`: its notice, and each question while
+    thinking, answering and in review, then the finished screen (the window must be
+    showing; the demo's other screens are in `tour`)."""
+    flow = window.flow
+    flow.choose_language(language)
+    i18n.set_language(language)
+    flow.start()
+    flow.identify("Kavya Menon", "kavya@example.com")
+    settle()
+    yield "consent"
+    ai = True if flow.template.policy.ai_scoring else None
+    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
+    flow.set_accommodations()
+    flow.report_devices(camera=True, microphone=True)
+    flow.devices_ready()
+    flow.skip_practice()
+    while flow.question_number <= flow.question_count and flow.step is Step.READ:
+        number = flow.question_number
+        flow.begin_question()
+        settle()
+        window.current.refresh()
+        yield f"question-{number}-thinking"
+        flow.ready()
+        clock.advance(flow.timings.countdown_seconds)
+        flow.tick()
+        settle(0.2)
+        window.current.refresh()
+        yield f"question-{number}-answer"
+        flow.finish_answer()
+        settle()
+        yield f"question-{number}-review"
+        flow.submit()
+    settle()
+    yield "finished"
+    flow.reset()
+    i18n.set_language("en")
+
+
 def _staff_console(window: KioskWindow) -> Iterator[str]:
     """The console with a session chosen, its first answer playing and a message showing."""
     console = window.console
@@ -196,9 +235,9 @@ def _played_out(player: QMediaPlayer | None, seconds: float = 5.0) -> None:
         settle(0.05)
 
 
-def demo_window(store_dir: str, *, kiosk_mode: bool = False, compliance: str | None = None
-                ) -> tuple[KioskWindow, FakeClock, Callable[[], None]]:
-    """A window over a throwaway demo kiosk in `store_dir` (the demo interview, under a
+def demo_window(store_dir: str, *, kiosk_mode: bool = False, compliance: str | None = None,
+                interview: str = "demo") -> tuple[KioskWindow, FakeClock, Callable[[], None]]:
+    """A window over a throwaway kiosk in `store_dir` running `interview` (under a
     compliance profile if one is named: its notice and self-identification show); returns
     it, its clock and a function that closes both."""
     from kiosk import keys
@@ -211,7 +250,7 @@ def demo_window(store_dir: str, *, kiosk_mode: bool = False, compliance: str | N
     unlocked = keys.unlock(data_dir, "tour passphrase")
     store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
     clock = FakeClock()
-    template = find_template("demo")
+    template = find_template(interview)
     if compliance:
         text = template.text.replace("recordings_leave_kiosk = false", "recordings_leave_kiosk"
                                      f' = false\ncompliance = "{compliance}"', 1)

@@ -17,8 +17,10 @@ import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
+from kiosk.templates import bundled_template_paths
+from ui import theme
 from ui.fit import PAGE, misfits
-from ui.tour import bare_x_server, demo_window, settle, take
+from ui.tour import bare_x_server, demo_window, questions_tour, settle, take
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1280, 800), (1920, 1080)]
@@ -38,6 +40,29 @@ def test_a_compliance_notice_and_self_identification_fit_too(qtbot, language: st
     problems: list[str] = []
     assert take(language, size=(1280, 800), full_screen=False, report=problems.append,
                 compliance="dpdp") == 0, "\n".join(problems)
+
+
+@pytest.mark.parametrize("interview", [p.stem for p in bundled_template_paths()
+                                       if p.stem != "demo"])
+def test_every_bundled_interviews_own_screens_fit(qtbot, tmp_path: Path, qapp,
+                                                  interview: str) -> None:
+    """Their notices, every question (long prompts in Hindi too) and the finished screen."""
+    before = qapp.styleSheet()
+    qapp.setStyleSheet(theme.stylesheet())
+    window, clock, close = demo_window(str(tmp_path), interview=interview)
+    problems = []
+    try:
+        window.resize(1280, 800)
+        window.show()
+        for language in window.flow.template.languages:
+            for stop in questions_tour(window, clock, language):
+                problems += [f"{language} {stop}: {p}" for p in misfits(window)]
+                if (window.width(), window.height()) != (1280, 800):
+                    problems.append(f"{language} {stop}: the window grew")
+    finally:
+        close()
+        qapp.setStyleSheet(before)
+    assert problems == []
 
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None,
