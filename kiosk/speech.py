@@ -66,13 +66,18 @@ class SampleVoice:
             if self.samples(question_id) is None:
                 return
 
-    def samples(self, question_id: str | None) -> Samples | None:
-        """The spoken sample answer to `question_id` (None: the practice question)."""
+    def samples(self, question_id: str | None, *, wait: bool = True) -> Samples | None:
+        """The spoken sample answer to `question_id` (None: the practice question); without
+        `wait`, only one already spoken (a preview must not hold up the screen)."""
         key = question_id or "practice"
-        with self._lock:  # one espeak-ng at a time; a take waits for the one under way
-            if key not in self._spoken and self.available:
+        if not self._lock.acquire(blocking=wait):
+            return self._spoken.get(key)
+        try:  # one espeak-ng at a time; a take waits for the one under way
+            if key not in self._spoken and self.available and wait:
                 try:
                     self._spoken[key] = synthesise(sample_answer(key))
                 except ConfigError:
                     self.available = False
             return self._spoken.get(key)
+        finally:
+            self._lock.release()

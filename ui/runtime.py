@@ -99,7 +99,8 @@ class Runtime:
         """Which camera and microphone are used, in plain words."""
         return i18n.tr("check.sample_media") if self._sample_media else ""
 
-    def new_source(self, mode: AnswerMode, question_id: str | None = None) -> Source:
+    def new_source(self, mode: AnswerMode, question_id: str | None = None, *,
+                   preview: bool = False) -> Source:
         """A fresh source for a take (sample media on a machine without devices: a labelled
         picture and the sample answer to `question_id`, spoken, when espeak-ng is there)."""
         picture = mode is AnswerMode.VIDEO
@@ -109,7 +110,8 @@ class Runtime:
             from capture.devices import CameraSource, DeviceSource, MicrophoneSource
 
             return DeviceSource(CameraSource() if picture else None, MicrophoneSource())
-        speech = self.sample_voice.samples(question_id) if self.sample_voice else None
+        voice = self.sample_voice
+        speech = voice.samples(question_id, wait=not preview) if voice is not None else None
         if speech is None:
             return SyntheticSource(1280 if picture else 0, 720, 30.0,
                                    label="SAMPLE MEDIA - no camera" if picture else None)
@@ -128,7 +130,7 @@ class Runtime:
         """Show the camera and the sound level on the device check (nothing is kept)."""
         if self._recorder is None:
             mode = AnswerMode.VIDEO if picture else AnswerMode.AUDIO
-            self._recorder = AnswerRecorder(self.new_source(mode), _Discard())
+            self._recorder = AnswerRecorder(self.new_source(mode, preview=True), _Discard())
             self._recorder.start()
 
     def stop_preview(self) -> None:

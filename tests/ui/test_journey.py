@@ -34,7 +34,7 @@ class Kiosk:
                                   timings=FlowTimings())
         self.runtime = Runtime(self.store, video=video)
         if lose_after is not None:
-            self.runtime.new_source = lambda mode, question_id=None: (  # type: ignore[method-assign]
+            self.runtime.new_source = lambda mode, question_id=None, **_: (  # type: ignore[method-assign]
                 SyntheticSource(640, 360, 30.0, lose_after=lose_after))
         self.window = KioskWindow(self.flow, self.runtime, kiosk_mode=False,
                                   staff_check=lambda text: text == PASS)

@@ -56,3 +56,9 @@ def test_without_espeak_the_sample_media_stays_a_tone(monkeypatch) -> None:
     monkeypatch.setattr("kiosk.speech.shutil.which", lambda name: None)
     voice = SampleVoice(["introduce-yourself"])
     assert not voice.available and voice.samples("introduce-yourself") is None
+
+
+def test_a_preview_does_not_wait_for_the_voice() -> None:
+    voice = SampleVoice(["introduce-yourself"])
+    with voice._lock:  # espeak-ng busy on another answer
+        assert voice.samples("introduce-yourself", wait=False) is None
