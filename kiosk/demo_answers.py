@@ -6,6 +6,11 @@ These are sample media, clearly labelled as such wherever the demo runs: no real
 from __future__ import annotations
 
 SAMPLE_ANSWERS = {
+    # the practice question of every bundled interview asks about free time
+    "practice": (
+        "In my free time I like to cook for my family. For example, on Sundays I try a new "
+        "recipe. I enjoy it because I can plan it, and then everybody sits down together."
+    ),
     # demo
     "introduce-yourself": (
         "Hello, my name is Asha and I am a final year commerce student. For example, last "

@@ -7,6 +7,7 @@
     └── FlowError                 the candidate flow refused an action; nothing changed
         ├── IllegalTransition     the action is not possible at the current step
         ├── InvalidInput          a value the candidate gave is not acceptable (names the field)
+        ├── ConsentNeeded         "Continue" without a consent the interview needs (names them)
         └── ResumeError           an interrupted session cannot be resumed by that code
 
 The CLI turns each into a one-line message and exit status 1 (2 for ConfigError); the UI
@@ -72,6 +73,19 @@ class InvalidInput(FlowError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+class ConsentNeeded(FlowError):
+    """The candidate went on without a consent the interview cannot do without.
+
+    Nothing changed: the screen asks whether they meant to end (`decline_consent`) or want
+    to go back. `missing` names the consents, in the order asked ("recording", "retention").
+    """
+
+    def __init__(self, missing: tuple[str, ...]) -> None:
+        self.missing = missing
+        super().__init__(f"the interview cannot go on without consent to "
+                         f"{' and '.join(missing)}")
 
 
 class ResumeError(FlowError):

@@ -37,9 +37,11 @@ from kiosk.flow import (
     SessionWiped,
 )
 from kiosk.keys import UnlockedKeys
+from kiosk.speech import SampleVoice
 from kiosk.store import Store
 from kiosk.syncing import BackgroundSync
 from kiosk.templates import AnswerMode
+from kiosk.transcribe import SAMPLE_RATE
 from kiosk.vault import VaultReader, VaultWriter, create
 from kiosk.worker import WorkerProcess
 from ui import i18n
@@ -129,11 +131,17 @@ class Runtime:
         self.last_stats: TakeStats | None = None
         self.last_error: str | None = None  # for the staff console, never for candidates
         self._practice_media: io.BytesIO | None = None
+        # Sample media speaks the demo's sample answers, so a first try shows transcription
+        # and scoring; the voice is synthetic and labelled, never a person's.
+        self.sample_voice: SampleVoice | None = None
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
         self.flow = flow
         flow.subscribe(self._on_event)
+        if self._sample_media and self._video is None:
+            self.sample_voice = SampleVoice(q.id for q in flow.template.questions)
+            self.sample_voice.prepare()
 
     # --- what screens ask -------------------------------------------------------------
 
@@ -141,8 +149,10 @@ class Runtime:
         """Which camera and microphone are used, in plain words."""
         return i18n.tr("check.sample_media") if self._sample_media else ""
 
-    def new_source(self, mode: AnswerMode) -> Source:
-        """A fresh source for a take (sample media on a machine without devices)."""
+    def new_source(self, mode: AnswerMode, question_id: str | None = None, *,
+                   preview: bool = False) -> Source:
+        """A fresh source for a take (sample media on a machine without devices: a labelled
+        picture and the sample answer to `question_id`, spoken, when espeak-ng is there)."""
         picture = mode is AnswerMode.VIDEO
         if self._video is not None:
             return FileSource(self._video, loop=True, video=picture)
@@ -150,8 +160,14 @@ class Runtime:
             from capture.devices import CameraSource, DeviceSource, MicrophoneSource
 
             return DeviceSource(CameraSource() if picture else None, MicrophoneSource())
-        return SyntheticSource(1280 if picture else 0, 720, 30.0,
-                               label="SAMPLE MEDIA - no camera" if picture else None)
+        voice = self.sample_voice
+        speech = voice.samples(question_id, wait=not preview) if voice is not None else None
+        if speech is None:
+            return SyntheticSource(1280 if picture else 0, 720, 30.0,
+                                   label="SAMPLE MEDIA - no camera" if picture else None)
+        return SyntheticSource(1280 if picture else 0, 720, 30.0, audio_rate=SAMPLE_RATE,
+                               speech=speech, label="SAMPLE MEDIA - sample voice"
+                               if picture else None)
 
     def preview(self) -> tuple[np.ndarray | None, float]:
         """The newest small frame and the sound level, if something is being recorded."""
@@ -160,10 +176,11 @@ class Runtime:
         preview = self._recorder.preview()
         return preview.image, preview.rms_dbfs
 
-    def start_preview(self) -> None:
+    def start_preview(self, picture: bool = True) -> None:
         """Show the camera and the sound level on the device check (nothing is kept)."""
         if self._recorder is None:
-            self._recorder = AnswerRecorder(self.new_source(AnswerMode.VIDEO), _Discard())
+            mode = AnswerMode.VIDEO if picture else AnswerMode.AUDIO
+            self._recorder = AnswerRecorder(self.new_source(mode, preview=True), _Discard())
             self._recorder.start()
 
     def stop_preview(self) -> None:
@@ -222,8 +239,8 @@ class Runtime:
             video_sink, audio_sink = sinks
             self._take = (event.question_id, event.take)
         self._sinks = sinks
-        self._recorder = AnswerRecorder(self.new_source(event.mode), video_sink, audio_sink,
-                                        on_failure=self._failed)
+        self._recorder = AnswerRecorder(self.new_source(event.mode, event.question_id),
+                                        video_sink, audio_sink, on_failure=self._failed)
         self._recorder.start()
 
     def _failed(self, error: DeviceError) -> None:

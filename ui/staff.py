@@ -9,16 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFileDialog,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QProgressDialog,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -27,10 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from capture.disk import check_space
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, TemplateError
 from kiosk.export import export_bundle
 from kiosk.hq_link import load_link
 from kiosk.reference import normalize_reference
+from kiosk.removable import removable_media_folder
 from kiosk.scorecard import build, render
 from kiosk.scoring import mmss
 from kiosk.settings import Settings
@@ -43,7 +49,7 @@ from kiosk.store.results import (
     set_reviewer_score,
     transcripts,
 )
-from kiosk.templates import template_paths
+from kiosk.templates import is_from_hq, load_template, template_paths
 from kiosk.vault import VaultReader
 from ui.playback import MemoryPlayer
 from ui.runtime import Runtime
@@ -51,6 +57,7 @@ from ui.widgets import button, label, set_text
 
 COLUMNS = ("Reference", "Status", "Started (UTC)", "Answers", "Stopped at")
 RECENT = 200  # sessions listed, newest first
+PLAYER_SIZE = (320, 180)  # 16:9, beside the scorecard
 
 
 class StaffConsole(QWidget):
@@ -59,10 +66,22 @@ class StaffConsole(QWidget):
     def __init__(self, runtime: Runtime, on_lock: Callable[[], None],
                  on_quit: Callable[[], None]) -> None:
         super().__init__()
+        self.setObjectName("staff")  # smaller type than the candidates' screens (theme.py)
         self.runtime = runtime
         self.store = runtime.store
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 24, 32, 24)
+        # The console scrolls inside the window: a playing answer or a long message never
+        # makes it taller than the screen (which pushed the export message out of sight).
+        page = QWidget()
+        scroll = QScrollArea()
+        scroll.setObjectName("page")
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(32, 20, 32, 20)
         top = QHBoxLayout()
         title = label("title")
         set_text(title, "Staff console")
@@ -83,6 +102,13 @@ class StaffConsole(QWidget):
         layout.addLayout(top)
         self.health = label("muted")
         layout.addWidget(self.health)
+        self.message = label("message")  # under the buttons, where a result is looked for
+        self.message.setAccessibleName("Result of the last action")
+        layout.addWidget(self.message)
+        body = QHBoxLayout()
+        layout.addLayout(body, stretch=1)
+        sessions = QVBoxLayout()
+        body.addLayout(sessions, stretch=3)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -90,68 +116,76 @@ class StaffConsole(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setAccessibleName("Recent sessions")
         self.table.itemSelectionChanged.connect(self.show_selected)
-        layout.addWidget(self.table, stretch=1)
+        sessions.addWidget(self.table, stretch=2)
         self.card = QPlainTextEdit()
         self.card.setReadOnly(True)
         self.card.setAccessibleName("Scorecard of the selected session")
-        layout.addWidget(self.card, stretch=2)
-        actions = QHBoxLayout()
+        sessions.addWidget(self.card, stretch=3)
+        controls = QVBoxLayout()
+        controls.addLayout(self._controls())
+        self.playback = MemoryPlayer(*PLAYER_SIZE)
+        self.playback.video.setFixedSize(*PLAYER_SIZE)  # bounded: playing never resizes
+        controls.addWidget(self.playback.video, alignment=Qt.AlignmentFlag.AlignHCenter)
+        controls.addStretch(1)
+        body.addLayout(controls, stretch=2)
+        self.list_interviews()
+
+    def _controls(self) -> QGridLayout:
+        """Review and kiosk controls, each with a visible label (its screen-reader name too)."""
+        grid = QGridLayout()
+        grid.setVerticalSpacing(10)
+        grid.setColumnStretch(1, 1)  # the boxes take the room: titles are long
+        self.answer = QComboBox()
+        self.watch = button()
+        set_text(self.watch, "Watch this answer")
+        self.watch.clicked.connect(self.watch_answer)
         self.competency = QComboBox()
-        self.competency.setAccessibleName("Competency")
         self.score = QSpinBox()
         self.score.setRange(1, 5)
-        self.score.setAccessibleName("Reviewer score")
         self.save = button()
         set_text(self.save, "Save my score")
         self.save.clicked.connect(self.save_score)
-        self.erase = button()
-        set_text(self.erase, "Erase this session…")
-        self.erase.clicked.connect(self.erase_selected)
-        for widget in (self.competency, self.score, self.save):
-            actions.addWidget(widget)
-        actions.addStretch(1)
-        actions.addWidget(self.erase)
-        layout.addLayout(actions)
-        review = QHBoxLayout()
         self.note = QLineEdit()
         self.note.setPlaceholderText("A note for the hiring team")
-        self.note.setAccessibleName("Reviewer note")
         self.add_note = button()
         set_text(self.add_note, "Add note")
         self.add_note.clicked.connect(self.save_note)
         self.decision = QComboBox()
-        self.decision.setAccessibleName("Decision")
         for choice in DECISIONS:
             self.decision.addItem(choice.capitalize(), choice)
         self.decide = button()
         set_text(self.decide, "Decide")
         self.decide.clicked.connect(self.save_decision)
-        for widget in (self.note, self.add_note, self.decision, self.decide):
-            review.addWidget(widget)
-        layout.addLayout(review)
-        media = QHBoxLayout()
-        self.answer = QComboBox()
-        self.answer.setAccessibleName("Answer to watch")
-        self.watch = button()
-        set_text(self.watch, "Watch this answer")
-        self.watch.clicked.connect(self.watch_answer)
+        self.erase = button()
+        set_text(self.erase, "Erase this session…")
+        self.erase.clicked.connect(self.erase_selected)
         self.interview = QComboBox()
-        self.interview.setAccessibleName("Interview for the next candidates")
-        for path in template_paths(self.store.data_dir):
-            self.interview.addItem(path.stem, path.stem)
         self.use_interview = button()
-        set_text(self.use_interview, "Use this interview from the next start")
+        set_text(self.use_interview, "Use from the next start")
         self.use_interview.clicked.connect(self.choose_interview)
-        for widget in (self.answer, self.watch):
-            media.addWidget(widget)
-        media.addStretch(1)
-        for widget in (self.interview, self.use_interview):
-            media.addWidget(widget)
-        layout.addLayout(media)
-        self.playback = MemoryPlayer(320, 240)
-        layout.addWidget(self.playback.video)
-        self.message = label("muted")
-        layout.addWidget(self.message)
+        rows: list[tuple[str, QWidget | None, QWidget | None]] = [
+            ("Answer", self.answer, self.watch), ("Competency", self.competency, None),
+            ("Score (1 to 5)", self.score, self.save), ("Note", self.note, self.add_note),
+            ("Decision", self.decision, self.decide), ("", None, self.erase),
+            ("Interview", self.interview, self.use_interview)]
+        self.field_labels: dict[str, QLabel] = {}
+        for row, (name, field, action) in enumerate(rows):
+            if field is not None:
+                text = label(wrap=False)
+                set_text(text, name)
+                text.setBuddy(field)
+                field.setAccessibleName(name)
+                grid.addWidget(text, row, 0)
+                grid.addWidget(field, row, 1)
+                self.field_labels[name] = text
+            if action is not None:
+                grid.addWidget(action, row, 2)
+        for combo in (self.answer, self.competency, self.decision, self.interview):
+            # Long titles are cut inside the box (the list shows them whole), never the row.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        return grid
 
     def refresh(self) -> None:
         """Read health and today's sessions again."""
@@ -176,6 +210,29 @@ class StaffConsole(QWidget):
                 text = "" if value is None else str(value)[:19 if column == 2 else None]
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.card.clear()
+        self.list_interviews()
+
+    def list_interviews(self) -> None:
+        """The interviews this kiosk can run, by title, HQ's marked, the chosen one selected."""
+        flow = self.runtime.flow
+        running = flow.template.id if flow is not None else None
+        chosen = str(Settings.load(self.store.data_dir).get("interview.template"))
+        self.interview.clear()
+        for path in template_paths(self.store.data_dir):
+            try:
+                template = load_template(path)
+            except TemplateError:  # installed ones were checked; a damaged file is skipped
+                continue
+            title = template.title.get(template.default_language)
+            marks = [mark for mark, applies in (("from HQ", is_from_hq(path)),
+                                                ("in use now", template.id == running),
+                                                ("from the next start", template.id == chosen
+                                                 and template.id != running)) if applies]
+            self.interview.addItem(f"{title} ({', '.join(marks)})" if marks else title,
+                                   template.id)
+            self.interview.setItemData(self.interview.count() - 1, title,
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.interview.setCurrentIndex(max(0, self.interview.findData(chosen)))
 
     def sync_line(self) -> str:
         """What waits for HQ, and how the last attempt went (counts only)."""
@@ -261,9 +318,11 @@ class StaffConsole(QWidget):
     def choose_interview(self) -> None:
         """The interview for the next start of the kiosk (audited as a settings change)."""
         choice = self.interview.currentData()
+        title = self.interview.currentData(Qt.ItemDataRole.ToolTipRole)
         Settings.load(self.store.data_dir).set("interview.template", choice)
         self._audit("settings.changed", setting="interview.template", value=choice)
-        self.message.setText(f"'{choice}' will be used from the next start of the kiosk.")
+        self.list_interviews()
+        self.message.setText(f"'{title}' will be used from the next start of the kiosk.")
 
     def _audit(self, action: str, **details: object) -> None:
         with self.store.transaction():
@@ -292,7 +351,8 @@ class StaffConsole(QWidget):
 
     def choose_folder(self) -> str:
         """Where to write the bundle (a dialog; tests replace it)."""
-        return QFileDialog.getExistingDirectory(self, "Choose the USB stick or folder")
+        return QFileDialog.getExistingDirectory(self, "Choose the USB stick or folder",
+                                                str(removable_media_folder()))
 
     def export_for_hq(self) -> None:
         """Write a signed bundle for a site with no network, with a progress bar."""

@@ -28,8 +28,11 @@ def stylesheet(high_contrast: bool = False, scale: float = 1.0) -> str:
         QLabel#prompt {{ font-size: {px(34)}; }}
         QLabel#muted {{ color: {c['muted']}; font-size: {px(20)}; }}
         QLabel#big {{ font-size: {px(96)}; font-weight: 700; }}
+        QLabel#code {{ font-size: {px(44)}; font-weight: 700; }}
+        QLabel#strong {{ font-weight: 700; }}
+        QLabel#message {{ color: {c['accent']}; font-weight: 600; }}
         QLabel#recording {{ color: {c['danger']}; font-size: {px(26)}; font-weight: 700; }}
-        QPushButton {{ min-height: {px(56)}; min-width: {px(120)}; padding: 8px 24px;
+        QPushButton {{ min-height: {px(56)}; padding: 8px 32px;
                        border-radius: 12px; border: 2px solid {c['border']};
                        background: {c['card']}; }}
         QPushButton:focus {{ border: 3px solid {c['accent']}; }}
@@ -42,4 +45,10 @@ def stylesheet(high_contrast: bool = False, scale: float = 1.0) -> str:
         QCheckBox::indicator {{ width: {px(32)}; height: {px(32)}; }}
         QFrame#card {{ background: {c['card']}; border: 1px solid {c['border']};
                        border-radius: 16px; }}
+        QFrame#card QLabel {{ background: transparent; }}
+        #staff QWidget {{ font-size: {px(17)}; }}
+        #staff QLabel#title {{ font-size: {px(30)}; font-weight: 600; }}
+        #staff QLabel#message {{ color: {c['accent']}; font-weight: 600; }}
+        #staff QPushButton {{ min-height: {px(32)}; padding: 4px 16px; }}
+        #staff QLineEdit {{ min-height: {px(32)}; }}
     """

@@ -1,11 +1,23 @@
-"""Small widgets the screens share: buttons, labels, countdown ring, level meter, QR code."""
+"""Small widgets the screens share: buttons, labels, wrapping check boxes, countdown ring,
+level meter, QR code and the reference-code card."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import i18n
 
 
 def button(primary: bool = False) -> QPushButton:
@@ -13,7 +25,8 @@ def button(primary: bool = False) -> QPushButton:
     widget = QPushButton()
     if primary:
         widget.setObjectName("primary")
-    widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    # Never narrower than its text: a squeezed button cuts its words ("port for HQ (USB").
+    widget.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
     widget.setCursor(Qt.CursorShape.PointingHandCursor)
     return widget
 
@@ -28,10 +41,61 @@ def label(kind: str = "", wrap: bool = True) -> QLabel:
     return widget
 
 
-def set_text(widget: QPushButton | QLabel, text: str) -> None:
+def set_text(widget: QPushButton | QLabel | CheckRow, text: str) -> None:
     """Set the text and the screen-reader name together."""
     widget.setText(text)
     widget.setAccessibleName(text)
+
+
+class _TapLabel(QLabel):
+    """A label that ticks its check box when tapped, as a check box's own text does."""
+
+    def __init__(self, box: QCheckBox) -> None:
+        super().__init__()
+        self._box = box
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        """A tap on the text is a tap on the box."""
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+                event.position().toPoint()):
+            self._box.toggle()
+        super().mouseReleaseEvent(event)
+
+
+class CheckRow(QWidget):
+    """A check box whose text wraps: a QCheckBox's own text never does, so a long consent
+    sentence was cut at the window's edge."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(14)
+        self.box = QCheckBox()
+        self.label = _TapLabel(self.box)
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setBuddy(self.box)
+        self.label.setCursor(Qt.CursorShape.PointingHandCursor)
+        layout.addWidget(self.box, alignment=Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.label, stretch=1)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - as QCheckBox names it
+        """The sentence beside the box (also the box's name for screen readers)."""
+        self.label.setText(text)
+        self.box.setAccessibleName(text)
+
+    def text(self) -> str:
+        """The sentence beside the box."""
+        return self.label.text()
+
+    def isChecked(self) -> bool:  # noqa: N802 - as QCheckBox names it
+        """Whether the box is ticked."""
+        return self.box.isChecked()
+
+    def setChecked(self, checked: bool) -> None:  # noqa: N802 - as QCheckBox names it
+        """Tick or clear the box."""
+        self.box.setChecked(checked)
 
 
 class CountdownRing(QWidget):
@@ -41,12 +105,23 @@ class CountdownRing(QWidget):
         super().__init__()
         self.setMinimumSize(160, 160)
         self._left, self._total = 0.0, 1.0
+        self._said = -1
 
     def show_time(self, left: float, total: float) -> None:
-        """Show `left` of `total` seconds."""
+        """Show `left` of `total` seconds (a screen reader hears "N seconds left")."""
         self._left, self._total = max(0.0, left), max(total, 0.001)
-        self.setAccessibleName(f"{int(self._left + 0.99)}")
+        seconds = int(self._left + 0.99)
+        if seconds != self._said:  # once a second, not on every tick
+            self._said = seconds
+            self.setAccessibleDescription(i18n.tr("timer.seconds_left", seconds=seconds))
         self.update()
+
+    def set_purpose(self, name: str) -> None:
+        """What the ring counts down ("Time to think"), for screen readers."""
+        self.setAccessibleName(name)
+        self._said = -1  # the description follows in the new language at the next tick
+        self.setAccessibleDescription(i18n.tr("timer.seconds_left",
+                                              seconds=int(self._left + 0.99)))
 
     def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         """Draw the ring and the number."""
@@ -118,3 +193,49 @@ def face_guide(pixmap: QPixmap) -> None:
     width, height = pixmap.width(), pixmap.height()
     painter.drawEllipse(QRectF(width * 0.35, height * 0.15, width * 0.30, height * 0.60))
     painter.end()
+
+
+class ReferenceCard(QFrame):
+    """The candidate's reference code as text and QR, and why to keep it: shown as soon as
+    the session exists, so an interrupted candidate can come back without staff."""
+
+    def __init__(self, qr_size: int = 150) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self._qr_size = qr_size
+        self._shown: str | None = None
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 12, 24, 12)
+        layout.setSpacing(20)
+        self.qr = QLabel()
+        self.qr.setFixedSize(qr_size, qr_size)
+        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.qr)
+        words = QVBoxLayout()
+        self.heading = label("muted")
+        self.code = label("code", wrap=False)
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keep = label()
+        for widget in (self.heading, self.code, self.keep):
+            words.addWidget(widget)
+        words.addStretch(1)
+        layout.addLayout(words, stretch=1)
+        self.retranslate()
+
+    def show_reference(self, reference: str | None) -> None:
+        """Show `reference` (the card hides while there is none)."""
+        if reference != self._shown:
+            self._shown = reference
+            set_text(self.code, reference or "")
+            if reference:
+                self.qr.setPixmap(qr_pixmap(reference, self._qr_size))
+            else:
+                self.qr.clear()
+        self.setVisible(bool(reference))
+
+    def retranslate(self) -> None:
+        """Texts in the current language."""
+        self.heading.setText(i18n.tr("reference.heading"))
+        self.keep.setText(i18n.tr("reference.keep"))
+        self.qr.setAccessibleName(i18n.tr("finished.qr"))

@@ -29,6 +29,7 @@ from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, FlowEvent, IdleCleared, IdleWarning, StepChanged
 from kiosk.logs import get_logger
 from ui import i18n, qt_binding
+from ui.fullscreen import show_full_screen
 from ui.runtime import Runtime
 from ui.screens.base import Screen
 from ui.screens.entry import (
@@ -118,6 +119,10 @@ class KioskWindow(QWidget):
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint)
             self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
 
+    def showFullScreen(self) -> None:  # noqa: N802 - Qt's name
+        """Full screen on the screen's whole geometry, with or without a window manager."""
+        show_full_screen(self)
+
     @property
     def current(self) -> Screen:
         """The screen showing now."""
@@ -195,24 +200,26 @@ class KioskWindow(QWidget):
         self.runtime.shut_down()
 
     def staff_entry(self) -> None:
-        """Ask for the staff PIN (or, with none set, the passphrase); open the console."""
+        """Ask for the staff PIN (or, with none set, the passphrase) until it is right, staff
+        cancel, or entry locks; then open the console."""
         data_dir = self.runtime.store.data_dir
         uses_pin = staff.has_pin(data_dir)
-        text, ok = QInputDialog.getText(
-            self, i18n.tr("staff.title"),
-            i18n.tr("staff.pin_prompt") if uses_pin else i18n.tr("staff.prompt"),
-            QLineEdit.EchoMode.Password)
-        if not ok:
-            return
-        try:
-            right = staff.check_pin(data_dir, text) if uses_pin else self._staff_check(text)
-        except staff.StaffLockedError as exc:
-            self._audit("staff.entry_failed", locked=True)
-            QMessageBox.warning(self, i18n.tr("staff.title"), str(exc))
-            return
-        if not right:
+        prompt = i18n.tr("staff.pin_prompt") if uses_pin else i18n.tr("staff.prompt")
+        while True:
+            text, ok = QInputDialog.getText(self, i18n.tr("staff.title"), prompt,
+                                            QLineEdit.EchoMode.Password)
+            if not ok:
+                return
+            try:
+                right = staff.check_pin(data_dir, text) if uses_pin else self._staff_check(text)
+            except staff.StaffLockedError as exc:
+                self._audit("staff.entry_failed", locked=True)
+                QMessageBox.warning(self, i18n.tr("staff.title"), str(exc))
+                return
+            if right:
+                break
             self._audit("staff.entry_failed", locked=False)
-            return
+            prompt = i18n.tr("staff.wrong_pin") if uses_pin else i18n.tr("staff.wrong_passphrase")
         self._audit("staff.entered")
         if self.flow.step.value != "welcome":
             self.flow.abort()  # the candidate's session is kept and can be resumed

@@ -57,7 +57,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     check = sub.add_parser("check", help="check template files; list every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(handler=templates_check)
-    sub.add_parser("list", help="list the bundled templates").set_defaults(handler=templates_list)
+    sub.add_parser("list", help="list the bundled templates and those HQ published"
+                   ).set_defaults(handler=templates_list)
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -166,11 +167,19 @@ def templates_check(args: argparse.Namespace) -> int:
 
 
 def templates_list(args: argparse.Namespace) -> int:
-    """One line per bundled template."""
-    from kiosk.templates import bundled_template_paths, load_template
+    """One line per template this kiosk can run: the bundled ones, and those HQ published
+    (installed in the data directory by sync), with where each comes from."""
+    from kiosk.templates import is_from_hq, load_template, template_paths
 
-    for path in bundled_template_paths():
-        template = load_template(path)
-        print(f"{template.id:40} {len(template.questions)} questions  "
+    failed = False
+    for path in template_paths(resolve_data_dir(args.data_dir)):
+        try:
+            template = load_template(path)
+        except TemplateError as exc:  # one bad file is named, the others still listed
+            print(f"{path}: cannot be used: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        source = "from HQ" if is_from_hq(path) else "bundled"
+        print(f"{template.id:40} {source:8} {len(template.questions)} questions  "
               f"{', '.join(template.languages):8} {template.title.get(template.default_language)}")
-    return 0
+    return 1 if failed else 0

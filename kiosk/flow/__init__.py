@@ -15,6 +15,7 @@ from kiosk.flow.events import (
     StepChanged,
 )
 from kiosk.flow.machine import CandidateFlow
+from kiosk.flow.plan import estimated_minutes
 from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "SessionWiped",
     "Step",
     "StepChanged",
+    "estimated_minutes",
 ]

@@ -1,11 +1,11 @@
-"""Checking what a candidate types about themselves: a name and one contact detail."""
+"""Checking what a candidate gives about themselves: a name, one contact detail, consents."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from kiosk.errors import InvalidInput
+from kiosk.errors import ConsentNeeded, InvalidInput
 
 MAX_NAME = 100
 MAX_CONTACT = 254
@@ -38,3 +38,19 @@ def check_contact(contact: str) -> str:
     if _EMAIL.fullmatch(cleaned) or (_PHONE.fullmatch(cleaned) and 7 <= digits <= 15):
         return cleaned
     raise InvalidInput("contact", "please enter a valid email address or phone number")
+
+
+def check_consents(asks_ai: bool, *, recording: bool, retention: bool,
+                   ai_scoring: bool | None) -> None:
+    """Refuse answers the consent step cannot take: the AI question unanswered where it is
+    asked, or answered where it is not (InvalidInput); recording or keeping the data not
+    agreed (ConsentNeeded, naming which, so the screen can ask before anything ends)."""
+    if asks_ai and ai_scoring is None:
+        raise InvalidInput("ai_scoring", "this interview asks about AI-assisted scoring: "
+                                         "answer yes or no")
+    if not asks_ai and ai_scoring:
+        raise InvalidInput("ai_scoring", "this interview uses no AI-assisted scoring")
+    missing = tuple(name for name, given in (("recording", recording),
+                                             ("retention", retention)) if not given)
+    if missing:
+        raise ConsentNeeded(missing)

@@ -18,7 +18,7 @@ from kiosk.errors import IllegalTransition, InvalidInput
 from kiosk.flow import events as ev
 from kiosk.flow import plan
 from kiosk.flow.attempt import Attempt
-from kiosk.flow.details import check_contact, check_name
+from kiosk.flow.details import check_consents, check_contact, check_name
 from kiosk.flow.records import UnsavedTakes, find_resumable, open_session, recorded_attempt
 from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
 from kiosk.logs import get_logger, log_event
@@ -202,26 +202,13 @@ class CandidateFlow:
 
     def give_consent(self, *, recording: bool, retention: bool,
                      ai_scoring: bool | None = None) -> None:
-        """Record the candidate's separate answers on the notice and consent screen.
-
-        Recording and keeping the data are needed to take part; declining either ends the
-        session politely. AI-assisted scoring is asked only when the template uses it, and
-        declining it keeps a human-only review path.
-        """
+        """The candidate's separate answers on the consent screen. Without recording or
+        keeping the data: `ConsentNeeded` (the screen asks; `decline_consent` ends). AI
+        scoring is asked only where the template uses it; no keeps a human-only review."""
         self._require(Step.CONSENT)
-        if self.template.policy.ai_scoring and ai_scoring is None:
-            raise InvalidInput("ai_scoring", "this interview asks about AI-assisted scoring: "
-                                             "answer yes or no")
-        if not self.template.policy.ai_scoring and ai_scoring:
-            raise InvalidInput("ai_scoring", "this interview uses no AI-assisted scoring")
+        check_consents(self.template.policy.ai_scoring, recording=recording,
+                       retention=retention, ai_scoring=ai_scoring)
         now = self._now()
-        if not (recording and retention):
-            self._candidate = None  # nothing about someone who declined is kept
-            log_event(_log, "flow.consent_declined",
-                      reason="recording" if not recording else "retention")
-            self._go(Step.DECLINED, now)
-            self._deliver()
-            return
         assert self._candidate is not None
         self._session = open_session(self._archive, self.template, self._language,
                                      self._candidate, bool(ai_scoring), self._wall(now),
@@ -231,6 +218,15 @@ class CandidateFlow:
                   template_id=self.template.id, language=self._language)
         self._events.queue(ev.SessionStarted(self._session.reference))
         self._go(Step.ACCOMMODATIONS, now)
+        self._deliver()
+
+    def decline_consent(self) -> None:
+        """The candidate does not agree to be recorded: end politely, keeping nothing."""
+        self._require(Step.CONSENT)
+        now = self._now()
+        self._candidate = None  # nothing about someone who declined is kept
+        log_event(_log, "flow.consent_declined")
+        self._go(Step.DECLINED, now)
         self._deliver()
 
     def set_accommodations(self, accommodations: Accommodations | None = None) -> None:

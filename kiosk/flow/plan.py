@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 
 from kiosk.flow.steps import FlowTimings, Step
@@ -70,3 +71,25 @@ def step_seconds(step: Step, asked: Callable[[], Question | Practice], timings: 
             Step.BREAK: timings.break_seconds * extra.break_multiplier,
             Step.FINISHED: timings.finished_seconds,
             Step.DECLINED: timings.finished_seconds}.get(step)
+
+
+# What the welcome screen's "about N minutes" counts besides think and answer times: the
+# steps before the questions (name, consent, adjustments, device check), and per question
+# the card, the 3-2-1 and a look at the review screen. Retakes and breaks are not assumed.
+SETUP_SECONDS = 120
+PER_QUESTION_SECONDS = 20
+
+
+def estimated_minutes(template: InterviewTemplate) -> int:
+    """How long the interview takes, as a candidate should expect it before starting.
+
+    Whole minutes, rounded up, under ten; to the nearest five from ten on (nobody reads
+    "about 23 minutes" as a promise).
+    """
+    asked: list[Question | Practice] = [template.practice, *template.questions]
+    seconds = SETUP_SECONDS + sum(q.think_seconds + q.answer_seconds + PER_QUESTION_SECONDS
+                                  for q in asked)
+    minutes = seconds / 60
+    if minutes < 10:
+        return max(1, math.ceil(minutes))
+    return 5 * math.floor(minutes / 5 + 0.5)

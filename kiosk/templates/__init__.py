@@ -5,6 +5,7 @@ from kiosk.templates.bundled import (
     HQ_TEMPLATES_DIR,
     bundled_template_paths,
     find_template,
+    is_from_hq,
     template_paths,
 )
 from kiosk.templates.loader import FORMAT_VERSION, load_template, parse_template
@@ -33,6 +34,7 @@ __all__ = [
     "Question",
     "bundled_template_paths",
     "find_template",
+    "is_from_hq",
     "load_template",
     "parse_template",
     "template_paths",

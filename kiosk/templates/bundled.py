@@ -26,6 +26,11 @@ def template_paths(data_dir: Path | None = None) -> list[Path]:
     return [found[stem] for stem in sorted(found)]
 
 
+def is_from_hq(path: Path) -> bool:
+    """Whether `path` is a template HQ published (installed by sync), not a bundled one."""
+    return path.parent.name == HQ_TEMPLATES_DIR
+
+
 def find_template(id_or_path: str, data_dir: Path | None = None) -> InterviewTemplate:
     """Load a template by its id (HQ's, else bundled), or any template by its file path."""
     candidate = Path(id_or_path)

@@ -113,8 +113,7 @@ class Harness:
         if step is Step.CONSENT:
             return
         if step is Step.DECLINED:
-            flow.give_consent(recording=False, retention=True,
-                              ai_scoring=False if flow.template.policy.ai_scoring else None)
+            flow.decline_consent()
             return
         flow.give_consent(recording=True, retention=True,
                           ai_scoring=True if flow.template.policy.ai_scoring else None)

@@ -55,6 +55,21 @@ def test_templates_list_shows_the_bundled_interviews(capsys) -> None:
     assert [line.split()[0] for line in out.splitlines()] == [
         "campus-graduate-software-engineer", "demo", "retail-sales-associate",
         "walk-in-customer-support-associate"]
+    assert all(line.split()[1] == "bundled" for line in out.splitlines())
+
+
+def test_templates_list_shows_what_hq_published(capsys, tmp_path: Path) -> None:
+    from kiosk.templates import HQ_TEMPLATES_DIR
+
+    published = tmp_path / "data" / HQ_TEMPLATES_DIR
+    published.mkdir(parents=True)
+    (published / "small-test.toml").write_text(GOOD, encoding="utf-8")
+    (published / "broken.toml").write_text("format = 1\nid = ", encoding="utf-8")
+    status, out, err = run(capsys, "--data-dir", str(tmp_path / "data"), "templates", "list")
+    rows = {line.split()[0]: line for line in out.splitlines()}
+    assert rows["small-test"].split()[1:3] == ["from", "HQ"] and "Small" in rows["small-test"]
+    assert rows["demo"].split()[1] == "bundled"
+    assert status == 1 and "broken.toml: cannot be used" in err and "Traceback" not in err
 
 
 def test_usage_errors_exit_2_in_one_line(capsys) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.errors import IllegalTransition, InvalidInput
+from kiosk.errors import ConsentNeeded, IllegalTransition, InvalidInput
 from kiosk.flow import Step
 from kiosk.flow import events as ev
 from kiosk.session import Accommodations, SessionStatus
@@ -239,10 +239,26 @@ def test_declining_recording_ends_politely_and_keeps_nothing(harness: Harness) -
     assert h.of_type(ev.SessionWiped) == [ev.SessionWiped("declined")]
 
 
-def test_declining_retention_also_ends(harness: Harness) -> None:
+@pytest.mark.parametrize(("recording", "retention", "missing"), [
+    (False, False, ("recording", "retention")), (False, True, ("recording",)),
+    (True, False, ("retention",))])
+def test_going_on_without_a_needed_consent_asks_first_and_changes_nothing(
+        harness: Harness, recording: bool, retention: bool, missing: tuple[str, ...]) -> None:
     h, flow = harness, harness.flow
     h.to(Step.CONSENT)
-    flow.give_consent(recording=True, retention=False)
+    h.events.clear()
+    with pytest.raises(ConsentNeeded) as refused:
+        flow.give_consent(recording=recording, retention=retention)
+    assert refused.value.missing == missing
+    assert flow.step is Step.CONSENT and h.events == [] and h.archive.all() == []
+    flow.give_consent(recording=True, retention=True)  # "Go back", tick, and go on
+    assert flow.step is Step.ACCOMMODATIONS and flow.reference is not None
+
+
+def test_ending_at_consent_keeps_nothing(harness: Harness) -> None:
+    h, flow = harness, harness.flow
+    h.to(Step.CONSENT)
+    flow.decline_consent()
     assert flow.step is Step.DECLINED and h.archive.all() == []
 
 

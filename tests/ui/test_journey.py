@@ -24,17 +24,18 @@ PASS = "window test passphrase"
 class Kiosk:
     """A window over a real store, sample media and a fake clock."""
 
-    def __init__(self, qtbot, data_dir: Path, lose_after: float | None = None) -> None:
+    def __init__(self, qtbot, data_dir: Path, lose_after: float | None = None, *,
+                 template: str = "demo", video: Path | None = None) -> None:
         keys.init_keys(data_dir, PASS, keys.KdfParams(8192, 1, 1))
         unlocked = keys.unlock(data_dir, PASS)
         self.store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
         self.clock = FakeClock()
-        self.flow = CandidateFlow(find_template("demo"), clock=self.clock, archive=self.store,
+        self.flow = CandidateFlow(find_template(template), clock=self.clock, archive=self.store,
                                   timings=FlowTimings())
-        self.runtime = Runtime(self.store)
+        self.runtime = Runtime(self.store, video=video)
         if lose_after is not None:
-            self.runtime.new_source = lambda mode: SyntheticSource(  # type: ignore[method-assign]
-                640, 360, 30.0, lose_after=lose_after)
+            self.runtime.new_source = lambda mode, question_id=None, **_: (  # type: ignore[method-assign]
+                SyntheticSource(640, 360, 30.0, lose_after=lose_after))
         self.window = KioskWindow(self.flow, self.runtime, kiosk_mode=False,
                                   staff_check=lambda text: text == PASS)
         qtbot.addWidget(self.window)
@@ -72,14 +73,18 @@ class Kiosk:
             self.click(self.screen.apply)
         else:
             self.click(self.screen.none)
-        assert "SAMPLE MEDIA" in self.screen.source_note.text()
         check = self.screen
+        if typed:  # no camera or microphone is needed, so none is checked
+            assert "type your answers" in check.source_note.text()
+            assert not check.preview.isVisible() and check.results.text() == ""
+        else:
+            assert "SAMPLE MEDIA" in check.source_note.text()
 
-        def previewing() -> bool:
-            check.refresh()
-            return not check.preview.pixmap().isNull()
+            def previewing() -> bool:
+                check.refresh()
+                return not check.preview.pixmap().isNull()
 
-        self.qtbot.waitUntil(previewing, timeout=5000)  # the live preview with its face guide
+            self.qtbot.waitUntil(previewing, timeout=5000)  # the live preview, face guide
         self.click(self.screen.go)
         assert self.flow.step is Step.READ and self.flow.in_practice
         if practice:
@@ -222,16 +227,30 @@ def test_the_language_switches_live(qtbot, tmp_path: Path) -> None:
 def test_staff_entry_without_a_pin_needs_the_passphrase(qtbot, tmp_path: Path,
                                                         monkeypatch) -> None:
     kiosk = Kiosk(qtbot, tmp_path)
-    answers = iter([("wrong", True), (PASS, True)])
-    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: next(answers))
-    kiosk.window.staff_entry()
+    prompts: list[str] = []
+
+    def ask(answers):
+        def get_text(parent, title, prompt, *rest, **named):
+            prompts.append(prompt)
+            return next(answers)
+        return get_text
+
+    monkeypatch.setattr("ui.window.QInputDialog.getText", ask(iter([("wrong", True),
+                                                                      ("", False)])))
+    kiosk.window.staff_entry()  # a wrong passphrase, then Cancel
     assert kiosk.window.stack.currentWidget() is not kiosk.window.console
-    kiosk.window.staff_entry()
+    assert prompts == ["Staff passphrase:", "That is not the staff passphrase. Try again:"]
+    prompts.clear()
+    monkeypatch.setattr("ui.window.QInputDialog.getText", ask(iter([("wrong", True),
+                                                                      (PASS, True)])))
+    kiosk.window.staff_entry()  # a typo is told, not silently dropped, and tried again
+    assert prompts == ["Staff passphrase:", "That is not the staff passphrase. Try again:"]
     assert kiosk.window.stack.currentWidget() is kiosk.window.console
     kiosk.click(kiosk.window.console.quit)
     assert not kiosk.window.isVisible()
     actions = [e.action for e in kiosk.store.audit.entries()]
-    assert actions[-3:] == ["staff.entry_failed", "staff.entered", "staff.exited"]
+    assert actions[-4:] == ["staff.entry_failed", "staff.entry_failed", "staff.entered",
+                            "staff.exited"]
 
 
 def test_staff_pin_locks_out_and_the_console_reviews_and_erases(qtbot, tmp_path: Path,
@@ -243,12 +262,17 @@ def test_staff_pin_locks_out_and_the_console_reviews_and_erases(qtbot, tmp_path:
     reference = kiosk.flow.reference
     staff.set_pin(tmp_path, "482916")
     warnings: list[str] = []
+    prompts: list[str] = []
     monkeypatch.setattr("ui.window.QMessageBox.warning", lambda *a: warnings.append(a[2]))
     answers = iter([("000000", True)] * 5 + [("482916", True)])
-    monkeypatch.setattr("ui.window.QInputDialog.getText", lambda *a, **k: next(answers))
-    for _ in range(5):
-        kiosk.window.staff_entry()
-    kiosk.window.staff_entry()  # the right PIN, but entry is locked now
+
+    def get_text(parent, title, prompt, *rest, **named):
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("ui.window.QInputDialog.getText", get_text)
+    kiosk.window.staff_entry()  # five wrong PINs, each told; then the right one, but locked
+    assert prompts == ["Staff PIN:"] + ["That is not the staff PIN. Try again:"] * 5
     assert warnings and "locked" in warnings[0]
     assert kiosk.window.stack.currentWidget() is not kiosk.window.console
     staff.set_pin(tmp_path, "482916")  # a new PIN clears the lockout

@@ -30,6 +30,7 @@ class Screen(QWidget):
         # long notice or a small screen must never push a button out of reach.
         body = QWidget()
         scroll = QScrollArea()
+        scroll.setObjectName("page")  # the fit check (ui/tour.py) wants it never to scroll
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -2,29 +2,54 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFrame, QLineEdit, QScrollArea
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.compliance import profiles
-from kiosk.flow import Step
-from kiosk.session import Accommodations
+from kiosk.errors import ConsentNeeded
+from kiosk.flow import Step, estimated_minutes
+from kiosk.session import BREAK_MULTIPLIER_CHOICES, EXTRA_TIME_CHOICES, Accommodations
 from ui import i18n
 from ui.screens.base import Screen
-from ui.widgets import button, label, set_text
+from ui.widgets import CheckRow, ReferenceCard, button, label, set_text
 
 LANGUAGE_NAMES = {"en": "English", "hi": "हिन्दी"}
 
 
+def choice_key(kind: str, value: float) -> str:
+    """The catalog key that says what an adjustment's value means ("50% more time")."""
+    return f"adjust.{kind}_" + f"{value:g}".replace(".", "_")
+
+
+class NoticeArea(QScrollArea):
+    """A scrolling notice that asks only for its minimum height: the screen gives it what is
+    left, and the notice scrolls inside, instead of the whole screen growing past 800 px."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As wide as it likes, as high as its minimum."""
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
 class WelcomeScreen(Screen):
-    """Attract screen: the interview's name, Start, and the language buttons."""
+    """Attract screen: the interview's name, its intro and length, Start, the languages."""
 
     steps = (Step.WELCOME,)
 
     def build(self) -> None:
         self.layout_.addStretch(1)
         self.title = label("title")
-        self.intro = label("prompt")
-        self.layout_.addWidget(self.title)
-        self.layout_.addWidget(self.intro)
+        self.intro = label()  # the template's own words: what this interview is
+        self.length = label("prompt")
+        for widget in (self.title, self.intro, self.length):
+            self.layout_.addWidget(widget)
         self.start = button(primary=True)
         self.start.clicked.connect(lambda: self.act(self.flow.start))
         self.resume = button()
@@ -49,7 +74,8 @@ class WelcomeScreen(Screen):
     def retranslate(self) -> None:
         template = self.flow.template
         set_text(self.title, template.title.get(i18n.language()))
-        self.intro.setText(i18n.tr("welcome.invite"))
+        self.intro.setText(template.intro.get(i18n.language()))
+        self.length.setText(i18n.tr("welcome.length", minutes=estimated_minutes(template)))
         set_text(self.start, i18n.tr("welcome.start"))
         set_text(self.resume, i18n.tr("welcome.resume"))
         self.notice.setText(i18n.tr("welcome.ai_notice"))
@@ -106,39 +132,81 @@ class ConsentScreen(Screen):
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.summary)
         self.details = label("muted")
-        self.scroll = QScrollArea()  # the full notice is long: it scrolls, never clips
+        self.scroll = NoticeArea()  # the full notice is long: it scrolls, never clips
         self.scroll.setWidget(self.details)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setMinimumHeight(160)
+        self.scroll.setMinimumHeight(140)
         self.scroll.hide()
         self.more = button()
         self.more.clicked.connect(lambda: self.scroll.setVisible(not self.scroll.isVisible()))
         self.layout_.addWidget(self.more)
         self.layout_.addWidget(self.scroll, stretch=1)
-        self.recording, self.retention, self.ai = QCheckBox(), QCheckBox(), QCheckBox()
+        self.recording, self.retention, self.ai = CheckRow(), CheckRow(), CheckRow()
         for box in (self.recording, self.retention, self.ai):
             self.layout_.addWidget(box)
         self.ai.setVisible(self.flow.template.policy.ai_scoring)
         self.agree = button(primary=True)
         self.agree.clicked.connect(self._answer)
         self.decline = button()
-        self.decline.clicked.connect(lambda: self.act(lambda: self.flow.give_consent(
-            recording=False, retention=False,
-            ai_scoring=False if self.flow.template.policy.ai_scoring else None)))
+        self.decline.clicked.connect(lambda: self.act(self.flow.decline_consent))
         self.row(self.decline, self.agree)
+        # "Continue" without a needed consent: the flow refuses, and this asks, in plain
+        # words, whether the candidate meant to end, with a way back.
+        self.confirm = QFrame()
+        self.confirm.setObjectName("card")
+        inside = QVBoxLayout(self.confirm)
+        inside.setContentsMargins(24, 16, 24, 16)
+        self.need = label("strong")
+        self.need_choice = label()
+        inside.addWidget(self.need)
+        inside.addWidget(self.need_choice)
+        self.go_back = button(primary=True)
+        self.go_back.clicked.connect(self._back)
+        self.end = button()
+        self.end.clicked.connect(lambda: self.act(self.flow.decline_consent))
+        self.layout_.addWidget(self.confirm)
+        self.row(self.end, self.go_back)
+        self.confirm.hide()
+        self._missing: tuple[str, ...] = ()
+        self._back()
 
     def entered(self) -> None:
         super().entered()
         for box in (self.recording, self.retention, self.ai):
             box.setChecked(False)
         self.scroll.hide()
+        self._back()
 
     def _answer(self) -> None:
         ai = self.ai.isChecked() if self.flow.template.policy.ai_scoring else None
-        self.act(lambda: self.flow.give_consent(recording=self.recording.isChecked(),
-                                                retention=self.retention.isChecked(),
-                                                ai_scoring=ai))
+
+        def consent() -> None:
+            try:
+                self.flow.give_consent(recording=self.recording.isChecked(),
+                                       retention=self.retention.isChecked(), ai_scoring=ai)
+            except ConsentNeeded as refused:
+                self._ask(refused.missing)
+        self.act(consent)
+
+    def _ask(self, missing: tuple[str, ...]) -> None:
+        """Show what is missing and the two ways on, instead of Continue."""
+        self._missing = missing
+        self.retranslate()
+        self._asking(True)
+        self.go_back.setFocus()
+
+    def _back(self) -> None:
+        self._missing = ()
+        self._asking(False)
+
+    def _asking(self, asking: bool) -> None:
+        """The question and its two buttons, or Continue and No, thank you."""
+        widgets: tuple[QWidget, ...] = (self.confirm, self.go_back, self.end)
+        for widget in widgets:
+            widget.setVisible(asking)
+        for widget in (self.agree, self.decline):
+            widget.setVisible(not asking)
 
     def retranslate(self) -> None:
         days = self.flow.template.policy.retention_days
@@ -155,6 +223,12 @@ class ConsentScreen(Screen):
             set_text(box, i18n.tr(key, days=days))
         set_text(self.agree, i18n.tr("consent.continue"))
         set_text(self.decline, i18n.tr("consent.decline"))
+        need: dict[tuple[str, ...], str] = {("recording",): "consent.need_recording",
+                                            ("retention",): "consent.need_retention"}
+        self.need.setText(i18n.tr(need.get(self._missing, "consent.need_both"), days=days))
+        self.need_choice.setText(i18n.tr("consent.need_choice"))
+        set_text(self.go_back, i18n.tr("consent.go_back"))
+        set_text(self.end, i18n.tr("consent.end"))
 
 
 class AccommodationsScreen(Screen):
@@ -163,19 +237,31 @@ class AccommodationsScreen(Screen):
     steps = (Step.ACCOMMODATIONS,)
 
     def build(self) -> None:
+        # The session exists from here: its code, so an interruption is not the end of it.
+        self.reference = ReferenceCard()
+        self.layout_.addWidget(self.reference)
         self.title = label("title")
         self.explain = label()
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.explain)
         self.extra_time, self.breaks = QComboBox(), QComboBox()
-        for value in (1.0, 1.25, 1.5, 2.0):
-            self.extra_time.addItem(f"× {value:g}", value)
-        for value in (1.0, 1.5, 2.0, 3.0):
-            self.breaks.addItem(f"× {value:g}", value)
+        for value in EXTRA_TIME_CHOICES:
+            self.extra_time.addItem("", value)
+        for value in BREAK_MULTIPLIER_CHOICES:
+            self.breaks.addItem("", value)
         self.time_label, self.breaks_label = label(), label()
-        self.retakes, self.typed = QCheckBox(), QCheckBox()
-        for widget in (self.time_label, self.extra_time, self.retakes, self.typed,
-                       self.breaks_label, self.breaks):
+        self.time_label.setBuddy(self.extra_time)
+        self.breaks_label.setBuddy(self.breaks)
+        self.retakes, self.typed = CheckRow(), CheckRow()
+        choices = QGridLayout()  # each question beside its answer: the screen fits at 800 px
+        choices.setHorizontalSpacing(24)
+        choices.setColumnStretch(2, 1)
+        for row, (text, choice) in enumerate(((self.time_label, self.extra_time),
+                                              (self.breaks_label, self.breaks))):
+            choices.addWidget(text, row, 0)
+            choices.addWidget(choice, row, 1)
+        self.layout_.addLayout(choices)
+        for widget in (self.retakes, self.typed):
             self.layout_.addWidget(widget)
         self.none = button()
         self.none.clicked.connect(lambda: self.act(self.flow.set_accommodations))
@@ -192,6 +278,7 @@ class AccommodationsScreen(Screen):
 
     def entered(self) -> None:
         super().entered()
+        self.reference.show_reference(self.flow.reference)
         self.extra_time.setCurrentIndex(0)
         self.breaks.setCurrentIndex(0)
         self.retakes.setChecked(False)
@@ -204,6 +291,10 @@ class AccommodationsScreen(Screen):
         self.breaks_label.setText(i18n.tr("adjust.breaks"))
         self.extra_time.setAccessibleName(i18n.tr("adjust.extra_time"))
         self.breaks.setAccessibleName(i18n.tr("adjust.breaks"))
+        for choice, kind in ((self.extra_time, "time"), (self.breaks, "breaks")):
+            for index in range(choice.count()):
+                choice.setItemText(index, i18n.tr(choice_key(kind, choice.itemData(index))))
+        self.reference.retranslate()
         set_text(self.retakes, i18n.tr("adjust.retakes"))
         set_text(self.typed, i18n.tr("adjust.typed"))
         set_text(self.none, i18n.tr("adjust.none"))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QPlainTextEdit
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+)
 
 from kiosk import self_id
 from kiosk.flow import Step
@@ -13,6 +22,7 @@ from ui.screens.base import Screen
 from ui.widgets import (
     CountdownRing,
     LevelMeter,
+    ReferenceCard,
     button,
     face_guide,
     image_pixmap,
@@ -21,9 +31,13 @@ from ui.widgets import (
     set_text,
 )
 
+CAMERA_CHECKS = frozenset({"camera", "face", "lighting"})
+
 
 class DeviceCheckScreen(Screen):
-    """Camera preview, sound level and each check with its plain-language fix."""
+    """Camera preview, sound level and each check with its plain-language fix: only for the
+    devices the questions ahead need (the flow says which), so a candidate who types is
+    never told the camera cannot see them."""
 
     steps = (Step.DEVICE_CHECK,)
 
@@ -44,10 +58,17 @@ class DeviceCheckScreen(Screen):
         self.go = button(primary=True)
         self.go.clicked.connect(self._go)
         self.row(self.check, self.go)
+        self.layout_.addStretch(1)  # with nothing to check, Next follows the sentence
 
     def entered(self) -> None:
         super().entered()
-        self.runtime.start_preview()
+        camera, microphone = self.flow.required_devices()
+        self.preview.setVisible(camera)
+        self.meter.setVisible(microphone)
+        self.check.setVisible(camera or microphone)
+        self.retranslate()
+        if camera or microphone:
+            self.runtime.start_preview(picture=camera)
         self._check()
 
     def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
@@ -55,13 +76,17 @@ class DeviceCheckScreen(Screen):
         self.runtime.stop_preview()
 
     def _check(self) -> None:
-        results = self.runtime.device_check()
+        need_camera, need_microphone = self.flow.required_devices()
+        found = self.runtime.device_check() if need_camera or need_microphone else []
+        results = [r for r in found if (need_camera if r.name in CAMERA_CHECKS
+                                        else need_microphone)]
         lines = [("✓ " if r.ok else "✗ ") + r.message + ("" if r.ok or not r.fix else
                                                          f" {r.fix}") for r in results]
         self.results.setText("\n".join(lines))
         camera = all(r.ok for r in results if r.name == "camera")
         microphone = all(r.ok for r in results if r.name == "microphone")
-        self.act(lambda: self.flow.report_devices(camera=camera, microphone=microphone))
+        self.act(lambda: self.flow.report_devices(camera=camera and need_camera,
+                                                  microphone=microphone and need_microphone))
 
     def _go(self) -> None:
         self.act(self.flow.devices_ready)
@@ -76,7 +101,9 @@ class DeviceCheckScreen(Screen):
 
     def retranslate(self) -> None:
         set_text(self.title, i18n.tr("check.title"))
-        self.source_note.setText(self.runtime.source_note())
+        camera, microphone = self.flow.required_devices()
+        needs = "" if camera else "check.voice_only" if microphone else "check.typed_only"
+        self.source_note.setText(i18n.tr(needs) if needs else self.runtime.source_note())
         set_text(self.check, i18n.tr("check.again"))
         set_text(self.go, i18n.tr("common.next"))
 
@@ -94,12 +121,13 @@ class QuestionScreen(Screen):
         self.big = label("big")
         self.centred(self.big)
         self.ring = CountdownRing()
-        self.centred(self.ring)
-        self.recording = label("recording")
-        self.centred(self.recording)
         self.selfview = QLabel()
         self.selfview.setFixedSize(320, 180)
-        self.centred(self.selfview)
+        self.row(self.ring, self.selfview)  # side by side: the screen fits at 800 px
+        self.recording = label("recording")
+        self.centred(self.recording)
+        self.sample_note = label("muted")  # sample media says so while it "answers"
+        self.layout_.addWidget(self.sample_note)
         self.typed = QPlainTextEdit()
         self.typed.textChanged.connect(self._typed)
         self.layout_.addWidget(self.typed)
@@ -108,6 +136,7 @@ class QuestionScreen(Screen):
         self.secondary = button()
         self.secondary.clicked.connect(self._secondary)
         self.row(self.secondary, self.primary)
+        self.layout_.addStretch(1)  # spare room goes below, not between the lines
 
     def entered(self) -> None:
         super().entered()
@@ -170,6 +199,10 @@ class QuestionScreen(Screen):
         picture = question is not None and flow.mode is AnswerMode.VIDEO
         self.recording.setVisible(step is Step.ANSWER and not texting)
         self.recording.setText(i18n.tr("question.recording"))
+        sample = bool(self.runtime.source_note())
+        self.sample_note.setVisible(step is Step.ANSWER and not texting and sample)
+        self.sample_note.setText(i18n.tr("question.sample_voice"))
+        self.ring.set_purpose(i18n.tr("timer.answer" if step is Step.ANSWER else "timer.think"))
         self.selfview.setVisible(step is Step.ANSWER and picture)
         self.typed.setVisible(step is Step.ANSWER and texting)
         self.typed.setAccessibleName(i18n.tr("question.type_here"))
@@ -189,6 +222,7 @@ class ReviewScreen(Screen):
     steps = (Step.REVIEW,)
 
     def build(self) -> None:
+        self.layout_.addStretch(1)
         self.title = label("title")
         self.body = label()
         self.layout_.addWidget(self.title)
@@ -204,6 +238,7 @@ class ReviewScreen(Screen):
         self.use = button(primary=True)
         self.use.clicked.connect(lambda: self.act(self.flow.submit))
         self.row(self.watch, self.again, self.use)
+        self.layout_.addStretch(1)
 
     def entered(self) -> None:
         super().entered()
@@ -221,6 +256,8 @@ class ReviewScreen(Screen):
             self.problem.setText(i18n.tr("review.no_playback"))
             return
         self.playback.play(data)
+        if self.flow.mode is AnswerMode.AUDIO:
+            self.playback.video.hide()  # a sound has no picture: no black box to stare at
 
     def _stop_playback(self) -> None:
         self.playback.stop()
@@ -251,7 +288,9 @@ class ReviewScreen(Screen):
         latest_text = takes[-1].text if takes else None
         self.watch.setVisible(latest_text is None and bool(takes)
                               and takes[-1].ended_by != "device")
-        set_text(self.watch, i18n.tr("review.watch"))
+        heard = flow.question is not None and flow.mode is AnswerMode.AUDIO
+        set_text(self.watch, i18n.tr("review.listen" if heard else "review.watch"))
+        self.ring.set_purpose(i18n.tr("timer.review"))
 
 
 class BreakScreen(Screen):
@@ -268,7 +307,13 @@ class BreakScreen(Screen):
         self.back = button(primary=True)
         self.back.clicked.connect(lambda: self.act(self.flow.end_break))
         self.row(self.back)
+        self.reference = ReferenceCard()  # a break is when people get called away
+        self.layout_.addWidget(self.reference)
         self.layout_.addStretch(1)
+
+    def entered(self) -> None:
+        super().entered()
+        self.reference.show_reference(self.flow.reference)
 
     def refresh(self) -> None:
         left = self.flow.time_left()
@@ -279,6 +324,8 @@ class BreakScreen(Screen):
     def retranslate(self) -> None:
         set_text(self.title, i18n.tr("break.title"))
         set_text(self.back, i18n.tr("break.back"))
+        self.ring.set_purpose(i18n.tr("timer.break"))
+        self.reference.retranslate()
 
 
 class FinishedScreen(Screen):
@@ -290,12 +337,20 @@ class FinishedScreen(Screen):
     def build(self) -> None:
         self.title = label("title")
         self.layout_.addWidget(self.title)
-        self.code = label("big")
-        self.centred(self.code)
+        # The code beside its QR, not under it: with the self-identification below, the
+        # screen still fits at 800 px, Done included.
+        self.code = label("big", wrap=False)
         self.qr = QLabel()
-        self.centred(self.qr)
         self.next_steps = label()
-        self.layout_.addWidget(self.next_steps)
+        beside = QHBoxLayout()
+        beside.setSpacing(32)
+        beside.addWidget(self.qr, alignment=Qt.AlignmentFlag.AlignTop)
+        words = QVBoxLayout()
+        words.addWidget(self.code)
+        words.addWidget(self.next_steps)
+        words.addStretch(1)
+        beside.addLayout(words, stretch=1)
+        self.layout_.addLayout(beside)
         self.self_id = QGroupBox()
         form = QFormLayout(self.self_id)
         self.self_id_intro = label("muted")
@@ -328,7 +383,7 @@ class FinishedScreen(Screen):
         super().entered()
         reference = self.flow.reference or ""
         set_text(self.code, reference)
-        self.qr.setPixmap(qr_pixmap(reference))
+        self.qr.setPixmap(qr_pixmap(reference, 200))
         self.qr.setAccessibleName(i18n.tr("finished.qr"))
         for choice in self.choices.values():
             choice.setCurrentIndex(0)
