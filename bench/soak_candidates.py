@@ -107,7 +107,8 @@ class Candidate:
         label = widget.text() if hasattr(widget, "text") else type(widget).__name__
         yield (lambda: widget.isVisible() and widget.isEnabled(),
                f"'{label}' to show (at step {self.flow.step.value})")
-        self.hands.click(widget)
+        # A wrapping check row (ui.widgets.CheckRow) is ticked by its box, as a person would.
+        self.hands.click(getattr(widget, "box", widget))
         yield then
 
     # --- the journey ------------------------------------------------------------------
@@ -196,6 +197,11 @@ class Candidate:
             yield from self.press(screen.decline, self.at(Step.DECLINED))
             yield from self.press(self.screen.done, self.at(Step.WELCOME))
             return False
+        if self.rng.random() < 0.1:
+            # Going on without ticking: the screen asks, and "Go back" changes nothing.
+            yield from self.press(screen.agree, (screen.go_back.isVisible, "the consent question"))
+            yield from self.press(screen.go_back, (lambda: not screen.go_back.isVisible(),
+                                                   "the consent question to close"))
         for box in (screen.recording, screen.retention, screen.ai):
             if box.isVisible() and not box.isChecked():
                 yield from self.press(box, (box.isChecked, "a box to be ticked"))
