@@ -5,8 +5,9 @@ view of them (`review.sees_others`). Every place that shows other people's work 
 the candidate list, its sort by reviewer score, the funnel's "advanced" count and both
 exports. For a candidate whose results the viewer may not see yet, the reviewers' mean,
 their per-competency means, the decision (HQ's or the kiosk's) and the kiosk staff's
-levels are left out and the row says `results_hidden`. How many reviews there are is
-shown: it is not anyone's opinion, and it tells a reviewer where work is waiting.
+levels are left out and the row says `results_hidden` (false where there is nothing to
+hide). How many reviews there are is shown: it is not anyone's opinion, and it tells a
+reviewer where work is waiting.
 
 `viewer=None` is the operator at HQ's command line (`kiosk-hq export-csv`), who holds
 the database anyway and sees everything, like an admin.
@@ -80,8 +81,10 @@ def _fill(row: dict[str, Any], given: list[Any], visible: bool) -> None:
     suggested = [v["suggested"] for v in row["scores"].values() if v["suggested"] is not None]
     row["suggested_mean"] = _mean(suggested)
     row["reviews"] = len(given)
-    row["results_hidden"] = not visible
-    if not visible:
+    held = bool(given) or row["decision"] is not None or any(
+        v.get("reviewer") is not None for v in row["scores"].values())
+    row["results_hidden"] = held and not visible
+    if row["results_hidden"]:
         row["scores"] = {c: {**v, "reviewer": None} for c, v in row["scores"].items()}
         row.update(reviewer_mean=None, reviewer_scores={}, decision=None)
         return

@@ -229,13 +229,18 @@ def test_a_recruiter_sees_others_results_only_after_reviewing(browser: object,
                                                               site: Site) -> None:
     page = sign_in(browser, site, "asha")
     page.click("text=Try the kiosk")
+    page.locator("table.list tbody tr", has_not_text=site.reference).locator("a").click()
+    page.check("input[name=decision][value=advance]")             # asha decides on Arjun
+    page.click("text=Submit my review")
+    page.click("text=Interviews")
+    page.click("text=Try the kiosk")
     assert page.get_by_test_id("results-hidden").count() == 0   # an admin sees all
     page.close()
     page = sign_in(browser, site, "ravi")
     page.click("text=Try the kiosk")
     hidden = page.get_by_test_id("results-hidden")
-    # ravi reviewed Meera (above), not Arjun: Arjun's line keeps its results back.
-    assert hidden.count() == 1 and "hidden until you review" in hidden.inner_text()
+    # ravi reviewed Meera (above), not Arjun: Arjun's line keeps asha's decision back.
+    assert hidden.count() == 1 and "hidden until you review (1 review)" in hidden.inner_text()
     meera = page.locator("table.list tbody tr", has_text=site.reference).inner_text()
     assert "advance" in meera and "hidden" not in meera      # meena's decision, shown now
     page.close()

@@ -82,11 +82,16 @@ def test_an_empty_review_is_refused_and_unlocks_nothing(desk: Desk) -> None:
 
 
 def test_others_results_are_hidden_on_lists_exports_and_the_funnel(desk: Desk) -> None:
+    ravi = signed_in(desk.hq.port, "ravi")
+    before = csv_rows(ravi.get("/export/scorecards.csv").text)
+    # Nothing to hide yet for Meera; Arjun's kiosk staff already scored and decided.
+    assert before[desk.meera]["results_hidden"] == "False"
+    assert before[desk.arjun]["results_hidden"] == "True"
+    assert before[desk.arjun]["decision"] == before[desk.arjun]["reviewer_mean"] == ""
     meena = signed_in(desk.hq.port, "meena")
     assert review(meena, desk, desk.meera, **{"score:communication": "5",
                                               "score:self-reflection": "4",
                                               "decision": "advance"}) == 303
-    ravi = signed_in(desk.hq.port, "ravi")
     listing = ravi.get("/interviews/sync-drive")
     assert listing.status == 200
     assert listing.text.count('data-testid="results-hidden"') == 2   # meena's, and the kiosk's
