@@ -14,11 +14,15 @@ import io
 import json
 import re
 import socket
+import threading
 
 import pytest
 import sqlalchemy as sa
 
-from hq.storage import reviews, users
+import hq.review as review_errors
+from hq.accounts import User
+from hq.review import submit_review
+from hq.storage import erasure_orders, now_text, reviews, sessions, users
 from tests.sync.conftest import HqServer, Kiosk
 from tests.sync.desk import RECORDING_SIZE, Desk, open_desk
 from tests.sync.test_hq_sync import service
@@ -326,3 +330,40 @@ def test_interviews_show_their_titles_and_the_favicon_is_served(desk: Desk) -> N
     icon = WebClient(desk.hq.port).get("/favicon.ico")
     assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
     assert icon.body[:4] == b"\x00\x00\x01\x00"
+
+
+def test_a_review_racing_an_erasure_is_refused_not_orphaned(desk: Desk) -> None:
+    """A review sent while an erasure's transaction is open waits for it, then is refused:
+    it neither slips in before the erasure deletes the reviews nor outlives it."""
+    eraser, reviewer = desk.storage(), desk.storage()
+    with eraser.read() as conn:
+        ravi_id = conn.execute(sa.select(users.c.id).where(users.c.name == "ravi")).scalar()
+    ravi = User(int(ravi_id), "ravi", "recruiter")
+    outcome: list[BaseException | None] = []
+
+    def send_review() -> None:
+        try:
+            submit_review(reviewer, ravi, desk.device, desk.meera, {"communication": 3}, "",
+                          "advance", None)
+        except review_errors.ReviewError as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    racing = threading.Thread(target=send_review)
+    try:
+        with eraser.write() as conn:      # an erasure, half done, its transaction open
+            conn.execute(sessions.delete().where(sessions.c.device_id == desk.device,
+                                                 sessions.c.session_id == desk.meera))
+            racing.start()
+            racing.join(timeout=1.0)      # the review waits for the erasure to finish
+            conn.execute(reviews.delete().where(reviews.c.session_id == desk.meera))
+            conn.execute(erasure_orders.insert().values(
+                order_id="0" * 32, device_id=desk.device, session_id=desk.meera,
+                reason="request", issued_at=now_text()))
+        racing.join()
+        assert len(outcome) == 1 and isinstance(outcome[0], review_errors.SessionErasedError)
+        assert review_rows(desk, desk.meera) == []
+    finally:
+        eraser.dispose()
+        reviewer.dispose()
