@@ -28,13 +28,17 @@ SIGN_IN_LIMIT = 16 * 1024       # a name and a (long) passphrase
 RECORD_LIMIT = protocol.MAX_RECORD_BYTES + 4096   # the sealed record and its JSON envelope
 ENROLL_LIMIT = 4096
 
+# Matched against the decoded path before routing, so a pattern covers everything under its
+# prefix (a path may hold any character, newlines included): which of those paths exist
+# is the router's business, answered with 404 after the body's limit was kept.
 _LIMITS: tuple[tuple[str, re.Pattern[str], int], ...] = (
-    ("PATCH", re.compile(re.escape(protocol.UPLOADS_PATH) + "/[^/]+"), protocol.MAX_CHUNK_BYTES),
-    ("PUT", re.compile(re.escape(protocol.ITEMS_PATH) + "/.+"), RECORD_LIMIT),
+    ("PATCH", re.compile(re.escape(protocol.UPLOADS_PATH) + "/.*", re.S),
+     protocol.MAX_CHUNK_BYTES),
+    ("PUT", re.compile(re.escape(protocol.ITEMS_PATH) + "/.*", re.S), RECORD_LIMIT),
     ("POST", re.compile(re.escape(protocol.ENROLL_PATH)), ENROLL_LIMIT),
     ("POST", re.compile("/login"), SIGN_IN_LIMIT),
     # Every dashboard form (the API's own POSTs are listed above or carry no body).
-    ("POST", re.compile(r"/(?!v1/).*"), FORM_LIMIT),
+    ("POST", re.compile(r"/(?!v1(?:/|$)).*", re.S), FORM_LIMIT),
 )
 _LENGTH = re.compile(r"[0-9]{1,19}")
 

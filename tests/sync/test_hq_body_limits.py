@@ -194,3 +194,19 @@ def test_a_body_where_none_belongs_is_refused_or_left_unread(server: Server) -> 
     # Sent chunked, a body the route never reads is not drained: HQ answers and closes.
     status, sent = flood(server.port, "GET", "/", FLOOD, True)
     assert status in (303, None) and sent < FLOOD
+
+
+@pytest.mark.parametrize(("method", "path", "limit"), [
+    ("PUT", "/v1/items/k-1/session", protocol.MAX_RECORD_BYTES + 4096),
+    ("PUT", "/v1/items/new\nline", protocol.MAX_RECORD_BYTES + 4096),   # the router's 404
+    ("PATCH", "/v1/uploads/a/b", protocol.MAX_CHUNK_BYTES),
+    ("POST", "/v1/enroll", 4096), ("POST", "/v1/uploads", 0), ("POST", "/v1", 0),
+    ("PUT", "/v1/erasures/0123", 0), ("GET", "/v1/config", 0),
+    ("POST", "/login", SIGN_IN_LIMIT), ("POST", "/admin/x\ny", FORM_LIMIT),
+    ("GET", "/", 0), ("PUT", "/admin/users", 0), ("DELETE", "/v1/items/x", 0),
+])
+def test_each_route_has_its_limit_whatever_its_path_holds(method: str, path: str,
+                                                          limit: int) -> None:
+    from hq.bodylimit import limit_for
+
+    assert limit_for(method, path) == limit
