@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hq import accounts, devices, ingest
 from hq.audit import HqAudit
 from hq.blobs import BlobStore
+from hq.bodylimit import BodyLimit
 from hq.config import config_document, sign_config
 from hq.ratelimit import RateLimiter
 from hq.storage import HqStorage
@@ -74,6 +75,7 @@ class HqContext:
     enroll_rate: float = 0.2
     session_ttl: timedelta = accounts.SESSION_TTL
     audit_head: Path | None = None
+    secure_cookies: bool = True   # False only for `serve --plain-http` (a local trial)
 
     def __post_init__(self) -> None:
         self.audit = HqAudit(self.storage, self.audit_head)
@@ -168,7 +170,9 @@ def _refusal(status: int, code: str, message: str,
 
 def create_app(ctx: HqContext) -> FastAPI:
     """The API application over `ctx`."""
-    app = FastAPI(title="Interview Kiosk HQ", version="1",
+    # No /docs or /redoc: they would serve pages loading scripts from a CDN on the
+    # dashboard's origin. The schema itself stays (docs/sync-protocol.md says why).
+    app = FastAPI(title="Interview Kiosk HQ", version="1", docs_url=None, redoc_url=None,
                   description="What kiosks send to HQ. See docs/sync-protocol.md.")
     app.state.ctx = ctx
 
@@ -181,7 +185,11 @@ def create_app(ctx: HqContext) -> FastAPI:
         if request.url.path.startswith(protocol.API):
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "refused")
             return _refusal(exc.status_code, code, str(exc.detail))
-        return Response(str(exc.detail), exc.status_code, media_type="text/plain")
+        from hq.dashboard import page
+
+        message = {404: "there is no such page", 405: "that page does not take this kind "
+                   "of request"}.get(exc.status_code, str(exc.detail))
+        return page("error.html", exc.status_code, message=message, code=exc.status_code)
 
     @app.exception_handler(protocol.ProtocolError)
     async def _malformed(_request: Request, exc: protocol.ProtocolError) -> Response:
@@ -296,8 +304,49 @@ def create_app(ctx: HqContext) -> FastAPI:
     from hq import dashboard
 
     dashboard.register(app, ctx)
+    app.add_middleware(BodyLimit, refusal=_body_refusal)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     return app
+
+
+def _body_refusal(path: str, status: int, message: str) -> tuple[list[tuple[bytes, bytes]],
+                                                                  bytes]:
+    """A refusal made before routing: JSON for the kiosk API, a page for the dashboard."""
+    if path.startswith(protocol.API + "/") or path == protocol.API:
+        code = "too_large" if status == 413 else "bad_request"
+        return ([(b"content-type", b"application/json")],
+                protocol.error_body(code, message))
+    from hq.dashboard import error_page
+
+    return error_page(status, message)
+
+
+class SecurityHeaders:
+    """Every answer is `nosniff`, and one that set no policy of its own (JSON, a refusal,
+    a static file) gets a policy that lets it run nothing and be framed nowhere."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy",
+                                    b"default-src 'none'; frame-ancestors 'none'"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class AccessLog:

@@ -58,16 +58,25 @@ def init_command(args: argparse.Namespace) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     """Unlock HQ's keys and serve the API."""
+    try:
+        proxies = [server.trusted_proxy(value) for value in args.trusted_proxy]
+    except ValueError as exc:
+        print(f"kiosk-hq: error: --trusted-proxy: {exc}", file=sys.stderr)
+        return 2
     directory, storage = _storage(args)
     if not (directory / keys.KEYS_DIR / keys.KEY_FILE).exists():
         print(f"kiosk-hq: error: {directory} has no HQ keys yet: run `kiosk-hq init` first",
               file=sys.stderr)
         return 2
     unlocked = keys.unlock(directory, _passphrase(args))
-    context = server.build_context(directory, storage, unlocked, device_rate=args.rate_limit)
-    print(f"HQ listening on http://{args.host}:{args.port} (API docs at /docs)",
+    context = server.build_context(directory, storage, unlocked, device_rate=args.rate_limit,
+                                   secure_cookies=not args.plain_http)
+    if args.plain_http:
+        print("kiosk-hq: warning: --plain-http: the sign-in cookie is sent without Secure; "
+              "use this only for a trial on this machine", file=sys.stderr)
+    print(f"HQ listening on http://{args.host}:{args.port} (the dashboard is at /)",
           file=sys.stderr, flush=True)
-    server.serve(context, args.host, args.port)
+    server.serve(context, args.host, args.port, proxies)
     return 0
 
 
@@ -277,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"port (default {server.DEFAULT_PORT})")
     serve.add_argument("--rate-limit", type=float, default=50.0, metavar="N",
                        help="requests per second allowed per kiosk (default 50)")
+    serve.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                       help="believe X-Forwarded-For/-Proto only from this proxy address or "
+                       "network (repeatable; default: from no one)")
+    serve.add_argument("--plain-http", action="store_true", help="local trials only: send "
+                       "the sign-in cookie without Secure, so a browser keeps it over http://")
     passphrase_option(serve)
     serve.set_defaults(handler=serve_command)
 

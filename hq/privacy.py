@@ -25,9 +25,11 @@ from hq.audit import HqAudit
 from hq.blobs import BlobStore
 from hq.storage import (
     HqStorage,
+    devices,
     erasure_orders,
     items,
     now_text,
+    request_erasures,
     requests,
     reviews,
     sessions,
@@ -54,7 +56,11 @@ def erase_session(storage: HqStorage, blobs: BlobStore, audit: HqAudit, device_i
                   session_id: str, actor: str, reason: str) -> int:
     """Erase a session at HQ now and order its kiosk to erase it; return the items erased."""
     where_items = (items.c.device_id == device_id) & (items.c.session_id == session_id)
+    order_id = secrets.token_hex(16)
     with storage.write() as conn:
+        reference = conn.execute(sa.select(sessions.c.reference).where(
+            (sessions.c.device_id == device_id) & (sessions.c.session_id == session_id))
+            .with_for_update()).scalar()
         blob_keys = [r.blob for r in conn.execute(sa.select(items.c.blob).where(
             where_items, items.c.blob.is_not(None)))]
         count = conn.execute(items.delete().where(where_items)).rowcount
@@ -65,8 +71,10 @@ def erase_session(storage: HqStorage, blobs: BlobStore, audit: HqAudit, device_i
         conn.execute(uploads.delete().where((uploads.c.device_id == device_id)
                                             & (uploads.c.session_id == session_id)))
         conn.execute(erasure_orders.insert().values(
-            order_id=secrets.token_hex(16), device_id=device_id, session_id=session_id,
+            order_id=order_id, device_id=device_id, session_id=session_id,
             reason=reason, issued_at=now_text()))
+        if reference is not None:
+            _answer_erasure_requests(conn, reference, order_id, actor)
         audit.append(conn, "session.erased", actor, {
             "device_id": device_id, "session_id": session_id, "items": count,
             "reason": reason})
@@ -76,6 +84,20 @@ def erase_session(storage: HqStorage, blobs: BlobStore, audit: HqAudit, device_i
     for key in set(blob_keys) - still_used:
         blobs.delete(key)
     return int(count)
+
+
+def _answer_erasure_requests(conn: Any, reference: str, order_id: str, actor: str) -> None:
+    """Erasing a session answers every open erasure request for its reference code; the
+    request keeps the order, so its page shows when each kiosk confirmed."""
+    open_ids = [r.id for r in conn.execute(sa.select(requests.c.id).where(
+        requests.c.kind == "erasure", requests.c.reference == reference,
+        requests.c.completed_at.is_(None)))]
+    for request_id in open_ids:
+        conn.execute(request_erasures.insert().values(request_id=request_id,
+                                                      order_id=order_id))
+    if open_ids:
+        conn.execute(requests.update().where(requests.c.id.in_(open_ids)).values(
+            completed_at=now_text(), handled_by=actor))
 
 
 def pending_orders(storage: HqStorage, device_id: str) -> list[dict[str, str]]:
@@ -155,8 +177,17 @@ def _readme(card: dict[str, Any]) -> str:
 # --- requests and their deadlines ---------------------------------------------------------
 
 @dataclass(frozen=True)
+class ErasureProgress:
+    """One kiosk's part of an erasure: HQ erased and ordered it; the kiosk confirms."""
+
+    kiosk: str
+    erased_at: str
+    confirmed_at: str | None
+
+
+@dataclass(frozen=True)
 class Request:
-    """A candidate's request, and when it is due."""
+    """A candidate's request, when it is due, and (for erasures) how far it got."""
 
     id: int
     kind: str
@@ -164,12 +195,18 @@ class Request:
     received_at: str
     due_at: str
     completed_at: str | None
+    erasures: tuple[ErasureProgress, ...] = ()
 
     @property
     def overdue(self) -> bool:
         """Open past its deadline."""
         return self.completed_at is None and datetime.fromisoformat(self.due_at) < datetime.now(
             UTC)
+
+    @property
+    def waiting_for_kiosks(self) -> bool:
+        """Erased at HQ, and a kiosk has not confirmed its erasure yet."""
+        return any(e.confirmed_at is None for e in self.erasures)
 
 
 def open_request(storage: HqStorage, kind: str, reference: str,
@@ -189,20 +226,38 @@ def open_request(storage: HqStorage, kind: str, reference: str,
     return int(result.inserted_primary_key[0])
 
 
-def complete_request(storage: HqStorage, request_id: int, actor: str) -> None:
-    """Mark a request answered."""
+def complete_request(storage: HqStorage, request_id: int, actor: str) -> bool:
+    """Mark a request answered; False if there is no such request."""
     with storage.write() as conn:
-        conn.execute(requests.update().where(requests.c.id == request_id).values(
-            completed_at=now_text(), handled_by=actor))
+        found = conn.execute(sa.select(requests.c.completed_at).where(
+            requests.c.id == request_id)).first()
+        if found is None:
+            return False
+        if found.completed_at is None:
+            conn.execute(requests.update().where(requests.c.id == request_id).values(
+                completed_at=now_text(), handled_by=actor))
+    return True
 
 
 def list_requests(storage: HqStorage) -> list[Request]:
-    """Open requests first (oldest deadline first), then answered ones."""
+    """Open requests first (oldest deadline first), then answered ones; an erasure
+    request with each kiosk's progress."""
     with storage.read() as conn:
         rows = conn.execute(sa.select(requests.c.id, requests.c.kind, requests.c.reference,
                                       requests.c.received_at, requests.c.due_at,
                                       requests.c.completed_at)).all()
-    found = [Request(*row) for row in rows]
+        progress = conn.execute(
+            sa.select(request_erasures.c.request_id, devices.c.name,
+                      erasure_orders.c.device_id, erasure_orders.c.issued_at,
+                      erasure_orders.c.confirmed_at)
+            .join(erasure_orders, erasure_orders.c.order_id == request_erasures.c.order_id)
+            .outerjoin(devices, devices.c.id == erasure_orders.c.device_id)
+            .order_by(erasure_orders.c.issued_at)).all()
+    by_request: dict[int, list[ErasureProgress]] = {}
+    for row in progress:
+        by_request.setdefault(row.request_id, []).append(ErasureProgress(
+            row.name or row.device_id, row.issued_at, row.confirmed_at))
+    found = [Request(*row, erasures=tuple(by_request.get(row.id, ()))) for row in rows]
     return sorted(found, key=lambda r: (r.completed_at is not None, r.due_at))
 
 

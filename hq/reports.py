@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hq.review import candidate_rows
+from hq.accounts import User
+from hq.results import candidate_rows
 from hq.storage import HqStorage, devices, items, sessions
 
 
@@ -31,22 +32,29 @@ def session_rows(storage: HqStorage) -> list[dict[str, Any]]:
 
 CSV_FIELDS = ("reference", "interview_id", "kiosk", "device_id", "session_id", "status",
               "started_at", "ended_at", "questions", "answered", "needs_review",
-              "suggested_mean", "reviewer_mean", "reviews", "decision")
+              "suggested_mean", "reviewer_mean", "reviews", "decision", "results_hidden")
+PER_COMPETENCY = ("suggested", "reviewer", "kiosk_reviewer")
 
 
-def scorecards_csv(storage: HqStorage, interview_id: str | None = None) -> str:
+def scorecards_csv(storage: HqStorage, interview_id: str | None = None,
+                   viewer: User | None = None) -> str:
     """One line per session (of one interview, or all): the clear index, HQ's reviewers'
-    mean and count, and a suggested and a kiosk-reviewer column per competency. The same
-    file from `kiosk-hq export-csv` and from the dashboard."""
-    rows = candidate_rows(storage, interview_id)
+    mean, count and decision, and per competency three columns: the suggested level,
+    HQ's reviewers' mean level and the kiosk staff's level. What `viewer` may not see
+    yet is left empty, and `results_hidden` says so (`hq.results`). The same file from
+    `kiosk-hq export-csv` and from an admin's dashboard."""
+    rows = candidate_rows(storage, interview_id, viewer=viewer)
     competencies = sorted({c for row in rows for c in row["scores"]})
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_FIELDS, *(f"{c}_{kind}" for c in competencies
-                                    for kind in ("suggested", "reviewer"))])
+                                    for kind in PER_COMPETENCY)])
     for row in rows:
-        levels = [row["scores"].get(c, {}).get(kind) for c in competencies
-                  for kind in ("suggested", "reviewer")]
+        levels = []
+        for competency in competencies:
+            kiosk = row["scores"].get(competency, {})
+            levels += [kiosk.get("suggested"), row["reviewer_scores"].get(competency),
+                       kiosk.get("reviewer")]
         writer.writerow([_cell(row[field]) for field in CSV_FIELDS]
                         + ["" if level is None else level for level in levels])
     return out.getvalue()

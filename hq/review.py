@@ -10,7 +10,6 @@ others' scores only after submitting their own, so no one anchors on a colleague
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -18,7 +17,16 @@ import sqlalchemy as sa
 
 from hq.accounts import User
 from hq.blobs import BlobStore
-from hq.storage import HqStorage, devices, items, now_text, reviews, sessions, users
+from hq.storage import (
+    HqStorage,
+    devices,
+    erasure_orders,
+    items,
+    now_text,
+    reviews,
+    sessions,
+    users,
+)
 from kiosk.store.cipher import SessionKeys
 from kiosk.vault import Identity, VaultReader, open_bytes, seal_bytes
 
@@ -26,7 +34,19 @@ DECISIONS = ("advance", "hold", "reject")
 
 
 class ReviewError(Exception):
-    """A review cannot be shown or stored as asked."""
+    """A review cannot be shown or stored as asked (the role may not)."""
+
+
+class NoSuchSessionError(ReviewError):
+    """HQ holds no such session, or no such recording of it."""
+
+
+class SessionErasedError(ReviewError):
+    """The session was erased: nothing of it is shown or taken any more."""
+
+
+class InvalidReviewError(ReviewError):
+    """The review as sent cannot be stored (empty, a level out of range, ...)."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +71,17 @@ def _open_json(blob: bytes, hq: Identity) -> dict[str, Any]:
 
 def open_session(storage: HqStorage, hq: Identity, device_id: str,
                  session_id: str) -> OpenedSession:
-    """Decrypt a session's records (raises ReviewError if HQ has none)."""
+    """Decrypt a session's records (NoSuchSessionError or SessionErasedError if HQ has
+    none)."""
     with storage.read() as conn:
         rows = conn.execute(sa.select(items.c.kind, items.c.meta, items.c.sealed,
                                       items.c.blob).where(
             items.c.device_id == device_id, items.c.session_id == session_id)).all()
         kiosk = conn.execute(sa.select(devices.c.name).where(
             devices.c.id == device_id)).scalar() or device_id
-    session = next((r for r in rows if r.kind == "session"), None)
-    if session is None:
-        raise ReviewError("HQ has no scorecard for that session (yet)")
+        session = next((r for r in rows if r.kind == "session"), None)
+        if session is None:
+            raise missing_session(conn, device_id, session_id)
     content = _open_json(session.sealed, hq)
     transcripts = {json.loads(row.meta)["question_id"]:
                    _open_json(row.sealed, hq)["transcript"]
@@ -93,9 +114,9 @@ def open_recording(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
                                       items.c.blob).where(
             items.c.device_id == device_id, items.c.session_id == session_id,
             items.c.kind.in_(("session", "recording")))).all()
-    session = next((r for r in rows if r.kind == "session"), None)
-    if session is None:
-        raise ReviewError("HQ has no scorecard for that session (yet)")
+        session = next((r for r in rows if r.kind == "session"), None)
+        if session is None:
+            raise missing_session(conn, device_id, session_id)
     key = _recordings(rows).get(question_id, {}).get(media)
     return _reader(blobs, key, _session_keys(_open_json(session.sealed, hq), hq).identity)
 
@@ -124,7 +145,7 @@ def recording(blobs: BlobStore, opened: OpenedSession, question_id: str,
 
 def _reader(blobs: BlobStore, key: str | None, identity: Identity) -> VaultReader:
     if key is None:
-        raise ReviewError("there is no recording of that answer at HQ")
+        raise NoSuchSessionError("there is no recording of that answer at HQ")
     source = blobs.open(key)
     try:
         return BlobReader(source, [identity])
@@ -133,22 +154,53 @@ def _reader(blobs: BlobStore, key: str | None, identity: Identity) -> VaultReade
         raise
 
 
+
+# --- reviewers' scores, notes and decisions ---------------------------------------------------
+
+def sees_others(viewer: User, reviewed: bool) -> bool:
+    """Whether `viewer` may see other people's scores, means, notes and decisions for a
+    candidate: after submitting their own review of that candidate; admins always.
+
+    "Others" are the other HQ reviewers and the kiosk's on-site staff alike. A viewer
+    cannot submit, so a viewer sees suggested scores only.
+    """
+    return viewer.role == "admin" or reviewed
+
+
 def submit_review(storage: HqStorage, user: User, device_id: str, session_id: str,
                   scores: dict[str, int], note: str, decision: str | None,
                   hq_recipient: Any) -> None:
-    """Store (or replace) this reviewer's scores, note and decision."""
+    """Store (or replace) this reviewer's scores, note and decision.
+
+    A review holds at least one competency's level or a decision: an empty one would count
+    as a review and show the reviewer everyone else's. Levels are for the session's own
+    competencies. An erased session takes no review (SessionErasedError), and the check
+    holds against an erasure running at the same moment: the session's row is locked.
+    """
     if not user.can("review"):
         raise ReviewError("your role may look but not score")
+    if not scores and decision is None:
+        raise InvalidReviewError("choose a level for at least one competency, or a "
+                                 "decision: an empty review is not a review")
     if any(not 1 <= level <= 5 for level in scores.values()):
-        raise ReviewError("levels run from 1 to 5")
+        raise InvalidReviewError("levels run from 1 to 5")
     if decision is not None and decision not in DECISIONS:
-        raise ReviewError("the decision is advance, hold or reject")
+        raise InvalidReviewError("the decision is advance, hold or reject")
     sealed_note = seal_bytes(note.encode(), [hq_recipient]) if note.strip() else None
     values = {"scores": json.dumps(scores, sort_keys=True), "note": sealed_note,
               "decision": decision, "submitted_at": now_text()}
     where = ((reviews.c.device_id == device_id) & (reviews.c.session_id == session_id)
              & (reviews.c.user_id == user.id))
     with storage.write() as conn:
+        held = conn.execute(sa.select(sessions.c.scores).where(
+            sessions.c.device_id == device_id, sessions.c.session_id == session_id)
+            .with_for_update()).first()
+        if held is None:
+            raise missing_session(conn, device_id, session_id)
+        unknown = sorted(set(scores) - set(json.loads(held.scores)))
+        if unknown:
+            raise InvalidReviewError(f"this interview has no competency "
+                                     f"{', '.join(repr(c[:40]) for c in unknown[:3])}")
         if conn.execute(sa.select(reviews.c.user_id).where(where)).first() is None:
             conn.execute(reviews.insert().values(device_id=device_id, session_id=session_id,
                                                  user_id=user.id, **values))
@@ -156,13 +208,26 @@ def submit_review(storage: HqStorage, user: User, device_id: str, session_id: st
             conn.execute(reviews.update().where(where).values(**values))
 
 
+def missing_session(conn: Any, device_id: str, session_id: str) -> ReviewError:
+    """Why HQ holds no such session: it was erased (and when), or it never arrived."""
+    erased = conn.execute(sa.select(sa.func.min(erasure_orders.c.issued_at)).where(
+        erasure_orders.c.device_id == device_id,
+        erasure_orders.c.session_id == session_id)).scalar()
+    if erased is not None:
+        return SessionErasedError(f"this candidate's data was erased at HQ on "
+                                  f"{str(erased)[:10]}: it can no longer be viewed or "
+                                  f"reviewed")
+    return NoSuchSessionError("HQ has no such session (it may not have arrived yet)")
+
+
 def session_reviews(storage: HqStorage, hq: Identity, viewer: User, device_id: str,
                     session_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """(the viewer's own review, the others' — empty until the viewer has submitted)."""
+    """(the viewer's own review, the others': empty until `sees_others`)."""
     with storage.read() as conn:
         rows = conn.execute(sa.select(reviews, users.c.name).join(
             users, users.c.id == reviews.c.user_id).where(
-            reviews.c.device_id == device_id, reviews.c.session_id == session_id)).all()
+            reviews.c.device_id == device_id, reviews.c.session_id == session_id)
+            .order_by(reviews.c.submitted_at)).all()
 
     def shown(row: Any) -> dict[str, Any]:
         return {"reviewer": row.name, "scores": json.loads(row.scores),
@@ -170,86 +235,6 @@ def session_reviews(storage: HqStorage, hq: Identity, viewer: User, device_id: s
                 "note": open_bytes(row.note, [hq]).decode() if row.note else ""}
 
     own = next((shown(r) for r in rows if r.user_id == viewer.id), None)
-    others = [shown(r) for r in rows if r.user_id != viewer.id] if own else []
+    visible = sees_others(viewer, own is not None)
+    others = [shown(r) for r in rows if r.user_id != viewer.id] if visible else []
     return own, others
-
-
-SORTS = {
-    "date": sessions.c.started_at.desc(),
-    "kiosk": devices.c.name,
-    "needs_review": sessions.c.needs_review.desc(),
-}
-
-
-def candidate_rows(storage: HqStorage, interview_id: str | None, sort: str = "date",
-                   needs_review: bool | None = None, kiosk: str | None = None
-                   ) -> list[dict[str, Any]]:
-    """The interview's (or, for None, every) session with suggested and reviewer means,
-    filtered and sorted."""
-    query = (sa.select(*sessions.c, devices.c.name.label("kiosk"))
-             .join(devices, devices.c.id == sessions.c.device_id))
-    if interview_id is not None:
-        query = query.where(sessions.c.interview_id == interview_id)
-    if needs_review is not None:
-        query = query.where(sessions.c.needs_review == needs_review)
-    if kiosk:
-        query = query.where(devices.c.name == kiosk)
-    query = query.order_by(SORTS.get(sort, SORTS["date"]))
-    with storage.read() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-        given = conn.execute(sa.select(reviews.c.device_id, reviews.c.session_id,
-                                       reviews.c.scores, reviews.c.decision)).all()
-    by_session: dict[tuple[str, str], list[Any]] = {}
-    for review in given:
-        by_session.setdefault((review.device_id, review.session_id), []).append(review)
-    for row in rows:
-        row["scores"] = json.loads(row["scores"])
-        suggested = [v["suggested"] for v in row["scores"].values()
-                     if v["suggested"] is not None]
-        row["suggested_mean"] = round(statistics.mean(suggested), 2) if suggested else None
-        mine = by_session.get((row["device_id"], row["session_id"]), [])
-        levels = [level for r in mine for level in json.loads(r.scores).values()]
-        row["reviewer_mean"] = round(statistics.mean(levels), 2) if levels else None
-        row["reviews"] = len(mine)
-        decisions = [r.decision for r in mine if r.decision]
-        row["decision"] = decisions[-1] if decisions else row["decision"]
-    if sort in ("reviewer_score", "suggested_score"):
-        key = "reviewer_mean" if sort == "reviewer_score" else "suggested_mean"
-        rows.sort(key=lambda r: (r[key] is None, -(r[key] or 0)))
-    return rows
-
-
-def kiosk_names(storage: HqStorage, interview_id: str) -> list[str]:
-    """The kiosks that sent sessions of this interview (for the filter)."""
-    with storage.read() as conn:
-        return sorted(conn.execute(sa.select(devices.c.name).distinct().join(
-            sessions, sessions.c.device_id == devices.c.id).where(
-            sessions.c.interview_id == interview_id)).scalars())
-
-
-def funnel(storage: HqStorage) -> list[dict[str, Any]]:
-    """Per interview: started, completed, abandoned (and where), reviewed, advanced."""
-    with storage.read() as conn:
-        rows = conn.execute(sa.select(sessions.c.interview_id, sessions.c.status,
-                                      sessions.c.answered, sessions.c.questions,
-                                      sessions.c.device_id, sessions.c.session_id)).all()
-        reviewed = conn.execute(sa.select(reviews.c.device_id, reviews.c.session_id,
-                                          reviews.c.decision)).all()
-    decided = {(r.device_id, r.session_id): r.decision for r in reviewed}
-    result: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = result.setdefault(row.interview_id, {
-            "interview_id": row.interview_id, "started": 0, "completed": 0, "abandoned": 0,
-            "abandoned_at": {}, "reviewed": 0, "advanced": 0})
-        entry["started"] += 1
-        if row.status == "completed":
-            entry["completed"] += 1
-        else:
-            entry["abandoned"] += 1
-            at = f"question {row.answered + 1}"
-            entry["abandoned_at"][at] = entry["abandoned_at"].get(at, 0) + 1
-        key = (row.device_id, row.session_id)
-        if key in decided:
-            entry["reviewed"] += 1
-            entry["advanced"] += decided[key] == "advance"
-    return sorted(result.values(), key=lambda e: e["interview_id"])

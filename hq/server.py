@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,7 +56,8 @@ def open_storage(directory: Path, db: str | None) -> HqStorage:
 
 
 def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKeys, *,
-                  device_rate: float = 50.0, enroll_rate: float = 0.2) -> HqContext:
+                  device_rate: float = 50.0, enroll_rate: float = 0.2,
+                  secure_cookies: bool = True) -> HqContext:
     """Everything the API needs, over one data directory and database. A kiosk may burst
     to four seconds' worth of requests."""
     from hq.api import HqContext
@@ -62,7 +65,16 @@ def build_context(directory: Path, storage: HqStorage, unlocked: keys.UnlockedKe
     blobs = FileBlobStore(directory / "blobs")
     return HqContext(storage, blobs, Uploads(storage, blobs, directory / "uploads"), unlocked,
                      device_rate=device_rate, device_burst=max(1, int(device_rate * 4)),
-                     enroll_rate=enroll_rate, audit_head=directory / "audit.head")
+                     enroll_rate=enroll_rate, audit_head=directory / "audit.head",
+                     secure_cookies=secure_cookies)
+
+
+def trusted_proxy(text: str) -> str:
+    """One `--trusted-proxy` value: an IP address or network, normalised; ValueError if
+    it is neither (Uvicorn would silently take a typo as a name that never matches)."""
+    if "/" in text:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    return str(ipaddress.ip_address(text.strip()))
 
 
 RETENTION_INTERVAL = 3600.0
@@ -81,9 +93,15 @@ def _retention_loop(context: HqContext, stop: threading.Event) -> None:
             return
 
 
-def serve(context: HqContext, host: str, port: int) -> None:
+def serve(context: HqContext, host: str, port: int,
+          trusted_proxies: Sequence[str] = ()) -> None:
     """Run the API with Uvicorn until interrupted; access logs go to stderr as JSON lines.
-    Retention runs hourly beside it."""
+    Retention runs hourly beside it.
+
+    `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `trusted_proxies`
+    (addresses or networks); with none, never, so a client cannot pick the address the
+    sign-in and enrollment limits count it under. (Uvicorn's own default trusts loopback.)
+    """
     import uvicorn
 
     from hq.api import create_app
@@ -100,6 +118,8 @@ def serve(context: HqContext, host: str, port: int) -> None:
     access.propagate = False
     try:
         uvicorn.run(create_app(context), host=host, port=port, access_log=False,
-                    log_level="warning", timeout_graceful_shutdown=5)
+                    log_level="warning", timeout_graceful_shutdown=5,
+                    proxy_headers=bool(trusted_proxies),
+                    forwarded_allow_ips=list(trusted_proxies), server_header=False)
     finally:
         stop.set()

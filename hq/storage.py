@@ -170,6 +170,11 @@ erasure_orders = sa.Table(
     sa.Column("issued_at", sa.String(40), nullable=False),
     sa.Column("confirmed_at", sa.String(40)))
 
+request_erasures = sa.Table(                                   # from 0005_request_erasures
+    "request_erasures", metadata,
+    sa.Column("request_id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.String(40), primary_key=True))   # erasure_orders.order_id
+
 _INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
 
 
@@ -197,11 +202,16 @@ def _privacy(conn: Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE sessions ADD COLUMN {column} INTEGER"))
 
 
+def _request_erasures(conn: Connection) -> None:
+    request_erasures.create(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_bundles", _bundles),
     ("0003_dashboard", _dashboard),
     ("0004_privacy", _privacy),
+    ("0005_request_erasures", _request_erasures),
 )
 
 

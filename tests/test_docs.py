@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hq.audit import ACTIONS as HQ_ACTIONS
 from hq.cli import build_parser as build_hq_parser
 from kiosk.cli import build_parser
 from kiosk.flow import Step
@@ -88,7 +89,30 @@ def test_every_audit_action_is_documented(action: str) -> None:
     assert f"| `{action}` |" in read("audit.md")
 
 
+@pytest.mark.parametrize("action", sorted(HQ_ACTIONS))
+def test_every_hq_audit_action_is_documented(action: str) -> None:
+    hq_part = read("audit.md").partition("## At HQ")[2]
+    assert f"| `{action}` |" in hq_part, f"{action} is missing from docs/audit.md (At HQ)"
+
+
 def test_template_doc_lists_the_bundled_files() -> None:
     text = read("templates.md")
     for path in (ROOT / "assets" / "interviews").glob("*.toml"):
         assert f"`{path.name}`" in text
+
+
+def test_the_dashboards_limits_and_audit_window_are_as_documented() -> None:
+    from hq.bodylimit import ENROLL_LIMIT, FORM_LIMIT, SIGN_IN_LIMIT
+    from hq.forms import NOTE_LIMIT
+    from hq.media import VIEW_WINDOW
+    from sync.protocol import MAX_CHUNK_BYTES, MAX_RECORD_BYTES
+
+    text = " ".join(read("dashboard.md").split())
+    for phrase in (f"sign-in form to {SIGN_IN_LIMIT // 1024} KiB",
+                   f"every other dashboard form to {FORM_LIMIT // 1024} KiB",
+                   f"enrollment to {ENROLL_LIMIT // 1024} KiB",
+                   f"record to {MAX_RECORD_BYTES // 1024 ** 2} MiB",
+                   f"chunk of a recording to {MAX_CHUNK_BYTES // 1024 ** 2} MiB",
+                   f"a note (up to {NOTE_LIMIT:,} characters)",
+                   f"one recording for {int(VIEW_WINDOW // 60)} minutes"):
+        assert phrase in text, phrase

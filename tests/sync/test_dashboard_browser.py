@@ -19,7 +19,7 @@ import pytest
 from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
 from capture.sources import SyntheticSource
 from kiosk.vault import create
-from tests.sync.conftest import HqServer, Kiosk, make_kiosk
+from tests.sync.conftest import HqServer, Kiosk, make_kiosk, sync_template
 from tests.sync.test_hq_sync import finished_session, service
 
 CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -55,6 +55,7 @@ def record_answer(kiosk: Kiosk, session_id: str, question_id: str, seconds: floa
 @dataclass
 class Site:
     hq: HqServer
+    kiosk: Kiosk
     reference: str
     path: str   # the candidate page
 
@@ -72,6 +73,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     for name, role in (("asha", "admin"), ("ravi", "recruiter"), ("meena", "recruiter"),
                        ("vik", "viewer")):
         hq.cli("users", "add", name, "--role", role, "--password-file", str(password))
+    template = root / "sync-drive.toml"
+    template.write_text(sync_template().text, encoding="utf-8")
+    hq.cli("templates", "publish", str(template))   # its title names the interview
     hq.start()
     kiosk = make_kiosk(root / "kiosk")
     try:
@@ -81,7 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         finished_session(kiosk, name="Arjun Rao")
         assert service(kiosk).run_pass().stopped_by is None
         row = next(r for r in hq.sessions() if r["session_id"] == sid)
-        yield Site(hq, str(row["reference"]), f"/sessions/{row['device_id']}/{sid}")
+        yield Site(hq, kiosk, str(row["reference"]), f"/sessions/{row['device_id']}/{sid}")
     finally:
         kiosk.store.close()
         hq.stop()
@@ -110,9 +114,16 @@ def sign_in(browser: object, site: Site, name: str, password: str = PASSWORD) ->
 def test_sign_in_overview_and_funnel(browser: object, site: Site) -> None:
     page = sign_in(browser, site, "ravi")
     assert page.locator("h1").inner_text() == "Interviews"
+    # Interviews go by their title, with the id beside it.
+    assert page.locator("section.interview h2 a").first.inner_text() == "Try the kiosk"
+    assert "sync-drive" in page.locator("section.interview h2").first.inner_text()
     funnel = page.locator("svg.funnel").first
     assert "Started 2" in funnel.get_attribute("aria-label")
     assert "Completed 2" in funnel.get_attribute("aria-label")
+    # The tab's icon is HQ's own, served from HQ.
+    icon = page.evaluate("fetch(document.querySelector('link[rel=icon]').href)"
+                         ".then(r => [r.status, r.headers.get('content-type')])")
+    assert icon == [200, "image/x-icon"]
     page.screenshot(path=str(SCREENSHOTS / "hq-overview.png"), full_page=True)
     page.close()
 
@@ -132,7 +143,7 @@ def test_a_wrong_password_does_not_sign_in_and_guessing_is_slowed(browser: objec
 
 def test_candidate_list_filters_and_sorts(browser: object, site: Site) -> None:
     page = sign_in(browser, site, "ravi")
-    page.click("text=sync-drive")
+    page.click("text=Try the kiosk")
     rows = page.locator("table.list tbody tr")
     assert rows.count() == 2
     page.select_option("select[name=sort]", "suggested_score")
@@ -158,6 +169,12 @@ def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site
     video.evaluate("v => { v.pause(); v.currentTime = 2.5; }")
     page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
     page.screenshot(path=str(SCREENSHOTS / "hq-candidate.png"), full_page=True)
+    # Opened on its own (a new tab, a download), the recording plays whole.
+    src = video.get_attribute("src")
+    page.goto(site.hq.url + src)
+    page.wait_for_function("document.querySelector('video') && "
+                           "document.querySelector('video').readyState >= 1", timeout=20000)
+    assert 5.0 <= page.evaluate("document.querySelector('video').duration") <= 7.0
     page.close()
 
 
@@ -194,13 +211,55 @@ def test_a_viewer_cannot_score(browser: object, site: Site) -> None:
 
 
 def test_csv_export_downloads(browser: object, site: Site) -> None:
-    page = sign_in(browser, site, "ravi")
+    page = sign_in(browser, site, "asha")
     with page.expect_download() as download:
         page.click("text=Export CSV")
     text = Path(download.value.path()).read_text()
     assert text.splitlines()[0].startswith("reference,interview_id,kiosk")
     assert site.reference in text and "Meera" not in text
     assert text == site.hq.cli("export-csv").stdout  # one export, from the CLI or the web
+    page.close()
+    # A recruiter's export leaves out others' results where they have not reviewed.
+    page = sign_in(browser, site, "vik")
+    assert page.locator("text=Export CSV").count() == 0      # a viewer exports nothing
+    page.close()
+
+
+def test_a_recruiter_sees_others_results_only_after_reviewing(browser: object,
+                                                              site: Site) -> None:
+    page = sign_in(browser, site, "asha")
+    page.click("text=Try the kiosk")
+    page.locator("table.list tbody tr", has_not_text=site.reference).locator("a").click()
+    page.check("input[name=decision][value=advance]")             # asha decides on Arjun
+    page.click("text=Submit my review")
+    page.click("text=Interviews")
+    page.click("text=Try the kiosk")
+    assert page.get_by_test_id("results-hidden").count() == 0   # an admin sees all
+    page.close()
+    page = sign_in(browser, site, "ravi")
+    page.click("text=Try the kiosk")
+    hidden = page.get_by_test_id("results-hidden")
+    # ravi reviewed Meera (above), not Arjun: Arjun's line keeps asha's decision back.
+    assert hidden.count() == 1 and "hidden until you review (1 review)" in hidden.inner_text()
+    meera = page.locator("table.list tbody tr", has_text=site.reference).inner_text()
+    assert "advance" in meera and "hidden" not in meera      # meena's decision, shown now
+    page.close()
+
+
+def test_an_empty_review_is_refused_and_keeps_what_was_typed(browser: object,
+                                                             site: Site) -> None:
+    page = sign_in(browser, site, "asha")
+    page.goto(site.hq.url + site.path)
+    page.fill("textarea[name=note]", "Could not hear the second answer.")
+    page.click("text=Submit my review")
+    problem = page.get_by_test_id("review-problem")
+    assert "empty review" in problem.inner_text()
+    assert page.locator("textarea[name=note]").input_value() == \
+        "Could not hear the second answer."
+    page.check("input[name=decision][value=hold]")
+    page.click("text=Submit my review")
+    assert page.get_by_test_id("review-problem").count() == 0
+    assert page.locator("input[name=decision][value=hold]").is_checked()
     page.close()
 
 
@@ -253,10 +312,22 @@ def test_requests_access_export_and_erasure(browser: object, site: Site) -> None
     page.screenshot(path=str(SCREENSHOTS / "hq-requests.png"), full_page=True)
     page.fill("input[name=confirm]", "erase")
     page.click("text=Erase everywhere")
+    # Erasing answers the request, says so, and shows the kiosk's part still to come.
+    assert page.get_by_test_id("erased-banner").is_visible()
+    assert page.locator("tr.overdue").count() == 0
+    state = page.get_by_test_id("request-state").first.inner_text()
+    assert state.startswith("answered") and "waiting for its next sync" in state
+    assert page.locator("text=Mark answered").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "hq-requests-erased.png"), full_page=True)
     page.goto(f"{site.hq.url}/admin/requests?reference={other['reference']}")
     assert "HQ holds nothing" in page.content()
-    page.click("text=Mark answered")
-    assert page.locator("tr.overdue").count() == 0
+    assert service(site.kiosk).run_pass().erased == 1      # the kiosk hears, erases, confirms
+    page.goto(f"{site.hq.url}/admin/requests")
+    progress = page.get_by_test_id("erasure-progress").first.inner_text()
+    assert "kiosk Campus kiosk 3: confirmed" in progress
+    # The erased candidate's page says so; it takes no review any more.
+    page.goto(f"{site.hq.url}/sessions/{other['device_id']}/{other['session_id']}")
+    assert page.locator("h1").inner_text() == "Erased"
     assert [r["reference"] for r in site.hq.sessions()] == [site.reference]
     page.close()
 

@@ -219,7 +219,7 @@ def test_a_damaged_or_foreign_bundle_imports_nothing(hq: HqServer, kiosk: Kiosk,
 
 
 def test_an_abandoned_session_reaches_hq_for_the_funnel(hq: HqServer, kiosk: Kiosk) -> None:
-    from hq.review import funnel
+    from hq.results import funnel
     from hq.storage import HqStorage
     from kiosk.clock import FakeClock
     from kiosk.flow import CandidateFlow
