@@ -89,20 +89,10 @@ def check_frames(frames: Sequence[Frame], detect_faces: FaceDetector | None = No
 def check_microphone(samples: Samples, sample_rate: int) -> list[CheckResult]:
     """Check a "say your name" recording: "microphone", "speech level" and "clipping"."""
     _, peak = levels(samples)
-    if peak < MIC_ALIVE_DBFS:
-        mic = CheckResult("microphone", False, "We cannot hear anything from the microphone.",
-                          "Ask a member of staff to check the microphone.", peak)
-    else:
-        mic = CheckResult("microphone", True, "The microphone is working.", None, peak)
-
     window = max(1, round(sample_rate * SPEECH_WINDOW_S))
     loudest = max((levels(samples[i:i + window])[0] for i in range(0, len(samples), window)),
                   default=SILENCE_DBFS)
-    if loudest < SPEECH_DBFS:
-        speech = CheckResult("speech level", False, "Your voice is very quiet.",
-                             "Speak a little louder or move closer to the microphone.", loudest)
-    else:
-        speech = CheckResult("speech level", True, "We can hear you clearly.", None, loudest)
+    mic, speech = _microphone(peak), _speech(loudest)
 
     clipped = float(np.mean(np.abs(samples) >= CLIP_AMPLITUDE)) if len(samples) else 0.0
     if clipped > CLIPPED_SAMPLES:
@@ -112,6 +102,29 @@ def check_microphone(samples: Samples, sample_rate: int) -> list[CheckResult]:
     else:
         clip = CheckResult("clipping", True, "Your voice is not too loud.", None, clipped)
     return [mic, speech, clip]
+
+
+def check_levels(seen: Sequence[tuple[float, float]]) -> list[CheckResult]:
+    """Check a live microphone from the (RMS, peak) dBFS levels its preview reported:
+    "microphone" and "speech level" (clipping needs the samples, which a preview keeps no
+    copy of; the recorder's own figures report it after a take)."""
+    peak = max((p for _, p in seen), default=SILENCE_DBFS)
+    loudest = max((r for r, _ in seen), default=SILENCE_DBFS)
+    return [_microphone(peak), _speech(loudest)]
+
+
+def _microphone(peak: float) -> CheckResult:
+    if peak < MIC_ALIVE_DBFS:
+        return CheckResult("microphone", False, "We cannot hear anything from the microphone.",
+                           "Ask a member of staff to check the microphone.", peak)
+    return CheckResult("microphone", True, "The microphone is working.", None, peak)
+
+
+def _speech(loudest: float) -> CheckResult:
+    if loudest < SPEECH_DBFS:
+        return CheckResult("speech level", False, "Your voice is very quiet.",
+                           "Speak a little louder or move closer to the microphone.", loudest)
+    return CheckResult("speech level", True, "We can hear you clearly.", None, loudest)
 
 
 def levels(samples: Samples) -> tuple[float, float]:

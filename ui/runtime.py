@@ -12,6 +12,7 @@ import ctypes.util
 import io
 import os
 import queue
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from capture.check import CheckResult, check_frames
+from capture.check import FACE_SAMPLES, CheckResult, check_frames, check_levels
 from capture.media import DeviceError
 from capture.recorder import (
     AUDIO_COPY_SEGMENT_SIZE,
@@ -80,6 +81,13 @@ class Bridge(QObject):
             function()
 
 
+# The device check of live devices judges the preview: a few frames spread over about two
+# seconds (the refresh keeps one in each of its 25 ticks a second, at most this many), and
+# the sound levels of those ticks, at least a second's worth before it says anything.
+LIVE_CHECK_FRAMES = 50
+LIVE_CHECK_LEVELS = 100
+LIVE_CHECK_MIN_LEVELS = 25
+
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 MALLOC_ARENAS = 2
 
@@ -109,7 +117,8 @@ class Runtime:
     def __init__(self, store: Store, *, worker: WorkerProcess | None = None,
                  video: Path | None = None, sample_media: bool = True,
                  sync: BackgroundSync | None = None,
-                 unlocked: UnlockedKeys | None = None) -> None:
+                 unlocked: UnlockedKeys | None = None,
+                 live_source: Callable[[AnswerMode], Source] | None = None) -> None:
         limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
@@ -134,6 +143,12 @@ class Runtime:
         # Sample media speaks the demo's sample answers, so a first try shows transcription
         # and scoring; the voice is synthetic and labelled, never a person's.
         self.sample_voice: SampleVoice | None = None
+        self._live_source = live_source or _device_source
+        # What the device-check preview showed of a live camera and microphone: the check
+        # judges these, as they arrive, instead of opening the devices a second time.
+        self._seen_frames: deque[np.ndarray] = deque(maxlen=LIVE_CHECK_FRAMES)
+        self._seen_levels: deque[tuple[float, float]] = deque(maxlen=LIVE_CHECK_LEVELS)
+        self._last_seen: np.ndarray | None = None
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
@@ -157,9 +172,7 @@ class Runtime:
         if self._video is not None:
             return FileSource(self._video, loop=True, video=picture)
         if not self._sample_media:
-            from capture.devices import CameraSource, DeviceSource, MicrophoneSource
-
-            return DeviceSource(CameraSource() if picture else None, MicrophoneSource())
+            return self._live_source(mode)
         voice = self.sample_voice
         speech = voice.samples(question_id, wait=not preview) if voice is not None else None
         if speech is None:
@@ -174,11 +187,18 @@ class Runtime:
         if self._recorder is None:
             return None, -120.0
         preview = self._recorder.preview()
+        if preview.image is not None and preview.image is not self._last_seen:
+            self._last_seen = preview.image
+            self._seen_frames.append(preview.image)
+        self._seen_levels.append((preview.rms_dbfs, preview.peak_dbfs))
         return preview.image, preview.rms_dbfs
 
     def start_preview(self, picture: bool = True) -> None:
         """Show the camera and the sound level on the device check (nothing is kept)."""
         if self._recorder is None:
+            self._seen_frames.clear()
+            self._seen_levels.clear()
+            self._last_seen = None
             mode = AnswerMode.VIDEO if picture else AnswerMode.AUDIO
             self._recorder = AnswerRecorder(self.new_source(mode, preview=True), _Discard())
             self._recorder.start()
@@ -189,12 +209,27 @@ class Runtime:
             self._recorder.stop()
             self._recorder = None
 
+    def live_check_ready(self, camera: bool) -> bool:
+        """Whether the preview of live devices has shown enough to be judged (sample media
+        and a video file are judged at once)."""
+        if self._sample_media or self._video is not None:
+            return True
+        frames_ok = not camera or len(self._seen_frames) >= FACE_SAMPLES
+        return frames_ok and len(self._seen_levels) >= LIVE_CHECK_MIN_LEVELS
+
     def device_check(self) -> list[CheckResult]:
-        """The device check; with sample media it says so instead of judging a test picture."""
+        """The device check; with sample media it says so instead of judging a test picture.
+
+        Live devices are judged on what their preview has shown so far (`live_check_ready`);
+        a video file on its first frames.
+        """
         if self._sample_media and self._video is None:
             return [CheckResult("camera", True, i18n.tr("check.sample_camera"), None, None),
                     CheckResult("microphone", True, i18n.tr("check.sample_microphone"),
                                 None, None)]
+        if self._video is None:
+            return [*check_frames(list(self._seen_frames)),
+                    *check_levels(list(self._seen_levels))]
         source = self.new_source(AnswerMode.VIDEO)
         frames = [source.image(0)] if isinstance(source, SyntheticSource) else []
         if isinstance(source, FileSource):
@@ -333,6 +368,14 @@ def _set_aside(path: Path) -> None:
     ended): keep it under another name rather than fail the new take, or overwrite it."""
     if path.exists():
         path.rename(path.with_name(f"{path.name}.cut-off-{path.stat().st_mtime_ns}"))
+
+
+def _device_source(mode: AnswerMode) -> Source:
+    """The kiosk's camera (for a video answer) and microphone."""
+    from capture.devices import CameraSource, DeviceSource, MicrophoneSource
+
+    return DeviceSource(CameraSource() if mode is AnswerMode.VIDEO else None,
+                        MicrophoneSource())
 
 
 def _first_frames(path: Path, count: int = 25) -> list[np.ndarray]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+
+from capture.sources import SyntheticSource
+from kiosk.templates import AnswerMode
 
 from kiosk.flow import Step
 from tests.capture.test_sources import make_clip
@@ -220,6 +224,43 @@ def test_a_candidate_who_types_is_not_told_the_camera_cannot_see_them(qtbot,
     kiosk = Kiosk(qtbot, tmp_path / "kiosk", video=clip)
     kiosk.to_questions(typed=True)  # asserts the check says no camera is needed
     assert kiosk.flow.step is Step.READ
+
+
+def to_device_check(kiosk: Kiosk) -> str:
+    """Consent, no adjustments, then the check's verdict once the live preview is judged."""
+    to_consent(kiosk)
+    for box in (kiosk.screen.recording, kiosk.screen.retention, kiosk.screen.ai):
+        box.setChecked(True)
+    kiosk.click(kiosk.screen.agree)
+    kiosk.click(kiosk.screen.none)
+    results = kiosk.screen.results
+    kiosk.qtbot.waitUntil(lambda: not results.text().startswith("Checking"), timeout=60_000)
+    return results.text()
+
+
+def test_live_devices_are_judged_on_what_their_preview_shows(qtbot, tmp_path: Path) -> None:
+    """A real camera and microphone are judged on the frames and levels their preview
+    delivered (the check used to judge no frames at all: "no picture" on every real kiosk)."""
+    def live(mode):  # the same interface as the kiosk's camera and microphone
+        return SyntheticSource(1280 if mode is AnswerMode.VIDEO else 0, 720, 30.0)
+
+    verdict = to_device_check(Kiosk(qtbot, tmp_path / "kiosk", live_source=live))
+    assert "✓ The camera is working." in verdict
+    assert "✓ The microphone is working." in verdict
+    assert "We cannot see your face" in verdict  # a test pattern has none
+
+
+def test_a_dark_lens_and_a_dead_microphone_are_named(qtbot, tmp_path: Path) -> None:
+    def covered(mode):
+        black = np.zeros((720, 1280, 3), np.uint8)
+        return SyntheticSource(1280 if mode is AnswerMode.VIDEO else 0, 720, 30.0,
+                               frames=[black], speech=np.zeros(48_000 * 60, np.float32))
+
+    kiosk = Kiosk(qtbot, tmp_path / "kiosk", live_source=covered)
+    verdict = to_device_check(kiosk)
+    assert "✗ We cannot hear anything from the microphone." in verdict
+    assert "✗" in verdict.split("\n")[0] and "camera" in verdict.split("\n")[0].lower()
+    assert kiosk.flow.step is Step.DEVICE_CHECK
 
 
 def test_a_candidate_on_camera_is_still_told(qtbot, tmp_path: Path) -> None:

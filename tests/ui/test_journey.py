@@ -25,14 +25,16 @@ class Kiosk:
     """A window over a real store, sample media and a fake clock."""
 
     def __init__(self, qtbot, data_dir: Path, lose_after: float | None = None, *,
-                 template: str = "demo", video: Path | None = None) -> None:
+                 template: str = "demo", video: Path | None = None,
+                 live_source=None) -> None:
         keys.init_keys(data_dir, PASS, keys.KdfParams(8192, 1, 1))
         unlocked = keys.unlock(data_dir, PASS)
         self.store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
         self.clock = FakeClock()
         self.flow = CandidateFlow(find_template(template), clock=self.clock, archive=self.store,
                                   timings=FlowTimings())
-        self.runtime = Runtime(self.store, video=video)
+        self.runtime = Runtime(self.store, video=video, sample_media=live_source is None,
+                               live_source=live_source)
         if lose_after is not None:
             self.runtime.new_source = lambda mode, question_id=None, **_: (  # type: ignore[method-assign]
                 SyntheticSource(640, 360, 30.0, lose_after=lose_after))

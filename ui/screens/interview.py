@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -32,6 +32,10 @@ from ui.widgets import (
 )
 
 CAMERA_CHECKS = frozenset({"camera", "face", "lighting"})
+# How often, and how many times, the check looks again while a live preview is starting
+# (a camera can take a second or two to deliver its first frames): then it judges what it has.
+LIVE_CHECK_POLL_MS = 250
+LIVE_CHECK_POLLS = 24
 
 
 class DeviceCheckScreen(Screen):
@@ -59,6 +63,12 @@ class DeviceCheckScreen(Screen):
         self.go.clicked.connect(self._go)
         self.row(self.check, self.go)
         self.layout_.addStretch(1)  # with nothing to check, Next follows the sentence
+        # Live devices are judged on what their preview shows, so the check waits for it.
+        self._poll = QTimer(self)
+        self._poll.setSingleShot(True)
+        self._poll.setInterval(LIVE_CHECK_POLL_MS)
+        self._poll.timeout.connect(self._check)
+        self._polls = 0
 
     def entered(self) -> None:
         super().entered()
@@ -67,16 +77,25 @@ class DeviceCheckScreen(Screen):
         self.meter.setVisible(microphone)
         self.check.setVisible(camera or microphone)
         self.retranslate()
+        self._polls = 0
         if camera or microphone:
             self.runtime.start_preview(picture=camera)
         self._check()
 
     def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         """Leaving the check stops the preview; nothing it showed is kept."""
+        self._poll.stop()
         self.runtime.stop_preview()
 
     def _check(self) -> None:
         need_camera, need_microphone = self.flow.required_devices()
+        if (need_camera or need_microphone) and self._polls < LIVE_CHECK_POLLS \
+                and not self.runtime.live_check_ready(need_camera):
+            self._polls += 1
+            self.results.setText(i18n.tr("check.checking"))
+            self._poll.start()
+            return
+        self._polls = 0
         found = self.runtime.device_check() if need_camera or need_microphone else []
         results = [r for r in found if (need_camera if r.name in CAMERA_CHECKS
                                         else need_microphone)]
