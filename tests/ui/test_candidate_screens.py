@@ -9,9 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from capture.sources import SyntheticSource
-from kiosk.templates import AnswerMode
-
 from kiosk.flow import Step
+from kiosk.templates import AnswerMode
 from tests.capture.test_sources import make_clip
 from tests.ui.test_journey import Kiosk
 from ui import i18n
