@@ -244,9 +244,13 @@ def retention_command(args: argparse.Namespace) -> int:
     from hq.privacy import retention_run
 
     directory, storage = _storage(args)
-    erased = retention_run(storage, FileBlobStore(directory / "blobs"),
-                           _audit(directory, storage))
-    print(f"erased {erased} sessions past their retention; their kiosks get erasure orders")
+    run = retention_run(storage, FileBlobStore(directory / "blobs"),
+                        _audit(directory, storage))
+    print(f"erased {run.erased} sessions past their retention; their kiosks get erasure "
+          "orders")
+    if run.skipped:
+        print(f"skipped {run.skipped} sessions that could not be judged or erased "
+              "(see `kiosk-hq audit list`, job.row_skipped)", file=sys.stderr)
     return 0
 
 

@@ -384,7 +384,7 @@ def register(app: FastAPI, ctx: Any) -> None:
         from hq.fairness import FOUR_FIFTHS, SMALL_GROUP, adverse_impact
 
         rates = await run_in_threadpool(adverse_impact, storage, ctx.keys.identity,
-                                        interview or None)
+                                        interview or None, ctx.audit)
         return _page("fairness.html", **base(user, csrf, rates=rates, interview=interview,
                                               threshold=FOUR_FIFTHS, small=SMALL_GROUP))
 
