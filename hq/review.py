@@ -22,7 +22,7 @@ from hq.accounts import User
 from hq.blobs import BlobStore
 from hq.storage import HqStorage, devices, items, now_text, reviews, sessions, users
 from kiosk.store.cipher import SessionKeys
-from kiosk.vault import Identity, VaultReader, open_bytes, seal_bytes
+from kiosk.vault import Identity, VaultError, VaultReader, open_bytes, seal_bytes
 from sync import protocol
 
 _log = logging.getLogger("hq.review")
@@ -151,6 +151,10 @@ def _reader(blobs: BlobStore, key: str | None, identity: Identity) -> VaultReade
     source = blobs.open(key)
     try:
         return BlobReader(source, [identity])
+    except VaultError as exc:  # what the kiosk uploaded is not a vault file it can open
+        source.close()
+        raise ReviewError(f"the recording from the kiosk does not open "
+                          f"({type(exc).__name__})") from None
     except BaseException:
         source.close()
         raise

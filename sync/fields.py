@@ -8,6 +8,7 @@ None of them echo the value in the error: it may be candidate data.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Collection
@@ -35,6 +36,17 @@ FUTURE_SLACK = timedelta(days=1)  # a kiosk clock may run a little ahead of HQ's
 # Control characters but tab, newline and carriage return; C1 controls; lone surrogates
 # (which JSON's \ud800 escapes can produce, and neither UTF-8 nor PostgreSQL can hold).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def encodable(doc: object, where: str) -> None:
+    """Refuse JSON that held a lone surrogate (`"\\ud800"` parses, but is not text: it
+    cannot be written as UTF-8, into PostgreSQL, or into a zip)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(f"{where} holds a broken character (a lone surrogate)") from None
+    except (ValueError, RecursionError):
+        raise ProtocolError(f"{where} is nested too deep") from None
 
 
 def obj(value: object, where: str, keys: Collection[str] | None = None,

@@ -91,6 +91,7 @@ def loads(body: bytes, limit: int = MAX_RECORD_BODY) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a 4300-digit number
         raise ProtocolError("the body is not JSON") from None
+    fields.encodable(doc, "the body")
     return fields.obj(doc, "the body")
 
 

@@ -47,6 +47,7 @@ def load(raw: bytes, what: str) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError):
         raise ProtocolError(f"the {what} is not JSON") from None
+    fields.encodable(doc, f"the {what}")
     return fields.obj(doc, f"the {what}")
 
 

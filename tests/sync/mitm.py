@@ -21,6 +21,7 @@ class Exchange:
     path: str
     headers: dict[str, str]
     body: bytes
+    repeated: list[tuple[str, str]] = field(default_factory=list)  # sent once more each
 
 
 @dataclass
@@ -94,9 +95,11 @@ class Mitm:
     def _forward(self, exchange: Exchange) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=60)
         try:
-            conn.request(exchange.method, exchange.path, body=exchange.body,
-                         headers={**exchange.headers,
-                                  "Content-Length": str(len(exchange.body))})
+            conn.putrequest(exchange.method, exchange.path, skip_accept_encoding=True)
+            headers = {**exchange.headers, "Content-Length": str(len(exchange.body))}
+            for name, value in [*headers.items(), *exchange.repeated]:
+                conn.putheader(name, value)
+            conn.endheaders(exchange.body)
             response = conn.getresponse()
             return Answer(response.status, dict(response.getheaders()), response.read())
         finally:
