@@ -100,7 +100,8 @@ def transcript_content(question_id: str = "intro") -> dict[str, Any]:
                       "avg_logprob": -0.2, "no_speech_prob": 0.01,
                       "words": [{"start": 0.5 + i * 0.5, "end": 0.9 + i * 0.5, "word": word,
                                  "probability": 0.9}
-                                for i, word in enumerate("I ran the college fest".split())]}]}}
+                                for i, word in enumerate(["I", "ran", "the", "college",
+                                                          "fest"])]}]}}
 
 
 def changed(doc: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:

@@ -168,8 +168,8 @@ def test_an_old_configuration_replayed_to_a_kiosk_is_refused(hq: HqServer, kiosk
               ) as mitm:
         assert service(kiosk, link_url=mitm.url).run_pass().stopped_by is not None
     link = hq_link.require_link(kiosk.data_dir)
+    signature = {k.lower(): v for k, v in old.headers.items()}["hq-signature"]
     with pytest.raises(HqRejectedError) as refused:
-        signature = {k.lower(): v for k, v in old.headers.items()}["hq-signature"]
         hq_link.apply_config(kiosk.data_dir, link, old.body, signature)
     assert refused.value.code == "stale_config"
     assert policy() == (30, False)
