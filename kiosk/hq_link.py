@@ -48,6 +48,9 @@ class HqLink:
     config_version: int = 0          # of the last configuration accepted (0: none yet)
     config_sha256: str = ""          # of its exact bytes
     config_issued_at: str = ""
+    # Its erasure orders (order id, session id): carried out at the start of every pass,
+    # even one in which HQ cannot be reached, so an order once received cannot be held back.
+    erasures: tuple[tuple[str, str], ...] = ()
 
     @property
     def recipient(self) -> Recipient:
@@ -75,6 +78,8 @@ def load_link(data_dir: Path) -> HqLink | None:
         if isinstance(fields.get("config_version"), str):
             # Written before configurations were numbered (a hash then): accept the next one.
             fields["config_version"] = 0
+        fields["erasures"] = tuple((str(order), str(session))
+                                   for order, session in fields.get("erasures", ()))
         return HqLink(**fields)
     except FileNotFoundError:
         return None
@@ -166,7 +171,8 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
             old.unlink()
     save_link(data_dir, HqLink(**{**asdict(link), "config_version": config.version,
                                   "config_sha256": digest,
-                                  "config_issued_at": config.issued_at}))
+                                  "config_issued_at": config.issued_at,
+                                  "erasures": tuple(config.erasures)}))
     if problems:
         raise client.HqRejectedError("HQ published templates this kiosk cannot use: "
                                      + "; ".join(problems), "bad_template")

@@ -71,6 +71,8 @@ class SyncService:
     def run_pass(self) -> PassResult:
         """Fetch configuration, then send what waits until done or HQ fails."""
         result = PassResult()
+        for _, session_id in self.link.erasures:  # orders already received: no HQ needed
+            self._erase_here(session_id, result)
         try:
             body, signature = self.client.config()
             result.templates, orders = hq_link.apply_config(self.store.data_dir, self.link,
@@ -106,6 +108,12 @@ class SyncService:
         """Carry out HQ's signed erasure order, then confirm it (again, if it was lost). An
         order that cannot be carried out now is logged, audited and left for the next pass
         (HQ sends it in every configuration until it is confirmed); the others go on."""
+        if self._erase_here(session_id, result):
+            self.client.confirm_erasure(order_id)
+            log_event(_log, "sync.erasure_confirmed", session_id=session_id)
+
+    def _erase_here(self, session_id: str, result: PassResult) -> bool:
+        """Erase the session on the kiosk; False if that failed (logged, audited)."""
         try:
             self.store.erase(session_id, actor="hq-order")
             result.erased += 1
@@ -113,9 +121,8 @@ class SyncService:
             pass  # erased before (by retention, staff, or this order's earlier run)
         except Exception as exc:  # a disk or database fault, this order only
             skip_row(self.store, "erasure_order", session_id, type(exc).__name__)
-            return
-        self.client.confirm_erasure(order_id)
-        log_event(_log, "sync.erasure_confirmed", session_id=session_id)
+            return False
+        return True
 
     def _send(self, entry: queue.Entry, result: PassResult) -> None:
         hq = self.link.recipient

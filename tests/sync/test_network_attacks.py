@@ -213,3 +213,31 @@ def test_another_kiosks_configuration_and_a_withheld_erasure_are_refused(
     assert refused.value.code == "stale_config"
     result = service(kiosk).run_pass()  # the order comes in every configuration until done
     assert result.erased == 1 and kiosk.store.find(sid) is None
+
+
+def test_an_erasure_order_once_received_cannot_be_held_back(
+        hq: HqServer, kiosk: Kiosk, storage: HqStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hq.audit import HqAudit
+    from hq.blobs import FileBlobStore
+    from hq.privacy import erase_session
+    from kiosk.store import Store
+
+    link = kiosk.enroll(hq)
+    sid = finished_session(kiosk)
+    assert service(kiosk).run_pass().stopped_by is None
+    erase_session(storage, FileBlobStore(hq.data_dir / "blobs"),
+                  HqAudit(storage, hq.data_dir / "audit.head"), link.device_id, sid, "asha",
+                  "request")
+    real_erase = Store.erase
+
+    def busy_disk(store: Store, reference: str, actor: str = "staff") -> object:
+        raise OSError(16, "Device or resource busy")
+
+    monkeypatch.setattr(Store, "erase", busy_disk)
+    assert service(kiosk).run_pass().erased == 0        # the order came; erasing failed
+    monkeypatch.setattr(Store, "erase", real_erase)
+    # From now on he answers every request in HQ's place: no configuration reaches the kiosk.
+    with Mitm(hq.port, on_request=lambda e: Answer(503, {}, b"")) as mitm:
+        result = service(kiosk, link_url=mitm.url).run_pass()
+    assert result.transient and result.erased == 1
+    assert kiosk.store.find(sid) is None                # erased all the same
