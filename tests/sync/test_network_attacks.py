@@ -241,3 +241,32 @@ def test_an_erasure_order_once_received_cannot_be_held_back(
         result = service(kiosk, link_url=mitm.url).run_pass()
     assert result.transient and result.erased == 1
     assert kiosk.store.find(sid) is None                # erased all the same
+
+
+def test_the_same_number_with_other_contents_is_refused(kiosk: Kiosk) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from hq.config import sign_config
+
+    hq_key = ed25519.Ed25519PrivateKey.generate()
+    link = hq_link.HqLink(
+        url="http://hq.invalid", device_id="k-1", hq_recipient=kiosk.unlocked.identity
+        .recipient.to_text(), hq_signing_key=base64.b64encode(
+            hq_key.public_key().public_bytes_raw()).decode(), enrolled_at="2026-11-30")
+    hq_link.save_link(kiosk.data_dir, link)
+
+    def document(version: int, orders: list[dict[str, str]]) -> tuple[bytes, str]:
+        body = protocol.dumps({"device_id": "k-1", "version": version, "templates": {},
+                               "issued_at": "2026-11-30T10:00:00+00:00", "erasures": orders})
+        return body, sign_config(hq_key, body)
+
+    order = [{"order_id": "a" * 32, "session_id": "sess0001abcd"}]
+    hq_link.apply_config(kiosk.data_dir, link, *document(7, order))
+    held = hq_link.require_link(kiosk.data_dir)
+    assert held.config_version == 7 and held.erasures == (("a" * 32, "sess0001abcd"),)
+    assert hq_link.apply_config(kiosk.data_dir, held, *document(7, order)) == ([], [
+        ("a" * 32, "sess0001abcd")])                     # the same document again: fine
+    with pytest.raises(HqRejectedError) as refused:      # number 7, without the order
+        hq_link.apply_config(kiosk.data_dir, held, *document(7, []))
+    assert refused.value.code == "stale_config"
+    assert hq_link.require_link(kiosk.data_dir).erasures == held.erasures
