@@ -108,9 +108,14 @@ class SyncService:
         """Carry out HQ's signed erasure order, then confirm it (again, if it was lost). An
         order that cannot be carried out now is logged, audited and left for the next pass
         (HQ sends it in every configuration until it is confirmed); the others go on."""
-        if self._erase_here(session_id, result):
+        if not self._erase_here(session_id, result):
+            return
+        try:
             self.client.confirm_erasure(order_id)
-            log_event(_log, "sync.erasure_confirmed", session_id=session_id)
+        except HqRejectedError as exc:  # HQ does not know this order: this one only
+            skip_row(self.store, "erasure_order", session_id, f"HQ answered {exc.code}")
+            return
+        log_event(_log, "sync.erasure_confirmed", session_id=session_id)
 
     def _erase_here(self, session_id: str, result: PassResult) -> bool:
         """Erase the session on the kiosk; False if that failed (logged, audited)."""
