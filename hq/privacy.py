@@ -309,9 +309,8 @@ def _due(row: Any, reviewed: str | None, now: datetime) -> bool:
     if decision == "reject" and row.rejected_retention_days is not None:
         days = min(days, fields.integer(row.rejected_retention_days,
                                         "rejected_retention_days", 1, 3650))
-    since = fields.parse_time(row.ended_at or row.started_at, "the session's time",
-                              fields.LATEST)
-    received = fields.parse_time(row.received_at, "received_at", fields.LATEST)
+    since = fields.parse_time(row.ended_at or row.started_at, "the session's time")
+    received = fields.parse_time(row.received_at, "received_at")
     return min(since, received) + timedelta(days=days) <= now
 
 

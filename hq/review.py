@@ -74,7 +74,7 @@ def open_session(storage: HqStorage, hq: Identity, device_id: str,
 def _index(row: Any, kind: str) -> dict[str, Any] | None:
     """A stored item's clear index, checked again (rows may predate today's parsers)."""
     try:
-        return protocol.META_PARSERS[kind](json.loads(row.meta), None)
+        return protocol.META_PARSERS[kind](json.loads(row.meta))
     except (ValueError, RecursionError):
         return None
 

@@ -220,11 +220,11 @@ def _repair_session_times(conn: Connection) -> None:
     """Before 0005, a session's times were stored as the kiosk wrote them (any text of up to
     40 characters). Each becomes UTC ISO 8601; one that is not a time with an offset becomes
     the time HQ received the session (started) or null (ended), so retention can count."""
-    from sync.fields import LATEST, ProtocolError, timestamp
+    from sync.fields import ProtocolError, timestamp
 
     def strict(value: str | None) -> str | None:
         try:
-            return None if value is None else timestamp(value, "time", LATEST)
+            return None if value is None else timestamp(value, "time")
         except ProtocolError:
             return None
 

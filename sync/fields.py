@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -32,7 +32,6 @@ _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
                         r"(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)  # a kiosk clock may run a little ahead of HQ's
 # Control characters but tab, newline and carriage return; C1 controls; lone surrogates
 # (which JSON's \ud800 escapes can produce, and neither UTF-8 nor PostgreSQL can hold).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -144,30 +143,30 @@ def level(value: object, where: str) -> int | None:
     return optional_integer(value, where, 1, 5)
 
 
-def parse_time(value: object, where: str, now: datetime | None = None) -> datetime:
+def parse_time(value: object, where: str) -> datetime:
     """An ISO 8601 time with a date, a time of day and an offset (`Z` or `+05:30`), from
-    2000 up to a day past `now` (HQ's clock; a kiosk's may run a little ahead)."""
+    2000 to 2100. Not bounded by HQ's clock: a kiosk whose clock ran ahead must not lose its
+    sessions, and retention at HQ never counts from later than HQ received one."""
     if not isinstance(value, str) or len(value) > 40 or not _TIMESTAMP.fullmatch(value):
         raise ProtocolError(f"{where} must be an ISO 8601 time with an offset, like "
                             "2026-11-30T09:00:00+00:00")
     try:
         parsed = datetime.fromisoformat(value)
-        latest = min(LATEST, (now or datetime.now(UTC)) + FUTURE_SLACK)
     except ValueError:
         raise ProtocolError(f"{where} is not a real date and time") from None
-    if not EARLIEST <= parsed <= latest:
-        raise ProtocolError(f"{where} is before 2000 or in the future")
+    if not EARLIEST <= parsed < LATEST:
+        raise ProtocolError(f"{where} is not between 2000 and 2100")
     return parsed
 
 
-def timestamp(value: object, where: str, now: datetime | None = None) -> str:
+def timestamp(value: object, where: str) -> str:
     """`parse_time`, given back as UTC ISO 8601 text (so text order is time order)."""
-    return parse_time(value, where, now).astimezone(UTC).isoformat()
+    return parse_time(value, where).astimezone(UTC).isoformat()
 
 
-def optional_timestamp(value: object, where: str, now: datetime | None = None) -> str | None:
+def optional_timestamp(value: object, where: str) -> str | None:
     """A timestamp, or null."""
-    return None if value is None else timestamp(value, where, now)
+    return None if value is None else timestamp(value, where)
 
 
 def mapping(value: object, where: str, limit: int, key: re.Pattern[str]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sync import fields
@@ -145,7 +144,7 @@ _SESSION_KEYS = ("reference", "interview_id", "template_sha256", "language", "st
 _SESSION_REQUIRED = _SESSION_KEYS[:12]
 
 
-def session_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
+def session_meta(doc: object) -> dict[str, Any]:
     """The queryable, non-identifying summary of a session (what HQ lists and exports)."""
     meta = fields.obj(doc, "meta", _SESSION_KEYS, _SESSION_REQUIRED)
     scores = fields.mapping(meta["scores"], "meta.scores", 50, QUESTION_ID)
@@ -158,8 +157,8 @@ def session_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
             "reviewer": fields.level(levels["reviewer"], f"{where}.reviewer")}
     questions = fields.integer(meta["questions"], "meta.questions", 0, 200)
     answered = fields.integer(meta["answered"], "meta.answered", 0, questions)
-    started = fields.timestamp(meta["started_at"], "meta.started_at", now)
-    ended = fields.optional_timestamp(meta["ended_at"], "meta.ended_at", now)
+    started = fields.timestamp(meta["started_at"], "meta.started_at")
+    ended = fields.optional_timestamp(meta["ended_at"], "meta.ended_at")
     return {
         "reference": fields.text(meta["reference"], "meta.reference", 9, fields.REFERENCE),
         "interview_id": fields.text(meta["interview_id"], "meta.interview_id", 64,
@@ -179,7 +178,7 @@ def session_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def transcript_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
+def transcript_meta(doc: object) -> dict[str, Any]:
     """Which question a transcript belongs to, and whether a person should check it."""
     meta = fields.obj(doc, "meta", ("question_id", "needs_review"),
                       ("question_id", "needs_review"))
@@ -191,7 +190,7 @@ def transcript_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
 _RECORDING_KEYS = ("question_id", "take", "media", "size", "sha256")
 
 
-def recording_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
+def recording_meta(doc: object) -> dict[str, Any]:
     """Which answer a recording belongs to; its size and SHA-256 are checked on arrival."""
     meta = fields.obj(doc, "meta", _RECORDING_KEYS, _RECORDING_KEYS)
     return {"question_id": fields.text(meta["question_id"], "meta.question_id", 64,
@@ -202,7 +201,7 @@ def recording_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
             "sha256": fields.text(meta["sha256"], "meta.sha256", 64, SHA256_HEX)}
 
 
-def self_id_meta(doc: object, now: datetime | None = None) -> dict[str, Any]:
+def self_id_meta(doc: object) -> dict[str, Any]:
     """Self-identification carries nothing in the clear: its meta is empty."""
     if fields.obj(doc, "meta"):
         raise ProtocolError("a self-identification record has empty meta")
@@ -213,14 +212,13 @@ META_PARSERS = {"session": session_meta, "transcript": transcript_meta,
                 "recording": recording_meta, "selfid": self_id_meta}
 
 
-def check_meta(kind: str, session_id: str, meta: object,
-               now: datetime | None = None) -> dict[str, Any]:
+def check_meta(kind: str, session_id: str, meta: object) -> dict[str, Any]:
     """An item's metadata checked for its kind (and its session id checked)."""
     fields.choice(kind, "kind", KINDS)
     fields.text(session_id, "session_id", 64, SESSION_ID)
     if len(dumps(fields.obj(meta, "meta"))) > MAX_META_BYTES:
         raise ProtocolError(f"meta is larger than {MAX_META_BYTES} bytes")
-    return META_PARSERS[kind](meta, now)
+    return META_PARSERS[kind](meta)
 
 
 def item_id(session_id: str, kind: str, part: str = "") -> str:
@@ -239,11 +237,10 @@ def expected_item_id(kind: str, session_id: str, meta: Mapping[str, Any]) -> str
     return item_id(session_id, kind)
 
 
-def check_item(item: str, kind: str, session_id: str, meta: object,
-               now: datetime | None = None) -> dict[str, Any]:
+def check_item(item: str, kind: str, session_id: str, meta: object) -> dict[str, Any]:
     """`check_meta`, and the item id checked against what the item says it is."""
     fields.text(item, "the item id", 200, ITEM_ID)
-    checked = check_meta(kind, session_id, meta, now)
+    checked = check_meta(kind, session_id, meta)
     if item != expected_item_id(kind, session_id, checked):
         raise ProtocolError("the item id does not match the item's kind, session and meta")
     return checked
@@ -252,12 +249,12 @@ def check_item(item: str, kind: str, session_id: str, meta: object,
 _RECORD_KEYS = ("kind", "session_id", "meta", "sealed", "revision")
 
 
-def parse_record(item: str, body: bytes, now: datetime | None = None) -> Record:
+def parse_record(item: str, body: bytes) -> Record:
     """A record PUT to `/v1/items/{item}` (or a bundle entry): envelope and metadata checked."""
     doc = fields.obj(loads(body), "the record", _RECORD_KEYS, _RECORD_KEYS)
     kind = fields.choice(doc["kind"], "kind", RECORD_KINDS)
     session_id = fields.text(doc["session_id"], "session_id", 64, SESSION_ID)
-    meta = check_item(item, kind, session_id, doc["meta"], now)
+    meta = check_item(item, kind, session_id, doc["meta"])
     revision = fields.integer(doc["revision"], "revision", 1, MAX_REVISION)
     sealed = _b64(doc["sealed"], "sealed")
     if not sealed:
@@ -299,8 +296,7 @@ def tus_metadata(pairs: Mapping[str, str]) -> str:
 _TUS_KEYS = ("item_id", "session_id", "meta")
 
 
-def parse_upload_request(length_header: str, metadata_header: str,
-                         now: datetime | None = None) -> UploadRequest:
+def parse_upload_request(length_header: str, metadata_header: str) -> UploadRequest:
     """Upload-Length and Upload-Metadata: exactly item_id, session_id and meta, once each."""
     length = count(length_header, "Upload-Length")
     if len(metadata_header) > MAX_META_BYTES * 2:
@@ -319,7 +315,7 @@ def parse_upload_request(length_header: str, metadata_header: str,
         raise ProtocolError("Upload-Metadata must carry item_id, session_id and meta")
     meta = loads(pairs["meta"].encode(), limit=MAX_META_BYTES)
     session_id = fields.text(pairs["session_id"], "session_id", 64, SESSION_ID)
-    checked = check_item(pairs["item_id"], "recording", session_id, meta, now)
+    checked = check_item(pairs["item_id"], "recording", session_id, meta)
     if checked["size"] != length:
         raise ProtocolError("Upload-Length differs from the recording's size")
     return UploadRequest(pairs["item_id"], session_id, checked, length)
@@ -391,7 +387,7 @@ def parse_config(body: bytes) -> Config:
                      _CONFIG_KEYS)
     device_id = fields.text(doc["device_id"], "device_id", 128, DEVICE_ID)
     version = fields.integer(doc["version"], "version", 1, MAX_REVISION)
-    issued_at = fields.timestamp(doc["issued_at"], "issued_at", fields.LATEST)
+    issued_at = fields.timestamp(doc["issued_at"], "issued_at")
     templates = fields.mapping(doc["templates"], "templates", 200, QUESTION_ID)
     checked = {}
     for template_id, toml_text in templates.items():

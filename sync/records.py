@@ -174,11 +174,9 @@ def scorecard(value: object) -> dict[str, Any]:
             if highlight["competency"] not in {c["id"] for c in competencies}:
                 raise ProtocolError(f"a highlight of question {question['number']} names a "
                                     "competency the scorecard does not have")
-    latest = fields.LATEST
     return {
         "schema": SCORECARD_SCHEMA, "version": card["version"],
-        "generated_at": fields.timestamp(card["generated_at"], "scorecard.generated_at",
-                                         latest),
+        "generated_at": fields.timestamp(card["generated_at"], "scorecard.generated_at"),
         "interview": {
             "id": fields.text(interview["id"], f"{where}.id", 64, QUESTION_ID),
             "role": fields.text(interview["role"], f"{where}.role", _LINE, empty=True),
@@ -193,9 +191,9 @@ def scorecard(value: object) -> dict[str, Any]:
         "session": {
             "status": fields.choice(session["status"], "scorecard.session.status", _STATUSES),
             "started_at": fields.timestamp(session["started_at"],
-                                           "scorecard.session.started_at", latest),
+                                           "scorecard.session.started_at"),
             "ended_at": fields.optional_timestamp(session["ended_at"],
-                                                  "scorecard.session.ended_at", latest),
+                                                  "scorecard.session.ended_at"),
             "breaks_taken": fields.integer(session["breaks_taken"],
                                            "scorecard.session.breaks_taken", 0, 1000)},
         "consents": {
@@ -206,8 +204,7 @@ def scorecard(value: object) -> dict[str, Any]:
             "notice_version": fields.text(consents.get("notice_version", ""),
                                           "scorecard.consents.notice_version", _NAME,
                                           empty=True),
-            "given_at": fields.timestamp(consents["given_at"], "scorecard.consents.given_at",
-                                         latest)},
+            "given_at": fields.timestamp(consents["given_at"], "scorecard.consents.given_at")},
         "accommodations": _texts(card["accommodations"], "scorecard.accommodations", 10, 60),
         "ai_scoring": {
             "enabled_by_interview": fields.boolean(ai["enabled_by_interview"],
@@ -360,7 +357,7 @@ def _review(value: object) -> dict[str, Any]:
     for n, note in enumerate(fields.array(doc["notes"], "scorecard.review.notes", 200)):
         where = f"scorecard.review.notes[{n}]"
         note = fields.obj(note, where, ("at", "text"), ("at", "text"))
-        notes.append({"at": fields.timestamp(note["at"], f"{where}.at", fields.LATEST),
+        notes.append({"at": fields.timestamp(note["at"], f"{where}.at"),
                       "text": fields.text(note["text"], f"{where}.text", _TEXT, empty=True)})
     return {"decision": fields.optional_choice(doc["decision"], "scorecard.review.decision",
                                                _DECISIONS),

@@ -44,7 +44,7 @@ from hq.cli import main as hq_main
 from hq.privacy import retention_run
 from hq.storage import HqStorage, items, sessions
 from kiosk.vault import Recipient, seal_bytes
-from sync import fields, protocol
+from sync import protocol
 from sync.bundle import EntrySpec, write_bundle
 from sync.client import HqClient, enroll
 from tests.sync.conftest import HQ_PASSPHRASE, HqServer, _postgres_schema_url
@@ -289,8 +289,7 @@ def check_stored_rows(arena: Arena) -> None:
         indexed = conn.execute(sa.select(sessions)).mappings().all()
     for row in stored:
         meta = json.loads(row.meta)
-        assert protocol.check_item(row.item_id, row.kind, row.session_id, meta,
-                                   fields.LATEST) == meta
+        assert protocol.check_item(row.item_id, row.kind, row.session_id, meta) == meta
         if row.kind == "recording":
             assert row.blob and row.sealed is None
         else:
@@ -303,7 +302,7 @@ def check_stored_rows(arena: Arena) -> None:
                                               "rejected_retention_days")}
         meta.update(needs_review=bool(session["needs_review"]),
                     scores=json.loads(session["scores"]))
-        assert protocol.session_meta(meta, fields.LATEST) == meta
+        assert protocol.session_meta(meta) == meta
 
 
 def run_jobs_and_pages(arena: Arena) -> None:

@@ -66,7 +66,7 @@ def refusal(answer: object) -> tuple[int, str, str]:
     "2026-11-30",                                     # a date alone
     "2026-02-30T09:00:00+00:00",                      # no such day
     "2026-11-30T09:00:00+00:00\ud800",                # a lone surrogate (PostgreSQL: 500)
-    "9999-12-31T23:59:59+00:00",                      # far in the future: kept forever
+    "9999-12-31T23:59:59+00:00",                      # outside 2000-2100
 ])
 def test_a_session_time_that_is_not_iso_with_an_offset_is_refused_at_the_edge(
         hq: HqServer, forger: Forger, started_at: str) -> None:
