@@ -157,3 +157,34 @@ def test_a_huge_record_in_a_bundle_is_refused_before_it_is_read(hq_db: str,
         assert peak < 8 * 1024 * 1024, f"{peak / 2 ** 20:.1f} MiB held while importing"
     finally:
         storage.dispose()
+
+
+def test_hq_refusing_one_confirmation_does_not_stop_the_pass(hq: HqServer, kiosk: Kiosk
+                                                            ) -> None:
+    from hq.privacy import erase_session
+    from tests.sync.mitm import Answer, Exchange, Mitm
+
+    link = kiosk.enroll(hq)
+    erased = finished_session(kiosk)
+    assert service(kiosk).run_pass().stopped_by is None
+    storage = HqStorage(hq.db)
+    try:
+        erase_session(storage, FileBlobStore(hq.data_dir / "blobs"),
+                      HqAudit(storage, hq.data_dir / "audit.head"), link.device_id, erased,
+                      "asha", "request")
+    finally:
+        storage.dispose()
+    waiting = finished_session(kiosk, name="Next Candidate")
+
+    def no_such_order(exchange: Exchange) -> Answer | None:
+        if exchange.path.startswith(protocol.ERASURES_PATH):
+            return Answer(404, {"Content-Type": "application/json"},
+                          protocol.error_body("no_order", "no such order"))
+        return None
+
+    with Mitm(hq.port, on_request=no_such_order) as mitm:
+        result = service(kiosk, link_url=mitm.url).run_pass()
+    assert result.erased == 1 and result.stopped_by is None
+    assert result.sent == {"session": 1, "transcript": 1}
+    assert [s["session_id"] for s in hq.sessions()] == [waiting]
+    assert kiosk_audit(kiosk.store, "job.row_skipped")[0]["job"] == "erasure_order"
