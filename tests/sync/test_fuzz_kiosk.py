@@ -9,7 +9,7 @@ exports (the dashboard's CSV and JSON, `kiosk-hq export-csv`), and every dashboa
 every stored session, its recordings and its access archive. Nothing may answer 500, no job
 may stop or skip a row, and every stored row must be one the protocol allows.
 
-IK_FUZZ_EXAMPLES sets the number of batches per database (default 8, for `make test`);
+IK_FUZZ_EXAMPLES sets the number of batches per database (default 25, for `make test`);
 `IK_FUZZ_EXAMPLES=300 pytest tests/sync/test_fuzz_kiosk.py` is the long run.
 """
 
@@ -51,7 +51,7 @@ from tests.sync.conftest import HQ_PASSPHRASE, HqServer, _postgres_schema_url
 from tests.sync.forge import session_content, session_meta, transcript_content
 from tests.sync.web import Dashboard
 
-EXAMPLES = int(os.environ.get("IK_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("IK_FUZZ_EXAMPLES", "25"))
 PASSWORD = "correct horse battery staple"
 SESSION_IDS = ("sessA00001", "sessB00002", "sessC00003", "sessD00004", "sessE00005")
 QUESTION_IDS = ("intro", "teamwork", "q-2_b", "a", "z" * 64)
