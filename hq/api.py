@@ -5,11 +5,17 @@ Every route but enrollment needs a request signed by an enrolled, unrevoked devi
 and nonce checks run off the event loop, and each device has its own rate limit. Refusals
 are JSON `{"error": code, "message": sentence}` with these statuses:
 
-    401 malformed_signature | bad_signature | unknown_device | stale_request | replayed_request
+    401 malformed_signature | outdated_protocol | bad_signature | unknown_device
+        | stale_request | replayed_request
     403 revoked_device
-    404 no_upload           409 offset_mismatch | item_conflict
-    413 too_large           415 bad_content_type   422 bad_request
-    429 rate_limited        460 checksum_mismatch (tus: the finished file is not as declared)
+    404 no_upload | no_order                409 offset_mismatch | item_conflict
+    410 erased              412 tus_version  413 too_large   415 bad_content_type
+    422 bad_request         429 rate_limited
+    460 checksum_mismatch (tus: the finished file is not as declared)
+
+Every 2xx answer to a signed request carries `Hq-Receipt`, HQ's signature over the
+request's nonce and the answer (`sync.signing.sign_receipt`), so a kiosk believes only HQ
+when it hears that something was stored.
 """
 
 from __future__ import annotations
@@ -41,11 +47,13 @@ from sync import protocol, signing
 
 access_log = logging.getLogger("hq.access")
 
-_ITEM_SCHEMA = {"type": "object", "required": ["kind", "session_id", "meta", "sealed"],
+_ITEM_SCHEMA = {"type": "object",
+                "required": ["kind", "session_id", "meta", "sealed", "revision"],
                 "properties": {"kind": {"enum": ["session", "transcript", "selfid"]},
                                "session_id": {"type": "string"},
                                "meta": {"type": "object"},
-                               "sealed": {"type": "string", "format": "byte"}}}
+                               "sealed": {"type": "string", "format": "byte"},
+                               "revision": {"type": "integer", "minimum": 1}}}
 _ENROLL_SCHEMA = {"type": "object", "required": ["code", "name", "public_key"],
                   "properties": {"code": {"type": "string"}, "name": {"type": "string"},
                                  "public_key": {"type": "string", "format": "byte"}}}
@@ -86,6 +94,7 @@ class HqContext:
 
 _SIGNING_ERRORS: dict[type[signing.SigningError], str] = {
     signing.MalformedSignatureError: "malformed_signature",
+    signing.OutdatedProtocolError: "outdated_protocol",
     signing.BadSignatureError: "bad_signature",
     signing.StaleRequestError: "stale_request",
     signing.ReplayedRequestError: "replayed_request",
@@ -132,29 +141,40 @@ def _verify(ctx: HqContext, request: Request, body: bytes) -> str:
             ctx.nonces.check_and_add(nonce, now)
 
     try:
-        verified = signing.verify(request.method, request.url.path, request.headers, body,
-                                  key_for, RateThenNonce)  # type: ignore[arg-type]
+        verified = signing.verify(request.method, request.url.path, request.headers.items(),
+                                  body, key_for, RateThenNonce)  # type: ignore[arg-type]
     except signing.SigningError as exc:
         raise Refused(401, _SIGNING_ERRORS.get(type(exc), "bad_signature"), str(exc)) from None
+    request.state.device = verified.key_id
+    request.state.nonce = verified.nonce
     return verified.key_id
 
 
 async def _signed(ctx: HqContext, request: Request, limit: int) -> tuple[str, bytes]:
     body = await _body(request, limit)
     device = await run_in_threadpool(_verify, ctx, request, body)
-    request.state.device = device
     return device, body
 
 
-def _parse_tus_metadata(header: str) -> dict[str, str]:
-    pairs = {}
-    for part in header.split(","):
-        key, _, value = part.strip().partition(" ")
-        try:
-            pairs[key] = base64.b64decode(value, validate=True).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise protocol.ProtocolError(f"Upload-Metadata {key!r} is not base64 text") from None
-    return pairs
+def _tus(request: Request) -> None:
+    """tus requests name the protocol version; HQ speaks only 1.0.0 (tus answers 412)."""
+    if request.headers.get("tus-resumable") != protocol.TUS_VERSION:
+        raise Refused(412, "tus_version", f"HQ speaks tus {protocol.TUS_VERSION} only",
+                      {"Tus-Version": protocol.TUS_VERSION})
+
+
+def _upload_id(value: str) -> str:
+    if not protocol.UPLOAD_ID.fullmatch(value):
+        raise ingest.UploadError("no such upload", 404, "no_upload")
+    return value
+
+
+def _receipted(ctx: HqContext, request: Request, response: Response) -> Response:
+    """`response` with HQ's receipt for the signed request it answers."""
+    response.headers["Hq-Receipt"] = signing.sign_receipt(
+        ctx.keys.signing, request.state.nonce, response.status_code, response.headers,
+        bytes(response.body))
+    return response
 
 
 def _tus_headers(upload: ingest.Upload) -> dict[str, str]:
@@ -225,39 +245,45 @@ def create_app(ctx: HqContext) -> FastAPI:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _ITEM_SCHEMA}}}})
     async def put_item(item_id: str, request: Request) -> Response:
-        body = await _body(request, protocol.MAX_RECORD_BYTES + 4096)
+        body = await _body(request, protocol.MAX_RECORD_BODY)
 
         def verify_and_store() -> str:  # one trip to a worker thread, not two
             device = _verify(ctx, request, body)
-            request.state.device = device
             return ingest.store_record(ctx.storage, device,
                                        protocol.parse_record(item_id, body))
 
         stored = await run_in_threadpool(verify_and_store)
-        return Response(protocol.dumps({"stored": stored}), 201 if stored == "new" else 200,
-                        media_type="application/json")
+        return _receipted(ctx, request, Response(
+            protocol.dumps({"stored": stored}), 201 if stored == "new" else 200,
+            media_type="application/json"))
 
     @app.get(protocol.CONFIG_PATH, summary="Interview templates assigned to kiosks")
     async def get_config(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
         await run_in_threadpool(devices.touch, ctx.storage, device)
         body = await run_in_threadpool(config_document, ctx.storage, device)
-        return Response(body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
-                        media_type="application/json")
+        return _receipted(ctx, request, Response(
+            body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
+            media_type="application/json"))
 
     @app.put(protocol.ERASURES_PATH + "/{order_id}", summary="A kiosk confirms an erasure")
     async def confirm_erasure(order_id: str, request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
         from hq.privacy import confirm_order
 
-        if not await run_in_threadpool(confirm_order, ctx.storage, device, order_id):
+        if not protocol.ORDER_ID.fullmatch(order_id) or not await run_in_threadpool(
+                confirm_order, ctx.storage, device, order_id):
             raise Refused(404, "no_order", "this kiosk has no such erasure order")
-        return Response(protocol.dumps({"confirmed": order_id}), 200,
-                        media_type="application/json")
+        return _receipted(ctx, request, Response(
+            protocol.dumps({"confirmed": order_id}), 200, media_type="application/json"))
 
     @app.exception_handler(ingest.ErasedError)
     async def _erased(_request: Request, exc: ingest.ErasedError) -> Response:
         return _refusal(410, "erased", str(exc))
+
+    @app.exception_handler(ingest.ItemConflictError)
+    async def _conflict(_request: Request, exc: ingest.ItemConflictError) -> Response:
+        return _refusal(409, "item_conflict", str(exc))
 
     @app.options(protocol.UPLOADS_PATH, summary="tus capabilities")
     async def tus_options() -> Response:
@@ -269,24 +295,25 @@ def create_app(ctx: HqContext) -> FastAPI:
     @app.post(protocol.UPLOADS_PATH, status_code=201, summary="Create (or find) an upload")
     async def create_upload(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
-        length = protocol.count(request.headers.get("upload-length", ""), "Upload-Length")
-        fields = _parse_tus_metadata(request.headers.get("upload-metadata", ""))
-        meta = protocol.loads(fields.get("meta", "").encode(), limit=protocol.MAX_META_BYTES)
-        upload = await run_in_threadpool(
-            ctx.uploads.create, device, fields.get("item_id", ""),
-            fields.get("session_id", ""), meta, length)
-        return Response(status_code=201, headers={
-            **_tus_headers(upload), "Location": f"{protocol.UPLOADS_PATH}/{upload.upload_id}"})
+        _tus(request)
+        asked = protocol.parse_upload_request(request.headers.get("upload-length", ""),
+                                              request.headers.get("upload-metadata", ""))
+        upload = await run_in_threadpool(ctx.uploads.create, device, asked)
+        return _receipted(ctx, request, Response(status_code=201, headers={
+            **_tus_headers(upload), "Location": f"{protocol.UPLOADS_PATH}/{upload.upload_id}"}))
 
     @app.head(protocol.UPLOADS_PATH + "/{upload}", summary="How much of an upload HQ has")
     async def upload_offset(upload: str, request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
-        found = await run_in_threadpool(ctx.uploads.get, device, upload)
-        return Response(status_code=200, headers=_tus_headers(found))
+        _tus(request)
+        found = await run_in_threadpool(ctx.uploads.get, device, _upload_id(upload))
+        return _receipted(ctx, request, Response(status_code=200, headers=_tus_headers(found)))
 
     @app.patch(protocol.UPLOADS_PATH + "/{upload}", summary="Append a chunk to an upload")
     async def upload_chunk(upload: str, request: Request) -> Response:
         device, body = await _signed(ctx, request, protocol.MAX_CHUNK_BYTES)
+        _tus(request)
+        _upload_id(upload)
         if request.headers.get("content-type") != "application/offset+octet-stream":
             raise Refused(415, "bad_content_type",
                           "a chunk is sent as application/offset+octet-stream")
@@ -299,7 +326,7 @@ def create_app(ctx: HqContext) -> FastAPI:
             if value != base64.b64encode(hashlib.sha256(body).digest()).decode():
                 raise Refused(460, "checksum_mismatch", "the chunk does not match its checksum")
         found = await run_in_threadpool(ctx.uploads.append, device, upload, offset, body)
-        return Response(status_code=204, headers=_tus_headers(found))
+        return _receipted(ctx, request, Response(status_code=204, headers=_tus_headers(found)))
 
     from hq import dashboard
 

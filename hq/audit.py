@@ -24,6 +24,7 @@ ACTIONS = frozenset({
     "recording.viewed", "transcript.viewed", "session.viewed", "review.submitted",
     "scorecards.exported", "device.enrolled", "device.revoked", "bundle.imported",
     "session.erased", "access.exported", "request.logged", "blind_review.changed",
+    "job.row_skipped",
 })
 
 

@@ -156,16 +156,21 @@ def import_command(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             print(f"\rchecking {done * 100 // max(total, 1):3d} %", end="", file=sys.stderr)
 
+    audit = _audit(directory, storage)
     result = import_bundle(storage, FileBlobStore(directory / "blobs"), Path(args.file),
-                           progress)
+                           progress, audit)
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    _audit(directory, storage).record("bundle.imported", "admin-cli", {
-        "device_id": result.device_id, "bundle_id": result.bundle_id, "new": result.new})
+    audit.record("bundle.imported", "admin-cli", {
+        "device_id": result.device_id, "bundle_id": result.bundle_id, "new": result.new,
+        "skipped": len(result.skipped)})
     again = " (this bundle was imported before)" if result.seen_before else ""
+    stale = f", {result.stale} older than what HQ holds" if result.stale else ""
     print(f"imported bundle from {result.device_id}: {result.entries} items, {result.new} "
-          f"new, {result.updated} updated, {result.already} already here{again}")
-    return 0
+          f"new, {result.updated} updated, {result.already} already here{stale}{again}")
+    for number, kind, why in result.skipped:
+        print(f"kiosk-hq: skipped entry {number} ({kind}): {why}", file=sys.stderr)
+    return 1 if result.skipped else 0
 
 
 def publish_command(args: argparse.Namespace) -> int:
@@ -253,9 +258,13 @@ def retention_command(args: argparse.Namespace) -> int:
     from hq.privacy import retention_run
 
     directory, storage = _storage(args)
-    erased = retention_run(storage, FileBlobStore(directory / "blobs"),
-                           _audit(directory, storage))
-    print(f"erased {erased} sessions past their retention; their kiosks get erasure orders")
+    run = retention_run(storage, FileBlobStore(directory / "blobs"),
+                        _audit(directory, storage))
+    print(f"erased {run.erased} sessions past their retention; their kiosks get erasure "
+          "orders")
+    if run.skipped:
+        print(f"skipped {run.skipped} sessions that could not be judged or erased "
+              "(see `kiosk-hq audit list`, job.row_skipped)", file=sys.stderr)
     return 0
 
 

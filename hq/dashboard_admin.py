@@ -124,7 +124,7 @@ def register(router: APIRouter, pages: Pages) -> None:
 
         interview = forms.one_line(interview, "the interview", 64)
         rates = await run_in_threadpool(adverse_impact, storage, ctx.keys.identity,
-                                        interview or None)
+                                        interview or None, ctx.audit)
         return page("fairness.html", **pages.base(user, csrf, rates=rates, interview=interview,
                                                   threshold=FOUR_FIFTHS, small=SMALL_GROUP))
 

@@ -5,19 +5,25 @@ For each question (gender, disability, sex, race/ethnicity) and each answer, the
 rate is advanced / decided; the impact ratio is that rate over the highest group's rate. A
 ratio under 0.8 (the "four-fifths rule") is flagged for a closer look. It is not proof
 of discrimination, and with few candidates it means little, so small groups are marked.
-Self-identification is decrypted here in memory, counted, and never shown per person.
+Self-identification is decrypted here in memory, counted, and never shown per person. Each
+record is checked as it opens (`hq.sealed`): only answers the compliance profiles offer
+count, and a record that does not check out is logged, audited and left out, never the
+report.
 """
 
 from __future__ import annotations
 
-import json
+import functools
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
+from hq import sealed
+from hq.audit import HqAudit
 from hq.storage import HqStorage, items, reviews, sessions
-from kiosk.vault import Identity, open_bytes
+from kiosk.compliance import profiles
+from kiosk.vault import Identity
 
 FOUR_FIFTHS = 0.8
 SMALL_GROUP = 5
@@ -45,9 +51,21 @@ class GroupRate:
         return self.decided < SMALL_GROUP
 
 
-def adverse_impact(storage: HqStorage, hq: Identity,
-                   interview_id: str | None = None) -> list[GroupRate]:
-    """Rates per question and group, over the sessions with a decision."""
+@functools.cache
+def offered_answers() -> Mapping[str, Collection[str]]:
+    """Every self-ID question any compliance profile asks, with the answers it offers."""
+    offered: dict[str, set[str]] = {}
+    for profile in profiles().values():
+        for question, answers in profile.self_id.items():
+            offered.setdefault(question, set()).update(answers)
+    return offered
+
+
+def adverse_impact(storage: HqStorage, hq: Identity, interview_id: str | None = None,
+                   audit: HqAudit | None = None) -> list[GroupRate]:
+    """Rates per question and group, over the sessions with a decision. A self-ID record
+    that does not open or check out is left out (logged, and audited when `audit` is
+    given)."""
     with storage.read() as conn:
         query = sa.select(items.c.device_id, items.c.session_id, items.c.sealed,
                           sessions.c.decision).join(sessions, (
@@ -65,7 +83,13 @@ def adverse_impact(storage: HqStorage, hq: Identity,
         decision = reviewed.get((row.device_id, row.session_id), row.decision)
         if decision is None:
             continue
-        answers: dict[str, Any] = json.loads(open_bytes(row.sealed, [hq]))["answers"]
+        try:
+            answers = sealed.self_id(row.sealed, hq, offered_answers())
+        except sealed.SealedRecordError as exc:
+            from hq.privacy import skip_row
+
+            skip_row(audit, "fairness", row.device_id, row.session_id, str(exc))
+            continue
         for question, group in answers.items():
             tally = counts.setdefault((question, group), [0, 0])
             tally[0] += 1

@@ -1,8 +1,12 @@
 """Taking in what kiosks send — by sync or by bundle — exactly once.
 
 Every item is keyed by (device, client-generated item id). The same bytes again change
-nothing and answer "already"; different bytes under the same id are a revision (a reviewer
-changed a score at the kiosk) and replace the old ones. Recordings arrive by resumable upload:
+nothing and answer "already". Different bytes under the same id are another revision (a
+reviewer changed a score at the kiosk): they replace the stored ones only if their revision
+number (the kiosk's counter, inside the signed record) is higher, or equal with a higher
+SHA-256, so whichever order versions arrive in, by sync or by bundle, HQ ends with the same
+newest one, and an older one answers "stale". A recording never changes: other bytes under
+its id are a conflict. Recordings arrive by resumable upload:
 the partial file grows chunk by chunk (each fsynced before it is acknowledged), and only
 when the whole file's SHA-256 matches what the kiosk declared does it move into the blob
 store and count as stored.
@@ -32,6 +36,10 @@ class ErasedError(Exception):
     """The session was erased at HQ: nothing of it is taken in again."""
 
 
+class ItemConflictError(Exception):
+    """Other contents under the id of an item that never changes (a recording)."""
+
+
 class UploadError(Exception):
     """An upload request does not fit the upload's state."""
 
@@ -48,12 +56,17 @@ _ERASED = sa.select(erasure_orders.c.order_id).where(
     erasure_orders.c.session_id == sa.bindparam("b_session")).limit(1)
 _ITEM_WHERE = ((items.c.device_id == sa.bindparam("b_device"))
                & (items.c.item_id == sa.bindparam("b_item")))
-_OLD_ITEM = sa.select(items.c.sha256, items.c.revisions, items.c.kind,
-                      items.c.session_id).where(_ITEM_WHERE)
+_OLD_ITEM = sa.select(items.c.sha256, items.c.revisions, items.c.kind, items.c.session_id,
+                      items.c.revision).where(_ITEM_WHERE)
 _INSERT_ITEM = items.insert()
 _ITEM_COLUMNS = ("kind", "session_id", "meta", "sealed", "blob", "sha256", "size", "via",
-                 "stored_at", "revisions")
-_UPDATE_ITEM = items.update().where(_ITEM_WHERE).values(
+                 "stored_at", "revisions", "revision")
+# Conditional, so that of two writers racing on PostgreSQL (each saw the old row) the one
+# with the older revision changes nothing: its UPDATE re-reads the row the other committed.
+_UPDATE_ITEM = items.update().where(
+    _ITEM_WHERE & ((items.c.revision < sa.bindparam("v_revision"))
+                   | ((items.c.revision == sa.bindparam("v_revision"))
+                      & (items.c.sha256 < sa.bindparam("v_sha256"))))).values(
     {name: sa.bindparam(f"v_{name}") for name in _ITEM_COLUMNS})
 _SESSION_KEYS = ("device_id", "session_id")
 _upserts: dict[str, Any] = {}
@@ -75,9 +88,11 @@ def _session_upsert(dialect: str) -> Any:
 
 
 def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, session_id: str,
-                meta: dict[str, Any], sha256: str, size: int, via: str,
+                meta: dict[str, Any], sha256: str, size: int, via: str, revision: int = 0,
                 sealed: bytes | None = None, blob: str | None = None) -> str:
-    """Insert or revise one item inside the caller's transaction; say which it was."""
+    """Insert or revise one item inside the caller's transaction; say which it was: "new",
+    "updated", "already" or "stale". Raises ErasedError for an erased session and
+    ItemConflictError for other bytes under a recording's id."""
     if conn.execute(_ERASED, {"b_device": device_id, "b_session": session_id}).first():
         raise ErasedError("this session was erased at HQ; its kiosk has an order to erase it")
     key = {"b_device": device_id, "b_item": item_id}
@@ -86,13 +101,19 @@ def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, sessi
         raise protocol.ProtocolError("that item id already names another kind or session")
     if old is not None and old.sha256 == sha256:
         return "already"
+    if old is not None and kind == "recording":
+        raise ItemConflictError("this recording was already stored with other contents")
+    if old is not None and (revision, sha256) <= (old.revision, old.sha256):
+        return "stale"
     values = {"kind": kind, "session_id": session_id, "meta": json.dumps(meta),
               "sealed": sealed, "blob": blob, "sha256": sha256, "size": size, "via": via,
-              "stored_at": now_text(), "revisions": 1 if old is None else old.revisions + 1}
+              "stored_at": now_text(), "revisions": 1 if old is None else old.revisions + 1,
+              "revision": revision}
     if old is None:
         conn.execute(_INSERT_ITEM, {"device_id": device_id, "item_id": item_id, **values})
-    else:
-        conn.execute(_UPDATE_ITEM, {**key, **{f"v_{k}": v for k, v in values.items()}})
+    elif conn.execute(_UPDATE_ITEM, {**key, **{f"v_{k}": v for k, v in values.items()}}
+                      ).rowcount == 0:
+        return "stale"  # a newer revision was committed meanwhile
     if kind == "session":
         conn.execute(_session_upsert(conn.dialect.name), {
             "device_id": device_id, "session_id": session_id, "reference": meta["reference"],
@@ -122,11 +143,11 @@ def write_retrying(storage: HqStorage, work: Callable[[Connection], T]) -> T:
 
 def store_record(storage: HqStorage, device_id: str, record: protocol.Record,
                  via: str = "sync") -> str:
-    """Store a checked record; returns "new", "updated" or "already"."""
+    """Store a checked record; returns "new", "updated", "already" or "stale"."""
     digest = hashlib.sha256(record.sealed).hexdigest()
     return write_retrying(storage, lambda conn: _store_item(
         conn, device_id, record.item_id, record.kind, record.session_id, record.meta, digest,
-        len(record.sealed), via, sealed=record.sealed))
+        len(record.sealed), via, record.revision, sealed=record.sealed))
 
 
 # --- resumable uploads (tus 1.0 server side) ------------------------------------------------
@@ -162,16 +183,15 @@ class Uploads:
     def _part(self, upload: str) -> Path:
         return self._dir / f"{upload}.part"
 
-    def create(self, device_id: str, item_id: str, session_id: str, meta: dict[str, Any],
-               length: int) -> Upload:
+    def create(self, device_id: str, request: protocol.UploadRequest) -> Upload:
         """Create the upload, or find the one already created for this item."""
-        if not protocol.ITEM_ID.fullmatch(item_id):
-            raise protocol.ProtocolError("the item id has a form the protocol does not allow")
-        meta = protocol.check_meta("recording", session_id, meta)
-        if meta["size"] != length:
-            raise protocol.ProtocolError("Upload-Length differs from the recording's size")
+        item_id, session_id, meta, length = (request.item_id, request.session_id,
+                                             request.meta, request.length)
         uid = upload_id(device_id, item_id)
         with self._storage.write() as conn:
+            if conn.execute(_ERASED, {"b_device": device_id, "b_session": session_id}).first():
+                raise ErasedError("this session was erased at HQ; its kiosk has an order to "
+                                  "erase it")
             found = self._get(conn, uid)
             if found is not None:
                 if found.meta["sha256"] != meta["sha256"] or found.length != length:
@@ -181,7 +201,10 @@ class Uploads:
             # Already here by bundle? Then the upload is born complete.
             stored = conn.execute(sa.select(items.c.sha256).where(
                 items.c.device_id == device_id, items.c.item_id == item_id)).first()
-            done = stored is not None and stored.sha256 == meta["sha256"]
+            if stored is not None and stored.sha256 != meta["sha256"]:
+                raise UploadError("this item was already stored with other contents", 409,
+                                  "item_conflict")
+            done = stored is not None
             conn.execute(uploads.insert().values(
                 upload_id=uid, device_id=device_id, item_id=item_id, session_id=session_id,
                 meta=json.dumps(meta), length=length, received=length if done else 0,

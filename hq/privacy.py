@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hq import review
+from hq import review, sealed
 from hq.audit import HqAudit
 from hq.blobs import BlobStore
 from hq.storage import (
@@ -37,8 +38,25 @@ from hq.storage import (
 )
 from kiosk.reference import normalize_reference
 from kiosk.vault import Identity, open_bytes
+from sync import fields, protocol
 
 REQUEST_DEADLINE = timedelta(days=30)
+_log = logging.getLogger("hq.privacy")
+
+
+def skip_row(audit: HqAudit | None, job: str, device_id: str, session_id: str, reason: str,
+             **more: str) -> None:
+    """A background job met a row it cannot handle: log it, audit it, and go on. `reason`
+    names what is wrong (a field, an error class), never a value from the row."""
+    details = {"job": job, "device_id": device_id[:64], "session_id": session_id[:64],
+               "reason": reason[:300], **more}
+    _log.warning(json.dumps({"event": "hq.row_skipped", **details}))
+    if audit is None:
+        return
+    try:
+        audit.record("job.row_skipped", job, details)
+    except Exception:  # the audit's database may be what failed; log, go on
+        _log.exception(json.dumps({"event": "hq.audit_failed", "job": job}))
 
 
 def find(storage: HqStorage, reference: str) -> list[tuple[str, str]]:
@@ -123,8 +141,9 @@ def confirm_order(storage: HqStorage, device_id: str, order_id: str) -> bool:
 def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id: str,
                    session_id: str) -> bytes:
     """Everything HQ holds about one session, readable, as a zip made in memory."""
-    opened = review.open_session(storage, hq, device_id, session_id)
+    opened = review.open_session(storage, hq, device_id, session_id)  # checked as it opens
     card = opened.card
+    typed = _typed_answers(storage, hq, device_id, session_id)
     with storage.read() as conn:
         rows = conn.execute(sa.select(reviews).where(
             reviews.c.device_id == device_id, reviews.c.session_id == session_id)).all()
@@ -144,19 +163,44 @@ def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
         archive.writestr("scorecard.json", _json(card))
         archive.writestr("reviews.json", _json(held_reviews))
         for question_id, transcript in opened.transcripts.items():
-            archive.writestr(f"answers/{question_id}-transcript.txt", transcript["text"])
-            archive.writestr(f"answers/{question_id}-transcript.json", _json(transcript))
+            archive.writestr(_answer_name(question_id, "transcript.txt"), transcript["text"])
+            archive.writestr(_answer_name(question_id, "transcript.json"), _json(transcript))
         for question in card["questions"]:
-            if "typed_excerpt" in question:
-                archive.writestr(f"answers/{question['id']}-typed.txt",
-                                 question["typed_excerpt"])
+            text = typed.get(question["id"], question.get("typed_excerpt"))
+            if text is not None:
+                archive.writestr(_answer_name(question["id"], "typed.txt"), text)
         for question_id, media in opened.recordings.items():
             for kind in media:
                 with review.recording(blobs, opened, question_id, kind) as reader:
                     suffix = "mp4" if kind == "video" else "aac"
-                    archive.writestr(f"answers/{question_id}-{kind}.{suffix}",
+                    archive.writestr(_answer_name(question_id, f"{kind}.{suffix}"),
                                      reader.read_range(0, reader.size))
     return out.getvalue()
+
+
+def _answer_name(question_id: str, suffix: str) -> str:
+    """A zip entry name from a question id the parsers checked, checked once more here:
+    a kiosk chooses question ids, and an entry name must never climb out of `answers/`."""
+    if not protocol.QUESTION_ID.fullmatch(question_id) or suffix not in _SUFFIXES:
+        raise review.ReviewError("a question id of this session has a form HQ refuses")
+    return f"answers/{question_id}-{suffix}"
+
+
+_SUFFIXES = ("transcript.txt", "transcript.json", "typed.txt", "video.mp4", "audio.aac")
+
+
+def _typed_answers(storage: HqStorage, hq: Identity, device_id: str,
+                   session_id: str) -> dict[str, str]:
+    """The candidate's typed answers in full (the scorecard holds only excerpts)."""
+    with storage.read() as conn:
+        blob = conn.execute(sa.select(items.c.sealed).where(
+            items.c.device_id == device_id, items.c.session_id == session_id,
+            items.c.kind == "session")).scalar()
+    try:
+        typed: dict[str, str] = sealed.session(blob, hq)["typed_answers"]
+    except sealed.SealedRecordError as exc:
+        raise review.ReviewError(str(exc)) from None
+    return typed
 
 
 def _json(value: Any) -> str:
@@ -263,30 +307,70 @@ def list_requests(storage: HqStorage) -> list[Request]:
 
 # --- retention at HQ ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RetentionRun:
+    """What one retention run did: sessions erased, and rows skipped (logged, audited)."""
+
+    erased: int
+    skipped: int
+
+
 def retention_run(storage: HqStorage, blobs: BlobStore, audit: HqAudit,
-                  now: datetime | None = None) -> int:
-    """Erase every session past its retention (rejected ones sooner); return how many."""
+                  now: datetime | None = None) -> RetentionRun:
+    """Erase every session past its retention (rejected ones sooner), one at a time: a
+    session that cannot be judged or erased is logged, audited and skipped, and the run
+    goes on with the others."""
     now = now or datetime.now(UTC)
     with storage.read() as conn:
         rows = conn.execute(sa.select(sessions.c.device_id, sessions.c.session_id,
                                       sessions.c.started_at, sessions.c.ended_at,
-                                      sessions.c.decision, sessions.c.retention_days,
+                                      sessions.c.received_at, sessions.c.decision,
+                                      sessions.c.retention_days,
                                       sessions.c.rejected_retention_days)).all()
         decided = {(r.device_id, r.session_id): r.decision for r in conn.execute(
             sa.select(reviews.c.device_id, reviews.c.session_id, reviews.c.decision)
             .order_by(reviews.c.submitted_at)) if r.decision}
-    erased = 0
+    erased = skipped = 0
     for row in rows:
-        if row.retention_days is None:
+        try:
+            due = _due(row, decided.get((row.device_id, row.session_id)), now)
+        except (ValueError, TypeError, OverflowError) as exc:
+            skip_row(audit, "retention", row.device_id, row.session_id,
+                     _reason(exc, "its times or retention cannot be read"))
+            skipped += 1
             continue
-        days = row.retention_days
-        # HQ's reviewers' latest decision, else the kiosk's.
-        decision = decided.get((row.device_id, row.session_id), row.decision)
-        if decision == "reject" and row.rejected_retention_days is not None:
-            days = min(days, row.rejected_retention_days)
-        since = datetime.fromisoformat(row.ended_at or row.started_at)
-        if since + timedelta(days=days) <= now:
+        if not due:
+            continue
+        try:
             erase_session(storage, blobs, audit, row.device_id, row.session_id,
                           "retention", "retention")
-            erased += 1
-    return erased
+        except Exception as exc:  # one session's fault must not keep the rest
+            skip_row(audit, "retention", row.device_id, row.session_id,
+                     f"erasing failed ({type(exc).__name__})")
+            skipped += 1
+            continue
+        erased += 1
+    return RetentionRun(erased, skipped)
+
+
+def _due(row: Any, reviewed: str | None, now: datetime) -> bool:
+    """Whether a session is past its retention. Days count from the end the kiosk gives (or
+    the start), but never from later than HQ received it: a kiosk cannot date its sessions
+    into the future to keep them."""
+    if row.retention_days is None:
+        return False
+    days = fields.integer(row.retention_days, "retention_days", 1, 3650)
+    decision = reviewed or row.decision  # HQ's reviewers' latest decision, else the kiosk's
+    if decision == "reject" and row.rejected_retention_days is not None:
+        days = min(days, fields.integer(row.rejected_retention_days,
+                                        "rejected_retention_days", 1, 3650))
+    since = fields.parse_time(row.ended_at or row.started_at, "the session's time")
+    received = fields.parse_time(row.received_at, "received_at")
+    return min(since, received) + timedelta(days=days) <= now
+
+
+def _reason(exc: BaseException, fallback: str) -> str:
+    """Our parsers' messages name a field, never its value; anything else only its class."""
+    if isinstance(exc, fields.ProtocolError):
+        return str(exc)
+    return f"{fallback} ({type(exc).__name__})"

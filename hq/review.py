@@ -10,11 +10,13 @@ others' scores only after submitting their own, so no one anchors on a colleague
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from hq import sealed
 from hq.accounts import User
 from hq.blobs import BlobStore
 from hq.storage import (
@@ -28,7 +30,10 @@ from hq.storage import (
     users,
 )
 from kiosk.store.cipher import SessionKeys
-from kiosk.vault import Identity, VaultReader, open_bytes, seal_bytes
+from kiosk.vault import Identity, VaultError, VaultReader, open_bytes, seal_bytes
+from sync import protocol
+
+_log = logging.getLogger("hq.review")
 
 DECISIONS = ("advance", "hold", "reject")
 
@@ -64,11 +69,6 @@ class OpenedSession:
     keys: SessionKeys
 
 
-def _open_json(blob: bytes, hq: Identity) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(open_bytes(blob, [hq]))
-    return result
-
-
 def open_session(storage: HqStorage, hq: Identity, device_id: str,
                  session_id: str) -> OpenedSession:
     """Decrypt a session's records (NoSuchSessionError or SessionErasedError if HQ has
@@ -82,27 +82,46 @@ def open_session(storage: HqStorage, hq: Identity, device_id: str,
         session = next((r for r in rows if r.kind == "session"), None)
         if session is None:
             raise missing_session(conn, device_id, session_id)
-    content = _open_json(session.sealed, hq)
-    transcripts = {json.loads(row.meta)["question_id"]:
-                   _open_json(row.sealed, hq)["transcript"]
-                   for row in rows if row.kind == "transcript"}
+    try:  # every sealed record is checked as it opens (hq.sealed, sync.records)
+        content = sealed.session(session.sealed, hq)
+        keys = sealed.session_keys(content["session_keys"], hq)
+    except sealed.SealedRecordError as exc:
+        raise ReviewError(str(exc)) from None
     return OpenedSession(device_id, session_id, str(kiosk), content["scorecard"],
-                         content["candidate"], content.get("rubric", {}), transcripts,
-                         _recordings(rows), _session_keys(content, hq))
+                         content["candidate"], content["rubric"], _transcripts(rows, hq),
+                         _recordings(rows), keys)
+
+
+def _index(row: Any, kind: str) -> dict[str, Any] | None:
+    """A stored item's clear index, checked again (rows may predate today's parsers)."""
+    try:
+        return protocol.META_PARSERS[kind](json.loads(row.meta))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _transcripts(rows: Any, hq: Identity) -> dict[str, dict[str, Any]]:
+    """question id -> transcript; a malformed one is logged and left out, not the page."""
+    found = {}
+    for row in rows:
+        meta = _index(row, "transcript") if row.kind == "transcript" else None
+        if meta is None:
+            continue
+        try:
+            found[meta["question_id"]] = sealed.transcript(row.sealed, hq, meta["question_id"])
+        except sealed.SealedRecordError as exc:
+            _log.warning(json.dumps({"event": "hq.malformed_transcript", "reason": str(exc)}))
+    return found
 
 
 def _recordings(rows: Any) -> dict[str, dict[str, str]]:
     """question id -> media -> blob key, from a session's item rows."""
     found: dict[str, dict[str, str]] = {}
     for row in rows:
-        if row.kind == "recording":
-            meta = json.loads(row.meta)
+        meta = _index(row, "recording") if row.kind == "recording" else None
+        if meta is not None and row.blob:
             found.setdefault(meta["question_id"], {})[meta["media"]] = row.blob
     return found
-
-
-def _session_keys(content: dict[str, Any], hq: Identity) -> SessionKeys:
-    return SessionKeys.unseal(bytes.fromhex(content["session_keys"]), [hq])
 
 
 def open_recording(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id: str,
@@ -118,7 +137,11 @@ def open_recording(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
         if session is None:
             raise missing_session(conn, device_id, session_id)
     key = _recordings(rows).get(question_id, {}).get(media)
-    return _reader(blobs, key, _session_keys(_open_json(session.sealed, hq), hq).identity)
+    try:
+        keys = sealed.recording_keys(session.sealed, hq)
+    except sealed.SealedRecordError as exc:
+        raise ReviewError(str(exc)) from None
+    return _reader(blobs, key, keys.identity)
 
 
 class BlobReader(VaultReader):
@@ -149,6 +172,10 @@ def _reader(blobs: BlobStore, key: str | None, identity: Identity) -> VaultReade
     source = blobs.open(key)
     try:
         return BlobReader(source, [identity])
+    except VaultError as exc:  # what the kiosk uploaded is not a vault file it can open
+        source.close()
+        raise ReviewError(f"the recording from the kiosk does not open "
+                          f"({type(exc).__name__})") from None
     except BaseException:
         source.close()
         raise

@@ -60,7 +60,10 @@ items = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("via", sa.String(20), nullable=False),     # sync or bundle
     sa.Column("stored_at", sa.String(40), nullable=False),
-    sa.Column("revisions", sa.Integer, nullable=False))
+    sa.Column("revisions", sa.Integer, nullable=False),   # how many versions were stored
+    # The kiosk's revision of the stored version (0: from before 0006_revisions). A lower
+    # one never replaces it; an equal one only with a higher sha256 (so order never matters).
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"))
 
 sessions = sa.Table(
     "sessions", metadata,
@@ -175,6 +178,13 @@ request_erasures = sa.Table(                                   # from 0005_reque
     sa.Column("request_id", sa.Integer, primary_key=True),
     sa.Column("order_id", sa.String(40), primary_key=True))   # erasure_orders.order_id
 
+device_configs = sa.Table(
+    "device_configs", metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),      # only ever goes up
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.String(40), nullable=False))
+
 _INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
 
 
@@ -206,12 +216,46 @@ def _request_erasures(conn: Connection) -> None:
     request_erasures.create(conn)
 
 
+def _revisions(conn: Connection) -> None:
+    """Record revisions, numbered configurations, and the session index's times repaired."""
+    present = {column["name"] for column in sa.inspect(conn).get_columns("items")}
+    if "revision" not in present:
+        conn.execute(sa.text("ALTER TABLE items ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
+    device_configs.create(conn)
+    _repair_session_times(conn)
+
+
+def _repair_session_times(conn: Connection) -> None:
+    """Before 0006, a session's times were stored as the kiosk wrote them (any text of up to
+    40 characters). Each becomes UTC ISO 8601; one that is not a time with an offset becomes
+    the time HQ received the session (started) or null (ended), so retention can count."""
+    from sync.fields import ProtocolError, timestamp
+
+    def strict(value: str | None) -> str | None:
+        try:
+            return None if value is None else timestamp(value, "time")
+        except ProtocolError:
+            return None
+
+    for row in conn.execute(sa.select(sessions.c.device_id, sessions.c.session_id,
+                                      sessions.c.started_at, sessions.c.ended_at,
+                                      sessions.c.received_at)).all():
+        started = strict(row.started_at) or strict(row.received_at) or now_text()
+        ended = strict(row.ended_at)
+        if (started, ended) != (row.started_at, row.ended_at):
+            conn.execute(sessions.update().where(
+                sessions.c.device_id == row.device_id,
+                sessions.c.session_id == row.session_id).values(started_at=started,
+                                                                  ended_at=ended))
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_bundles", _bundles),
     ("0003_dashboard", _dashboard),
     ("0004_privacy", _privacy),
     ("0005_request_erasures", _request_erasures),
+    ("0006_revisions", _revisions),
 )
 
 

@@ -9,6 +9,7 @@ kept in `DATA_DIR/sync/hq.json`; only public things are in it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 from dataclasses import asdict, dataclass
@@ -44,7 +45,12 @@ class HqLink:
     hq_recipient: str
     hq_signing_key: str     # base64, raw Ed25519
     enrolled_at: str
-    config_version: str = ""
+    config_version: int = 0          # of the last configuration accepted (0: none yet)
+    config_sha256: str = ""          # of its exact bytes
+    config_issued_at: str = ""
+    # Its erasure orders (order id, session id): carried out at the start of every pass,
+    # even one in which HQ cannot be reached, so an order once received cannot be held back.
+    erasures: tuple[tuple[str, str], ...] = ()
 
     @property
     def recipient(self) -> Recipient:
@@ -68,7 +74,13 @@ def load_link(data_dir: Path) -> HqLink | None:
     """The link, or None if this kiosk is not enrolled."""
     path = data_dir / LINK_FILE
     try:
-        return HqLink(**json.loads(path.read_text(encoding="utf-8")))
+        fields = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(fields.get("config_version"), str):
+            # Written before configurations were numbered (a hash then): accept the next one.
+            fields["config_version"] = 0
+        fields["erasures"] = tuple((str(order), str(session))
+                                   for order, session in fields.get("erasures", ()))
+        return HqLink(**fields)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:
@@ -110,10 +122,15 @@ def enroll(data_dir: Path, url: str, code: str, unlocked: keys.UnlockedKeys,
     return link
 
 
+class StaleConfigError(client.HqRejectedError):
+    """A configuration older than the one the kiosk holds, or made for another kiosk."""
+
+
 def apply_config(data_dir: Path, link: HqLink, body: bytes,
                  signature: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """Check HQ's signature and each template; install them. Returns the template ids
-    installed and HQ's erasure orders (order id, session id) for the caller to carry out.
+    """Check HQ's signature, that the document is for this kiosk and not older than the one
+    it holds, then each template; install them. Returns the template ids installed and
+    HQ's erasure orders (order id, session id) for the caller to carry out.
 
     A template that does not check out is skipped (and named in the error), never half used.
     """
@@ -123,8 +140,18 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
     except (SigningError, protocol.ProtocolError) as exc:
         raise client.HqRejectedError(f"HQ's configuration was refused: {exc}",
                                      "bad_config") from None
+    digest = hashlib.sha256(body).hexdigest()
+    if config.device_id != link.device_id:
+        raise StaleConfigError("HQ's configuration was refused: it was made for another "
+                               "kiosk", "foreign_config")
+    if config.version < link.config_version or (
+            config.version == link.config_version and digest != link.config_sha256):
+        raise StaleConfigError("HQ's configuration was refused: it is older than the one "
+                               f"this kiosk holds (version {config.version}, not above "
+                               f"{link.config_version}); was an old one replayed?",
+                               "stale_config")
     if config.version == link.config_version:
-        return [], config.erasures
+        return [], config.erasures  # the one already applied: orders still to carry out
     directory = data_dir / HQ_TEMPLATES_DIR
     directory.mkdir(mode=0o700, exist_ok=True)
     installed, problems = [], []
@@ -142,7 +169,10 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
     for old in directory.glob("*.toml"):
         if old.stem not in config.templates:
             old.unlink()
-    save_link(data_dir, HqLink(**{**asdict(link), "config_version": config.version}))
+    save_link(data_dir, HqLink(**{**asdict(link), "config_version": config.version,
+                                  "config_sha256": digest,
+                                  "config_issued_at": config.issued_at,
+                                  "erasures": tuple(config.erasures)}))
     if problems:
         raise client.HqRejectedError("HQ published templates this kiosk cannot use: "
                                      + "; ".join(problems), "bad_template")

@@ -6,11 +6,18 @@ non-identifying fields (reference code, interview, status, levels) travels in th
 HQ can list and count without opening anything. The session record also carries the
 session's keys sealed to HQ, which is how HQ opens the recordings: they go up as the very
 vault files the kiosk wrote, never decrypted or re-encrypted on the way.
+
+Every record carries a revision: a counter the kiosk raises each time it builds the record
+(for the sync or for a bundle), kept per item in `record_revisions`. The record travels
+signed (the request signature, or the bundle's manifest), and HQ never lets a lower
+revision replace a higher one, however the two arrive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +47,31 @@ def _seal(doc: dict[str, Any], hq: Recipient) -> bytes:
     return seal_bytes(json.dumps(doc, ensure_ascii=False).encode(), [hq])
 
 
+@contextlib.contextmanager
+def _numbered(store: Store, kind: str, session_id: str,
+              part: str = "") -> Iterator[tuple[str, int]]:
+    """(item id, its next revision: one above the last one built, 1 for the first), with
+    the store's write lock held while the caller reads and seals the record: a change made
+    meanwhile (a score, a decision) waits, so a higher revision never holds older content."""
+    item = protocol.item_id(session_id, kind, part)
+    with store.transaction() as db:
+        row = db.execute("INSERT INTO record_revisions (item_id, session_id, revision) "
+                         "VALUES (?, ?, 1) ON CONFLICT (item_id) DO UPDATE SET "
+                         "revision = revision + 1 RETURNING revision",
+                         (item, session_id)).fetchone()
+        yield item, int(row[0])
+
+
 def session_record(store: Store, session: Session, hq: Recipient) -> protocol.Record:
     """The session's scorecard, candidate details and keys, sealed to HQ."""
+    with _numbered(store, "session", session.id) as (item, revision):
+        session = store.find(session.id) or session  # as it is now, under the lock
+        meta, sealed = _session_content(store, session, hq)
+    return protocol.Record(item, "session", session.id, meta, sealed, revision)
+
+
+def _session_content(store: Store, session: Session,
+                     hq: Recipient) -> tuple[dict[str, Any], bytes]:
     session_id = session.id
     card = scorecard.build(store, session_id)
     template = template_of(store, session.template_id, session.template_sha256)
@@ -72,32 +102,32 @@ def session_record(store: Store, session: Session, hq: Recipient) -> protocol.Re
         "rubric": rubric,
         "session_keys": store.session_keys(session_id).seal([hq]).hex(),
     }, hq)
-    return protocol.Record(protocol.item_id(session_id, "session"), "session", session_id,
-                           meta, sealed)
+    return meta, sealed
 
 
 def transcript_record(store: Store, session_id: str, question_id: str,
                       hq: Recipient) -> protocol.Record | None:
     """A question's transcript (words, times, confidences), sealed to HQ; None if gone."""
-    transcript = transcripts(store, session_id).get(question_id)
-    if transcript is None:
-        return None
+    with _numbered(store, "transcript", session_id, question_id) as (item, revision):
+        transcript = transcripts(store, session_id).get(question_id)
+        if transcript is None:
+            return None
+        sealed = _seal({"question_id": question_id, "transcript": transcript.to_json()}, hq)
     meta = protocol.transcript_meta({"question_id": question_id,
                                      "needs_review": transcript.needs_review})
-    sealed = _seal({"question_id": question_id, "transcript": transcript.to_json()}, hq)
-    return protocol.Record(protocol.item_id(session_id, "transcript", question_id),
-                           "transcript", session_id, meta, sealed)
+    return protocol.Record(item, "transcript", session_id, meta, sealed, revision)
 
 
 def self_id_record(store: Store, session_id: str, hq: Recipient) -> protocol.Record | None:
     """The candidate's voluntary self-identification, sealed to HQ; None if withdrawn."""
     from kiosk import self_id
 
-    answers = self_id.load(store, session_id)
-    if answers is None:
-        return None
-    return protocol.Record(protocol.item_id(session_id, "selfid"), "selfid", session_id, {},
-                           _seal({"answers": answers}, hq))
+    with _numbered(store, "selfid", session_id) as (item, revision):
+        answers = self_id.load(store, session_id)
+        if answers is None:
+            return None
+        sealed = _seal({"answers": answers}, hq)
+    return protocol.Record(item, "selfid", session_id, {}, sealed, revision)
 
 
 def recording_kinds(store: Store, session: Session) -> list[str]:

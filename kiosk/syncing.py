@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk import hq_link, keys, retention, sync_items
+from kiosk.job_rows import skip_row
 from kiosk.logs import get_logger, log_event
 from kiosk.store import SessionNotFoundError, Store
 from kiosk.store import outbox as queue
@@ -70,12 +71,14 @@ class SyncService:
     def run_pass(self) -> PassResult:
         """Fetch configuration, then send what waits until done or HQ fails."""
         result = PassResult()
+        for _, session_id in self.link.erasures:  # orders already received: no HQ needed
+            self._erase_here(session_id, result)
         try:
             body, signature = self.client.config()
             result.templates, orders = hq_link.apply_config(self.store.data_dir, self.link,
                                                             body, signature)
             self.link = hq_link.load_link(self.store.data_dir) or self.link
-            for order_id, session_id in orders:
+            for order_id, session_id in orders:  # one by one: a failure skips only its own
                 self._erase(order_id, session_id, result)
             while True:
                 batch = queue.pending(self.store, limit=100)
@@ -102,14 +105,29 @@ class SyncService:
         return result
 
     def _erase(self, order_id: str, session_id: str, result: PassResult) -> None:
-        """Carry out HQ's signed erasure order, then confirm it (again, if it was lost)."""
+        """Carry out HQ's signed erasure order, then confirm it (again, if it was lost). An
+        order that cannot be carried out now is logged, audited and left for the next pass
+        (HQ sends it in every configuration until it is confirmed); the others go on."""
+        if not self._erase_here(session_id, result):
+            return
+        try:
+            self.client.confirm_erasure(order_id)
+        except HqRejectedError as exc:  # HQ does not know this order: this one only
+            skip_row(self.store, "erasure_order", session_id, f"HQ answered {exc.code}")
+            return
+        log_event(_log, "sync.erasure_confirmed", session_id=session_id)
+
+    def _erase_here(self, session_id: str, result: PassResult) -> bool:
+        """Erase the session on the kiosk; False if that failed (logged, audited)."""
         try:
             self.store.erase(session_id, actor="hq-order")
             result.erased += 1
         except SessionNotFoundError:
             pass  # erased before (by retention, staff, or this order's earlier run)
-        self.client.confirm_erasure(order_id)
-        log_event(_log, "sync.erasure_confirmed", session_id=session_id)
+        except Exception as exc:  # a disk or database fault, this order only
+            skip_row(self.store, "erasure_order", session_id, type(exc).__name__)
+            return False
+        return True
 
     def _send(self, entry: queue.Entry, result: PassResult) -> None:
         hq = self.link.recipient
@@ -167,7 +185,8 @@ class SyncService:
 def open_client(data_dir: Path, unlocked: keys.UnlockedKeys) -> tuple[hq_link.HqLink, HqClient]:
     """The HQ link and a client signing with this kiosk's device key."""
     link = hq_link.require_link(data_dir)
-    return link, HqClient(link.url, link.device_id, unlocked.signing)
+    return link, HqClient(link.url, link.device_id, unlocked.signing,
+                          hq_key=link.verify_key)
 
 
 class SyncLoop:

@@ -6,9 +6,15 @@ sorted by what the caller should do about them:
     SyncError                   talking to HQ did not work
     ├── TransientSyncError      try again later (backoff): HQ unreachable, busy or failing
     │   ├── HqUnreachableError  no connection, a dropped connection, a timeout
-    │   └── HqBusyError         HQ answered 429 or 5xx (retry_after when it said)
+    │   ├── HqBusyError         HQ answered 429 or 5xx (retry_after when it said)
+    │   └── UnverifiedAnswerError  a success without HQ's valid receipt (altered on the way)
     ├── HqRefusedError          HQ refuses this device or request (401/403): needs staff
     └── HqRejectedError         HQ refuses this item (4xx): retrying the same bytes won't help
+
+Every success HQ answers carries a receipt signed with HQ's key over the request's nonce
+and the answer (`sync.signing.verify_receipt`). Given HQ's key, the client believes no
+success without one, so nobody between kiosk and HQ can make the kiosk think an item was
+stored (and later let retention delete the only copy).
 
 Uploads follow tus 1.0 (core, creation and checksum), written here rather than with
 `tuspy` because every PATCH must carry its own signature over its own chunk's digest,
@@ -33,7 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sync import protocol
-from sync.signing import sign
+from sync.signing import SigningError, request_nonce, sign, verify_receipt
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CHUNK = 1024 * 1024
@@ -60,6 +66,11 @@ class HqBusyError(TransientSyncError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnverifiedAnswerError(TransientSyncError):
+    """HQ's success answer has no valid receipt: it was altered on the way, or is not
+    HQ's. Nothing is marked sent; the next pass tries again."""
 
 
 class HqRefusedError(SyncError):
@@ -186,21 +197,18 @@ def enroll(base_url: str, code: str, name: str,
                               "bad_answer") from None
 
 
-def _tus_metadata(pairs: Mapping[str, str]) -> str:
-    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}"
-                    for key, value in pairs.items())
-
-
 class HqClient:
     """Signed requests from one enrolled kiosk."""
 
     def __init__(self, base_url: str, device_id: str, key: ed25519.Ed25519PrivateKey,
                  timeout: float = DEFAULT_TIMEOUT,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 hq_key: ed25519.Ed25519PublicKey | None = None) -> None:
         self.connection = HqConnection(base_url, timeout)
         self.device_id = device_id
         self._key = key
         self._clock = clock
+        self._hq_key = hq_key  # with it, every success must carry HQ's receipt
 
     def close(self) -> None:
         """Drop the connection."""
@@ -214,19 +222,37 @@ class HqClient:
 
     def signed(self, method: str, path: str, body: bytes = b"",
                headers: Mapping[str, str] | None = None) -> Response:
-        """One request signed with the device key (fresh nonce and time every attempt)."""
+        """One request signed with the device key (fresh nonce and time every attempt),
+        covering the headers HQ acts on; a success is checked against HQ's receipt."""
         full = self.connection.path(path)
         now = self._clock() if self._clock else None
-        signature = sign(method, full, body, self._key, self.device_id, now=now)
-        return self.connection.request(method, full, body, {**(headers or {}), **signature})
+        signature = sign(method, full, body, self._key, self.device_id, now=now,
+                         headers=headers)
+        response = self.connection.request(method, full, body,
+                                           {**(headers or {}), **signature})
+        if self._hq_key is not None and response.status < 300:
+            try:
+                verify_receipt(self._hq_key, response.headers.get("hq-receipt", ""),
+                               request_nonce(signature["Signature-Input"]), response.status,
+                               response.headers, response.body)
+            except SigningError:
+                self.connection.close()
+                raise UnverifiedAnswerError("HQ's answer did not carry HQ's valid receipt "
+                                            "(was it altered on the way?); nothing was "
+                                            "marked sent") from None
+        return response
 
     def put_record(self, record: protocol.Record) -> str:
-        """Send a record; HQ's answer says whether it was new, a revision or already there."""
+        """Send a record; HQ's answer says whether it was new, a revision, already there,
+        or stale (HQ holds a newer revision: nothing to do either)."""
         response = check(self.signed("PUT", f"{protocol.ITEMS_PATH}/{record.item_id}",
                                      protocol.record_body(record),
                                      {"Content-Type": "application/json"}),
                          f"sending {record.kind}")
-        return str(protocol.loads(response.body, limit=4096).get("stored", "new"))
+        try:
+            return protocol.parse_stored(response.body)
+        except protocol.ProtocolError as exc:
+            raise HqRejectedError(f"HQ's answer is malformed ({exc})", "bad_answer") from None
 
     def config(self) -> tuple[bytes, str]:
         """HQ's configuration document (templates) and HQ's signature over it."""
@@ -248,14 +274,14 @@ class HqClient:
         size = meta["size"]
         create = check(self.signed("POST", protocol.UPLOADS_PATH, b"", {
             "Tus-Resumable": protocol.TUS_VERSION, "Upload-Length": str(size),
-            "Upload-Metadata": _tus_metadata({
+            "Upload-Metadata": protocol.tus_metadata({
                 "item_id": item, "session_id": session_id,
                 "meta": protocol.dumps(meta).decode()})}), "starting an upload")
         location = create.headers.get("location", "")
         if not location.startswith(self.connection.path(protocol.UPLOADS_PATH) + "/"):
             raise HqRejectedError("HQ's upload address is malformed", "bad_answer")
         upload_path = location[len(self.connection.path("")):]
-        offset = self._offset(upload_path)
+        offset = self._offset(upload_path, size)
         resumed_from = offset
         with open(path, "rb") as source:
             while offset < size:
@@ -270,26 +296,31 @@ class HqClient:
                     "Content-Type": "application/offset+octet-stream",
                     "Upload-Checksum": f"sha256 {checksum}"})
                 if response.status == 409:  # HQ has a different offset: ask, then go on
-                    offset = self._offset(upload_path)
+                    offset = self._offset(upload_path, size)
                     continue
                 check(response, "uploading a recording")
-                offset = int(response.headers.get("upload-offset", "-1"))
-                if not 0 <= offset <= size:
-                    raise HqRejectedError("HQ answered an impossible upload offset",
-                                          "bad_answer")
+                offset = self._answered_offset(response, size)
                 if progress:
                     progress(offset, size)
         return resumed_from
 
-    def _offset(self, upload_path: str) -> int:
+    def _offset(self, upload_path: str, size: int) -> int:
         response = check(self.signed("HEAD", upload_path, b"",
                                      {"Tus-Resumable": protocol.TUS_VERSION}),
                          "asking how much HQ has")
+        return self._answered_offset(response, size)
+
+    @staticmethod
+    def _answered_offset(response: Response, size: int) -> int:
+        """HQ's Upload-Offset: ASCII digits, 0 to the file's size."""
         try:
-            return int(response.headers["upload-offset"])
-        except (KeyError, ValueError):
+            offset = protocol.count(response.headers.get("upload-offset", ""), "Upload-Offset")
+        except protocol.ProtocolError:
+            offset = -1
+        if not 0 <= offset <= size:
             raise HqRejectedError("HQ did not say how much of the upload it has",
-                                  "bad_answer") from None
+                                  "bad_answer")
+        return offset
 
 
 def file_sha256(path: Path) -> tuple[int, str]:

@@ -34,4 +34,7 @@ def run_command(args: argparse.Namespace) -> int:
     if result.waiting_for_hq:
         print(f"{len(result.waiting_for_hq)} more are due but wait until HQ has them in full "
               f"(see `kiosk sync status`)")
+    if result.skipped:
+        print(f"{len(result.skipped)} could not be judged or erased and were skipped "
+              f"(see `kiosk audit list`, job.row_skipped)")
     return 0

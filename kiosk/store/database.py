@@ -363,7 +363,7 @@ class Store:
             rows = 0
             for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
                           "outbox", "jobs", "recordings", "decisions", "self_ids",
-                          "session_keys",
+                          "record_revisions", "session_keys",
                           "sessions"):
                 column = "id" if table == "sessions" else "session_id"
                 rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608

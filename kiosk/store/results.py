@@ -8,6 +8,7 @@ same transaction.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,7 @@ def set_reviewer_score(store: Store, session_id: str, competency_id: str, score:
                    "reviewer = excluded.reviewer, updated_at = excluded.updated_at",
                    (session_id, competency_id, score, _now()))
         suggested = row[0] if row else None
+        _send_again(db, session_id)
         store.audit.append("score.reviewed", {
             "session_id": session_id, "competency_id": competency_id, "score": score,
             "suggested": suggested,
@@ -138,8 +140,16 @@ def set_decision(store: Store, session_id: str, decision: str, actor: str = "sta
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
                    (session_id, decision, _now()))
+        _send_again(db, session_id)
         store.audit.append("review.decided", {"session_id": session_id, "decision": decision},
                            actor)
+
+
+def _send_again(db: sqlite3.Connection, session_id: str) -> None:
+    """A session HQ already has changed (a score, a decision): its record goes again, as a
+    higher revision (`kiosk.sync_items`)."""
+    db.execute("UPDATE outbox SET sent_at = NULL, rejected_at = NULL WHERE session_id = ? "
+               "AND kind = 'session' AND sent_at IS NOT NULL", (session_id,))
 
 
 def decision(store: Store, session_id: str) -> str | None:

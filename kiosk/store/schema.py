@@ -189,6 +189,19 @@ def _self_ids(db: sqlite3.Connection) -> None:
     """)
 
 
+def _record_revisions(db: sqlite3.Connection) -> None:
+    """Each record's revision: raised every time the record is built to go to HQ, so HQ
+    can tell a newer version from an older one whichever way (sync, bundle) each came."""
+    _run(db, """
+        CREATE TABLE record_revisions (
+            item_id TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            revision INTEGER NOT NULL
+        );
+        CREATE INDEX record_revisions_session ON record_revisions(session_id)
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
@@ -196,6 +209,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0004_decisions", _decisions),
     ("0005_outbox_state", _outbox_state),
     ("0006_self_ids", _self_ids),
+    ("0007_record_revisions", _record_revisions),
 )
 
 

@@ -52,6 +52,8 @@ from sync.bundle.format import (
     encode_meta,
 )
 
+MAX_SMALL_ENTRY = 64 * 1024 * 1024  # read_entry's default bound; callers pass their kind's
+
 
 def _damaged(why: str) -> DamagedBundleError:
     return DamagedBundleError(f"the bundle is damaged: {why}")
@@ -304,10 +306,15 @@ class VerifiedBundle:
         file.seek(offset)
         return io.BufferedReader(_EntryStream(file, entry), buffer_size=_CHUNK)
 
-    def read_entry(self, entry: Entry) -> bytes:
-        """The whole payload of one (small) entry."""
+    def read_entry(self, entry: Entry, limit: int = MAX_SMALL_ENTRY) -> bytes:
+        """The whole payload of one small entry; DamagedBundleError, before a byte is read,
+        if the manifest gives it more than `limit` bytes (a signed manifest is not a small
+        payload's promise: a 300 MiB "record" must not reach memory)."""
+        if entry.size > limit:
+            raise _damaged(f"item {entry.item_id!r} is {entry.size} bytes, more than its kind "
+                           f"may have ({limit})")
         with self.open_entry(entry) as stream:
-            return stream.read()
+            return stream.read(limit + 1)
 
 
 def read_bundle(path: Path, public_key_for: Callable[[str], bytes | None], *,

@@ -86,7 +86,8 @@ class DeviceSignature(requests.auth.AuthBase):
         body = body.encode() if isinstance(body, str) else body
         assert isinstance(body, bytes) and request.method and request.url
         request.headers.update(sign(request.method, verified_path(str(request.url)), body,
-                                    self.hq.device_key, self.hq.device_id))
+                                    self.hq.device_key, self.hq.device_id,
+                                    headers=dict(request.headers)))
         return request
 
 
@@ -237,8 +238,9 @@ def records(draw: st.DrawFn) -> dict[str, object]:
         "kind": "session",
         "session_id": draw(st.from_regex(r"[A-Za-z0-9_-]{8,20}", fullmatch=True)),
         "meta": dict(SESSION_META),
-        "sealed": base64.b64encode(draw(st.binary(min_size=1, max_size=40))).decode()}
-    where = draw(st.sampled_from([None, "kind", "session_id", "meta", "sealed",
+        "sealed": base64.b64encode(draw(st.binary(min_size=1, max_size=40))).decode(),
+        "revision": draw(st.integers(1, 2 ** 53 - 1))}
+    where = draw(st.sampled_from([None, "kind", "session_id", "meta", "sealed", "revision",
                                   *SESSION_META]))
     junk = draw(json_values | st.sampled_from(["transcript", "recording", "", "=", "AA=="]))
     if where in SESSION_META:
@@ -249,9 +251,15 @@ def records(draw: st.DrawFn) -> dict[str, object]:
 
 
 @QUICK
-@given(item=item_ids, body=records().map(lambda doc: json.dumps(doc).encode())
-       | json_values.map(lambda value: json.dumps(value).encode()) | st.binary(max_size=300))
-def test_a_signed_record_is_stored_whole_or_refused(hq: Hq, item: str, body: bytes) -> None:
+@given(item=item_ids, doc=records(), body=json_values.map(lambda value: json.dumps(value)
+                                                           .encode()) | st.binary(max_size=300),
+       which=st.sampled_from(["record", "record under its own id", "junk"]))
+def test_a_signed_record_is_stored_whole_or_refused(hq: Hq, item: str, doc: dict[str, object],
+                                                    body: bytes, which: str) -> None:
+    if which != "junk":
+        body = json.dumps(doc).encode()
+    if which == "record under its own id" and isinstance(doc["session_id"], str):
+        item = f"{doc['session_id']}/session"  # the one id HQ takes a session record under
     before = hq.stored()
     answer = hq.send("PUT", f"{protocol.ITEMS_PATH}/{item}", body,
                      {"Content-Type": "application/json"})
@@ -288,7 +296,7 @@ BIG_INT = "1" * 4301  # past CPython's int-from-text limit: int() raises ValueEr
 
 def _record(**change: object) -> bytes:
     doc: dict[str, object] = {"kind": "session", "session_id": "fuzz0001",
-                              "meta": SESSION_META, "sealed": "AAAA", **change}
+                              "meta": SESSION_META, "sealed": "AAAA", "revision": 1, **change}
     return json.dumps(doc).encode()
 
 
@@ -329,6 +337,7 @@ def bug(reason: str, *values: object) -> object:
 def test_known_bad_inputs_are_refused_not_crashed_or_stored(
         hq: Hq, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
     before = hq.stored(), hq.stored(uploads)
-    answer = hq.send(method, path, body, {"Content-Type": "application/json", **headers})
+    answer = hq.send(method, path, body, {"Content-Type": "application/json",
+                                          "Tus-Resumable": "1.0.0", **headers})
     assert_refusal(answer.status_code, answer.content)
     assert (hq.stored(), hq.stored(uploads)) == before

@@ -55,7 +55,9 @@ def test_a_replayed_request_is_refused(hq: HqServer, enrolled: tuple) -> None:
     device, key = enrolled
     path = f"{protocol.ITEMS_PATH}/{RECORD.item_id}"
     body = protocol.record_body(RECORD)
-    headers = {"Content-Type": "application/json", **sign("PUT", path, body, key, device)}
+    headers = {"Content-Type": "application/json",
+               **sign("PUT", path, body, key, device,
+                      headers={"Content-Type": "application/json"})}
     assert raw(hq, "PUT", path, body, headers)[0] == 201
     status, error = raw(hq, "PUT", path, body, headers)
     assert (status, error["error"]) == (401, "replayed_request")
@@ -66,7 +68,9 @@ def test_a_tampered_body_is_refused(hq: HqServer, enrolled: tuple) -> None:
     device, key = enrolled
     path = f"{protocol.ITEMS_PATH}/{RECORD.item_id}"
     body = protocol.record_body(RECORD)
-    headers = {"Content-Type": "application/json", **sign("PUT", path, body, key, device)}
+    headers = {"Content-Type": "application/json",
+               **sign("PUT", path, body, key, device,
+                      headers={"Content-Type": "application/json"})}
     tampered = body.replace(b'"suggested":3', b'"suggested":5')
     status, error = raw(hq, "PUT", path, tampered, headers)
     assert (status, error["error"]) == (401, "bad_signature")
@@ -99,8 +103,7 @@ def test_a_revoked_device_gets_403(hq: HqServer, enrolled: tuple) -> None:
     hq.cli("devices", "revoke", device)
     path = f"{protocol.ITEMS_PATH}/{RECORD.item_id}"
     body = protocol.record_body(RECORD)
-    status, error = raw(hq, "PUT", path, body, {"Content-Type": "application/json",
-                                                **sign("PUT", path, body, key, device)})
+    status, error = raw(hq, "PUT", path, body, sign("PUT", path, body, key, device))
     assert (status, error["error"]) == (403, "revoked_device")
     assert hq.sessions() == []
 
@@ -117,7 +120,7 @@ def test_enrollment_codes_work_once(hq: HqServer) -> None:
 def test_oversized_and_malformed_records_are_refused(hq: HqServer, enrolled: tuple) -> None:
     device, key = enrolled
     path = f"{protocol.ITEMS_PATH}/x/session"
-    huge = b"{" + b" " * (protocol.MAX_RECORD_BYTES + 8192) + b"}"
+    huge = b"{" + b" " * (protocol.MAX_RECORD_BODY + 8192) + b"}"
     status, error = raw(hq, "PUT", path, huge, sign("PUT", path, huge, key, device))
     assert (status, error["error"]) == (413, "too_large")
     bad = protocol.dumps({"kind": "session", "session_id": "0123456789abcdef",

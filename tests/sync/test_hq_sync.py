@@ -47,7 +47,8 @@ def service(kiosk: Kiosk, link_url: str | None = None, chunk: int = 1024 * 1024,
     from kiosk.hq_link import require_link
 
     link = require_link(kiosk.data_dir)
-    client = HqClient(link_url or link.url, link.device_id, kiosk.unlocked.signing)
+    client = HqClient(link_url or link.url, link.device_id, kiosk.unlocked.signing,
+                      hq_key=link.verify_key)
     return syncing.SyncService(kiosk.store, link, client, chunk_size=chunk,
                                on_progress=on_progress)  # type: ignore[arg-type]
 

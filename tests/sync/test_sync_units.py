@@ -111,14 +111,17 @@ def test_config_with_a_wrong_signature_installs_nothing(kiosk: Kiosk) -> None:
         url="http://hq.invalid", device_id="k-1", hq_recipient=kiosk.unlocked.identity
         .recipient.to_text(), hq_signing_key=base64.b64encode(
             hq_key.public_key().public_bytes_raw()).decode(), enrolled_at="2026-11-30")
-    body = protocol.dumps({"version": "a" * 64,
+    body = protocol.dumps({"device_id": "k-1", "version": 5,
+                           "issued_at": "2026-11-30T10:00:00+00:00", "erasures": [],
                            "templates": {"sync-drive": sync_template().text}})
     forged = sign_config(ed25519.Ed25519PrivateKey.generate(), body)
     with pytest.raises(HqRejectedError, match="signature"):
         hq_link.apply_config(kiosk.data_dir, link, body, forged)
     assert not (kiosk.data_dir / "templates-from-hq").exists()
     # Signed by HQ but not a valid template: skipped and named, never half used.
-    bad = protocol.dumps({"version": "b" * 64, "templates": {"broken": "id = 'broken'"}})
+    bad = protocol.dumps({"device_id": "k-1", "version": 6,
+                          "issued_at": "2026-11-30T11:00:00+00:00", "erasures": [],
+                          "templates": {"broken": "id = 'broken'"}})
     with pytest.raises(HqRejectedError, match="broken"):
         hq_link.apply_config(kiosk.data_dir, link, bad, sign_config(hq_key, bad))
     assert list((kiosk.data_dir / "templates-from-hq").glob("*.toml")) == []
@@ -215,8 +218,8 @@ def test_a_full_disk_at_hq_loses_no_chunk(tmp_path: Path, monkeypatch: pytest.Mo
     data = os.urandom(300_000)
     meta = {"question_id": "q1", "take": 1, "media": "video", "size": len(data),
             "sha256": hashlib.sha256(data).hexdigest()}
-    upload = uploads.create("k-1", "0123456789abcdef/recording/q1/1/video",
-                            "0123456789abcdef", meta, len(data))
+    upload = uploads.create("k-1", protocol.UploadRequest(
+        "0123456789abcdef/recording/q1/1/video", "0123456789abcdef", meta, len(data)))
     uploads.append("k-1", upload.upload_id, 0, data[:100_000])
     real_fsync = os.fsync
 
