@@ -86,6 +86,9 @@ def test_settings_commands_round_trip(capsys) -> None:
     (["settings", "set", "flow.idle_seconds", "1"], "must be at least 10"),
     (["settings", "get", "no.such"], "unknown setting 'no.such'"),
     (["settings", "set", "no.such", "1"], "unknown setting 'no.such'"),
+    # An interview that does not exist is refused when it is chosen, not when the kiosk opens.
+    (["settings", "set", "interview.template", "customer-support-associate"],
+     "no bundled interview 'customer-support-associate' (bundled: "),
 ])
 def test_settings_errors_are_one_line_and_exit_2(capsys, argv: list[str], message: str) -> None:
     status, _, err = run(capsys, *argv)
