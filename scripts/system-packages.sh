@@ -30,6 +30,7 @@ test_packages=(
   xvfb              # a real X server for the window tests
   sox
   chromium          # the HQ dashboard's browser tests (driven by Playwright)
+  x11-utils         # xwininfo: the window tests find the kiosk window on the X server
 )
 
 case "${1:-run}" in
