@@ -3,7 +3,7 @@
 The flow builds a `Session` once the candidate has consented and hands it to a
 `SessionArchive` at every point worth keeping (consent, each submitted answer, the end or an
 interruption). The encrypted local store implements `SessionArchive`; `MemoryArchive` keeps
-sessions in this process only, for the headless demo and tests.
+sessions in this process only, for a flow given no store (as in many tests).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class SessionArchive(Protocol):
 
 
 class MemoryArchive:
-    """Sessions kept in this process only: for the headless demo and tests."""
+    """Sessions kept in this process only: for a flow given no store (as in many tests)."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
