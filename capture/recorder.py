@@ -133,6 +133,11 @@ class AnswerRecorder:
             self._thread.join(timeout)
         return self.stats
 
+    @property
+    def encoded_seconds(self) -> float:
+        """How much of the take's picture is encoded so far, in seconds of media."""
+        return self._video_end
+
     def preview(self) -> Preview:
         """The newest small frame and the sound level (never blocks capture)."""
         return self._preview
