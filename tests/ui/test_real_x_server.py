@@ -29,7 +29,7 @@ pytestmark = [
                               "installs it"),
 ]
 PASS = "real x server passphrase"
-HANG_GUARD = 120.0  # seconds: only a hung app gets this far; a slow one is waited for
+HANG_GUARD = 600.0  # seconds: only a hung app gets this far; a slow one is waited for
 
 
 @pytest.fixture
