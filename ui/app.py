@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def open_kiosk(data_dir: Path, passphrase: str) -> keys.UnlockedKeys:
     """Unlock the data directory's keys (creating demo keys in an empty directory)."""
-    if not (data_dir / keys.KEYS_DIR / keys.KEY_FILE).exists():
+    if not keys.is_initialised(data_dir):
         keys.init_keys(data_dir, passphrase)
         Store(data_dir, keys.recipients(data_dir)).close()
     return keys.unlock(data_dir, passphrase)
@@ -118,13 +118,15 @@ def _headless_demo(args: argparse.Namespace) -> int:
     from kiosk.cli import main as cli_main
 
     home = data_dir_path(args.data_dir)
-    untouched = "the kiosk in" if keys.is_initialised(home) else "nothing is changed in"
+    untouched = (f"the kiosk in {home} is not touched" if keys.is_initialised(home)
+                 else f"nothing is changed in {home}")
     print(f"There is no display here (DISPLAY is not set), so the kiosk window cannot open. "
-          f"Running the headless demo instead, in a temporary folder ({untouched} {home}); "
+          f"Running the headless demo instead, in a temporary folder ({untouched}); "
           f"on a kiosk, start a display first (see docs/deployment.md).", flush=True)
     demo = ["demo", "--headless"]
-    demo += ["--template", args.template] if args.template else []
-    demo += ["--video", args.video] if args.video else []
+    for option, value in (("--template", args.template), ("--video", args.video),
+                          ("--passphrase-file", args.passphrase_file)):
+        demo += [option, value] if value else []
     saved = os.environ.pop(DATA_DIR_ENV, None)  # or the demo would be kept there
     try:
         return cli_main(demo)

@@ -57,6 +57,18 @@ def test_without_a_display_the_headless_demo_runs_in_a_folder_of_its_own(
     assert "no display here" in out and f"nothing is changed in {fresh_data_dir}" in out
 
 
+def test_without_a_display_a_kiosk_that_is_set_up_is_left_alone(
+        monkeypatch, capsys, fresh_data_dir: Path) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    keys.init_keys(fresh_data_dir, PASS, keys.KdfParams(8192, 1, 1))
+    ran: list[list[str]] = []
+    monkeypatch.setattr("kiosk.cli.main", lambda argv: ran.append(argv) or 0)
+    assert app.main(["--passphrase-file", "demo-secret"]) == 0
+    assert ran == [["demo", "--headless", "--passphrase-file", "demo-secret"]]
+    assert f"the kiosk in {fresh_data_dir} is not touched" in capsys.readouterr().out
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch) -> Path:
     """A user account where nothing is set up: HOME and XDG_DATA_HOME in the test's folder,
@@ -127,6 +139,20 @@ def test_make_run_after_kiosk_init_opens_that_kiosk_with_its_interview(
                     "unlocked": True}
     assert keys.is_initialised(data_dir) and (data_dir / "kiosk.db").exists()  # still there
     assert not list((tmp_path / "tmp").iterdir())  # and no demo kiosk anywhere
+
+
+def test_without_a_passphrase_given_the_kiosk_asks_for_it_on_screen(
+        qtbot, home: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    secret = tmp_path / "passphrase"
+    secret.write_text(PASS)
+    kiosk("init", "--passphrase-file", str(secret), "--kdf-memory-mib", "8",
+          "--kdf-iterations", "1")
+    asked: list[str] = []
+    monkeypatch.setattr("PySide6.QtWidgets.QInputDialog.getText",
+                        lambda parent, title, message, mode: asked.append(message) or (PASS, True))
+    status, seen = run_app(["--windowed"])
+    assert status == 0 and seen["data_dir"] == default_data_dir(home) and seen["unlocked"]
+    assert len(asked) == 1 and asked[0].startswith("Start of day")
 
 
 def test_the_kiosk_opens_with_the_passphrase_from_a_file_too(
