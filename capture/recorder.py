@@ -135,8 +135,14 @@ class AnswerRecorder:
 
     @property
     def encoded_seconds(self) -> float:
-        """How much of the take's picture is encoded so far, in seconds of media."""
-        return self._video_end
+        """How much of the take is encoded so far, in seconds of media: picture and sound
+        both (the muxer interleaves them, so the one behind holds the other back)."""
+        ends = []
+        if self.source.has_video:
+            ends.append(self._video_end)
+        if self.source.has_audio:
+            ends.append(self._samples / self.source.audio_rate)
+        return min(ends, default=0.0)
 
     def preview(self) -> Preview:
         """The newest small frame and the sound level (never blocks capture)."""
