@@ -155,11 +155,11 @@ class DeviceSource(Source):
             self.audio_rate = microphone.audio_rate
 
     def start(self, clock: Clock, video: DropQueue[VideoFrame],
-              audio: DropQueue[AudioBlock]) -> None:
+              audio: DropQueue[AudioBlock], origin: float | None = None) -> None:
         """Start every part with the same queues and clock, and watch them."""
         for part in self._parts:
-            part.start(clock, video, audio)
-        super().start(clock, video, audio)
+            part.start(clock, video, audio, origin)
+        super().start(clock, video, audio, origin)
 
     def stop(self) -> None:
         """Stop every part."""

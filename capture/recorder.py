@@ -113,15 +113,15 @@ class AnswerRecorder:
         """Open the containers and begin recording."""
         self._t0 = self._clock()
         self._open()
-        self.source.start(self._clock, self._video, self._audio)
+        self.source.start(self._clock, self._video, self._audio, origin=self._t0)
         self._thread = threading.Thread(target=self._encode_loop, daemon=True,
                                         name="AnswerRecorder")
         self._thread.start()
 
     def stop(self) -> TakeStats:
         """Stop the source, encode what is queued, close the containers; returns the stats."""
+        self.source.stop()  # first: what it delivers while stopping is still encoded
         self._stopping.set()
-        self.source.stop()
         if self._thread is not None:
             self._thread.join()
         assert self.stats is not None
@@ -132,6 +132,17 @@ class AnswerRecorder:
         if self._thread is not None:
             self._thread.join(timeout)
         return self.stats
+
+    @property
+    def encoded_seconds(self) -> float:
+        """How much of the take is encoded so far, in seconds of media: picture and sound
+        both (the muxer interleaves them, so the one behind holds the other back)."""
+        ends = []
+        if self.source.has_video:
+            ends.append(self._video_end)
+        if self.source.has_audio:
+            ends.append(self._samples / self.source.audio_rate)
+        return min(ends, default=0.0)
 
     def preview(self) -> Preview:
         """The newest small frame and the sound level (never blocks capture)."""
@@ -170,10 +181,13 @@ class AnswerRecorder:
         ended_by, error = "stop", None
         try:
             while True:
+                # Whether the source is done is read before the queues: an item it puts just
+                # before finishing is then still taken on the next turn, never left behind.
+                done = self._stopping.is_set() or self.source.finished.is_set()
                 frame = self._video.get_nowait()
                 block = self._audio.get_nowait()
                 if frame is None and block is None:
-                    if self._stopping.is_set() or self.source.finished.is_set():
+                    if done:
                         if self.source.lost is not None:
                             ended_by, error = "device_lost", str(self.source.lost)
                         break

@@ -3,7 +3,9 @@
 A source runs its own thread (or device callback) and puts timestamped frames and audio
 blocks into the queues it is given; it never waits on whoever reads them. `realtime=False`
 (synthetic and file sources) produces as fast as the reader takes, with timestamps as if in
-real time, so tests and benchmarks need not wait.
+real time, so tests and benchmarks need not wait. A source that is not a live device stamps
+its media from the origin it is given (the take's start), never from when its thread got to
+run: on a busy machine that moment comes late, and the picture would start late with it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Source:
         self.finished = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._origin = 0.0
         self.video: DropQueue[VideoFrame] | None = None
         self.audio: DropQueue[AudioBlock] | None = None
 
@@ -57,8 +60,10 @@ class Source:
         return self.audio_rate > 0
 
     def start(self, clock: Clock, video: DropQueue[VideoFrame],
-              audio: DropQueue[AudioBlock]) -> None:
-        """Begin delivering into the queues, timestamped by `clock`."""
+              audio: DropQueue[AudioBlock], origin: float | None = None) -> None:
+        """Begin delivering into the queues, timestamped by `clock`; media that is not live
+        starts at `origin` (default: now)."""
+        self._origin = clock() if origin is None else origin
         self.video, self.audio = video, audio
         self._stop.clear()
         self._thread = threading.Thread(target=self._guarded, args=(clock,), daemon=True,
@@ -149,7 +154,7 @@ class SyntheticSource(Source):
 
     def _run(self, clock: Clock) -> None:
         assert self.video is not None and self.audio is not None
-        t0 = clock()
+        t0 = self._origin
         frame_index = sample_index = 0
         while not self._stop.is_set():
             next_video = frame_index / self.fps if self.has_video else math.inf
@@ -194,7 +199,7 @@ class FileSource(Source):
         self.realtime, self._loop = realtime, loop
 
     def _run(self, clock: Clock) -> None:
-        t0 = clock()
+        t0 = self._origin
         offset = 0.0
         while not self._stop.is_set():
             end = self._play_once(clock, t0 + offset)

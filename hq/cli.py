@@ -20,7 +20,7 @@ from hq.config import publish_template
 from hq.importer import import_bundle
 from hq.storage import HqStorage, StorageError
 from kiosk import keys
-from kiosk.commands.common import Parser, read_passphrase
+from kiosk.commands.common import Parser, read_passphrase, share_global_options
 from kiosk.errors import KioskError, TemplateError
 from sync.bundle import BundleError
 
@@ -272,11 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar (also used to check the docs cover every command)."""
     parser = Parser(prog="kiosk-hq", description="Interview Kiosk HQ server.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--data-dir", metavar="DIR", help=f"HQ's data directory (default: "
-                        f"${server.DATA_DIR_ENV}, else the platform's user data directory)")
-    parser.add_argument("--db", metavar="URL", help=f"database URL, e.g. "
-                        f"postgresql://user@host/db (default: ${server.DB_ENV}, else SQLite "
-                        f"in the data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def passphrase_option(command: argparse.ArgumentParser) -> None:
@@ -366,7 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser("verify", help="check the hash chain; name the first broken "
                               "entry").set_defaults(handler=audit_verify)
     audit_commands.add_parser("list", help="every entry").set_defaults(handler=audit_list)
+    share_global_options(parser, _global_options)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=default, help=(
+        f"HQ's data directory (default: ${server.DATA_DIR_ENV}, else the platform's user data "
+        f"directory); before or after the command"))
+    parser.add_argument("--db", metavar="URL", default=default, help=(
+        f"database URL, e.g. postgresql://user@host/db (default: ${server.DB_ENV}, else SQLite "
+        f"in the data directory); before or after the command"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

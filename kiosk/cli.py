@@ -22,7 +22,7 @@ from kiosk.commands import (
     transcription,
     vault,
 )
-from kiosk.commands.common import Parser
+from kiosk.commands.common import Parser, share_global_options
 from kiosk.errors import KioskError, TemplateError
 from kiosk.logs import get_logger
 
@@ -40,14 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar (also used to check the docs cover every command)."""
     parser = Parser(prog="kiosk", description="Interview Kiosk: on-site one-way video interviews.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="data directory (default: $KIOSK_DATA_DIR, else the platform's "
-                             "user data directory)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for area in (interview, transcription, scoring, capture, keys, vault, records, settings,
                  sync, privacy):
         area.register(commands)
+    share_global_options(parser, _global_options)
     return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
+                        help="data directory (default: $KIOSK_DATA_DIR, else the platform's "
+                             "user data directory); before or after the command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -111,6 +111,11 @@ def _keys_dir(data_dir: Path) -> Path:
     return data_dir / KEYS_DIR
 
 
+def is_initialised(data_dir: Path) -> bool:
+    """Whether `kiosk init` has made keys in `data_dir` (it then refuses to run again there)."""
+    return (_keys_dir(data_dir) / KEY_FILE).exists()
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -14,13 +14,19 @@ ASSETS_DIR_ENV = "KIOSK_ASSETS_DIR"
 _APP_NAME = "interview-kiosk"
 
 
+def data_dir_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the data directory is (`--data-dir`, else $KIOSK_DATA_DIR, else the platform's
+    user data dir), without creating or checking it."""
+    raw = explicit or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(_APP_NAME)
+    return Path(raw).expanduser()
+
+
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: `--data-dir`, else $KIOSK_DATA_DIR, else the platform's user data dir.
 
     It is created (owner-only) if missing; an unusable one raises ConfigError.
     """
-    raw = explicit or os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir(_APP_NAME)
-    path = Path(raw).expanduser()
+    path = data_dir_path(explicit)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"data directory {path} exists but is not a directory")
     try:

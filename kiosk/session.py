@@ -152,7 +152,7 @@ class SessionArchive(Protocol):
 
 
 class MemoryArchive:
-    """Sessions kept in this process only: for the headless demo and tests."""
+    """Sessions kept in this process only: for a flow given no store (as in many tests)."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}

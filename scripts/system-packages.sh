@@ -31,6 +31,7 @@ test_packages=(
   sox
   chromium          # the HQ dashboard's browser tests (driven by Playwright)
   xdotool           # real clicks and typing in the window soak under Xvfb (bench/window_soak.py)
+  x11-utils         # xwininfo: the window tests find the kiosk window on the X server
 )
 
 case "${1:-run}" in

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kiosk.logs import LOGGER_NAME
 
@@ -20,3 +21,10 @@ def fresh_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
+
+
+# Property tests must not fail because the machine is busy: Hypothesis's per-example deadline
+# and its "generating data is slow" health check both time the machine, not the code.
+settings.register_profile("kiosk", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kiosk")

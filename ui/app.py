@@ -1,18 +1,25 @@
 """`kiosk-app` (what `make run` starts): the kiosk window, or the headless demo without a display.
 
-Start of day: the data directory's keys are unlocked with the staff passphrase (from the
-terminal, --passphrase-file or KIOSK_PASSPHRASE). A data directory without keys (a first
-try on a new machine) becomes a temporary demo kiosk, whose passphrase is printed. Without a
-camera and microphone the kiosk uses clearly labelled sample media.
+The data directory is found exactly as `kiosk` finds it (--data-dir, else $KIOSK_DATA_DIR,
+else the platform's user data directory). Where `kiosk init` has been run, that kiosk opens:
+its settings, its interview, and a start-of-day unlock with the staff passphrase (from
+--passphrase-file or KIOSK_PASSPHRASE, else asked on screen). Anywhere else the app is a
+temporary demo kiosk in a folder of its own, deleted when it closes, so trying the app never
+leaves a half-made kiosk behind for `kiosk init` to refuse. The first line printed says which
+it is. Without a camera and microphone the kiosk uses clearly labelled sample media.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
+import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from kiosk import keys, retention
@@ -21,11 +28,13 @@ from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
 from kiosk.hq_link import load_link
 from kiosk.logs import configure_logging
-from kiosk.paths import DATA_DIR_ENV, resolve_data_dir
-from kiosk.settings import Settings
+from kiosk.paths import DATA_DIR_ENV, data_dir_path, resolve_data_dir
+from kiosk.settings import SETTINGS_FILE, Settings
 from kiosk.store import Store
 from kiosk.syncing import BackgroundSync
 from kiosk.templates import InterviewTemplate, find_template
+
+STAFF_ENTRY = "staff entry: Ctrl+Alt+S, or five taps in the top-left corner"
 
 
 def has_display() -> bool:
@@ -35,19 +44,31 @@ def has_display() -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk-app", description="The Interview Kiosk window.")
-    parser.add_argument("--data-dir", help="data directory (default: as for `kiosk`)")
-    parser.add_argument("--template", help="interview id or file (default: the setting)")
-    parser.add_argument("--video", help="a video to use as sample media instead of a camera")
+    parser = argparse.ArgumentParser(
+        prog="kiosk-app",
+        description="The Interview Kiosk window. It opens the kiosk set up with `kiosk init` in "
+                    "the data directory; where none is set up, it runs a temporary demo kiosk "
+                    "(deleted when it closes) and prints its staff passphrase. With no display "
+                    "it runs the headless demo (`kiosk demo --headless`) instead.")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="the kiosk's data directory (default: $KIOSK_DATA_DIR, else the "
+                             "platform's user data directory, as for `kiosk`)")
+    parser.add_argument("--template", metavar="ID_OR_PATH",
+                        help="the interview to run (default: the interview.template setting)")
+    parser.add_argument("--video", metavar="FILE",
+                        help="play FILE as the candidate's camera and microphone (sample media)")
     parser.add_argument("--windowed", action="store_true",
                         help="a normal window instead of locked full screen (for trying it out)")
-    parser.add_argument("--passphrase-file", help="read the staff passphrase from FILE")
+    parser.add_argument("--passphrase-file", metavar="FILE",
+                        help=f"read the staff passphrase from FILE (else ${PASSPHRASE_ENV}, else "
+                             f"the window asks at start of day); for a demo kiosk, the "
+                             f"passphrase to give it")
     return parser
 
 
 def open_kiosk(data_dir: Path, passphrase: str) -> keys.UnlockedKeys:
     """Unlock the data directory's keys (creating demo keys in an empty directory)."""
-    if not (data_dir / keys.KEYS_DIR / keys.KEY_FILE).exists():
+    if not keys.is_initialised(data_dir):
         keys.init_keys(data_dir, passphrase)
         Store(data_dir, keys.recipients(data_dir)).close()
     return keys.unlock(data_dir, passphrase)
@@ -84,12 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the kiosk window (or the headless demo when there is no display)."""
     args = _parser().parse_args(argv)
     if not has_display():
-        print("There is no display here (DISPLAY is not set), so the kiosk window cannot "
-              "open. Running the headless demo instead; on a kiosk, start a display first "
-              "(see docs/deployment.md).", flush=True)
-        from kiosk.cli import main as cli_main
-
-        return cli_main(["demo", "--headless"])
+        return _headless_demo(args)
     try:
         return _run(args)
     except KioskError as exc:
@@ -97,7 +113,73 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_status
 
 
+def _headless_demo(args: argparse.Namespace) -> int:
+    """No window can open here: the headless demo, always in a temporary folder."""
+    from kiosk.cli import main as cli_main
+
+    home = data_dir_path(args.data_dir)
+    untouched = (f"the kiosk in {home} is not touched" if keys.is_initialised(home)
+                 else f"nothing is changed in {home}")
+    print(f"There is no display here (DISPLAY is not set), so the kiosk window cannot open. "
+          f"Running the headless demo instead, in a temporary folder ({untouched}); "
+          f"on a kiosk, start a display first (see docs/deployment.md).", flush=True)
+    demo = ["demo", "--headless"]
+    for option, value in (("--template", args.template), ("--video", args.video),
+                          ("--passphrase-file", args.passphrase_file)):
+        demo += [option, value] if value else []
+    saved = os.environ.pop(DATA_DIR_ENV, None)  # or the demo would be kept there
+    try:
+        return cli_main(demo)
+    finally:
+        if saved is not None:
+            os.environ[DATA_DIR_ENV] = saved
+
+
+@contextlib.contextmanager
+def kiosk_data_dir(explicit: str | None) -> Iterator[tuple[Path, Path, bool]]:
+    """(data dir to run in, the data directory found, whether this is a demo kiosk).
+
+    A data directory where `kiosk init` ran is used as it is. Otherwise the demo runs in a
+    temporary folder, starting from that directory's settings if it has any, and nothing is
+    written where the kiosk will later be set up.
+    """
+    home = data_dir_path(explicit)
+    if keys.is_initialised(home):
+        yield resolve_data_dir(home), home, False
+        return
+    with tempfile.TemporaryDirectory(prefix="kiosk-app-demo-") as temporary:
+        demo = Path(temporary)
+        if (home / SETTINGS_FILE).is_file():
+            shutil.copyfile(home / SETTINGS_FILE, demo / SETTINGS_FILE)
+        yield demo, home, True
+
+
+def _init_hint(explicit: str | None, home: Path) -> str:
+    return f"kiosk --data-dir {home} init" if explicit else "kiosk init"
+
+
 def _run(args: argparse.Namespace) -> int:
+    with kiosk_data_dir(args.data_dir) as (data_dir, home, demo):
+        settings = Settings.load(data_dir)
+        configure_logging(data_dir)
+        template = find_template(args.template or str(settings.get("interview.template")),
+                                 data_dir)
+        interview = f"interview '{template.title.get(template.default_language)}'"
+        if not demo:
+            print(f"Interview Kiosk: the kiosk in {home}, {interview}.", flush=True)
+            return _open_window(args, data_dir, settings, template, None)
+        passphrase = "demo " + secrets.token_hex(6)
+        if args.passphrase_file or os.environ.get(PASSPHRASE_ENV):
+            passphrase = read_passphrase(args.passphrase_file, PASSPHRASE_ENV, "Passphrase")
+        print(f"Demo kiosk (nothing is set up in {home}; run `{_init_hint(args.data_dir, home)}` "
+              f"to set this kiosk up), {interview}. It is deleted when it closes.\n"
+              f"Staff passphrase for this demo: {passphrase!r} ({STAFF_ENTRY}).", flush=True)
+        return _open_window(args, data_dir, settings, template, passphrase)
+
+
+def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
+                 template: InterviewTemplate, demo_passphrase: str | None) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from capture.devices import list_cameras
@@ -106,32 +188,17 @@ def _run(args: argparse.Namespace) -> int:
     from ui.runtime import Runtime
     from ui.window import KioskWindow
 
-    explicit = args.data_dir or os.environ.get(DATA_DIR_ENV)
-    temporary = None if explicit else tempfile.TemporaryDirectory(prefix="kiosk-app-demo-")
-    data_dir = resolve_data_dir(explicit or (temporary.name if temporary else None))
-    settings = Settings.load(data_dir)
-    configure_logging(data_dir)
-    if temporary is not None or not (data_dir / keys.KEYS_DIR / keys.KEY_FILE).exists():
-        passphrase = "demo " + secrets.token_hex(6)
-        if args.passphrase_file or os.environ.get(PASSPHRASE_ENV):
-            passphrase = read_passphrase(args.passphrase_file, PASSPHRASE_ENV, "Passphrase")
-        print(f"Demo kiosk in {data_dir}. Staff passphrase for this demo: {passphrase!r} "
-              f"(staff entry: Ctrl+Alt+S, or five taps in the top-left corner).", flush=True)
-    else:
-        passphrase = ""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    if passphrase:
-        unlocked = open_kiosk(data_dir, passphrase)
+    if demo_passphrase is not None:
+        unlocked = open_kiosk(data_dir, demo_passphrase)
     elif args.passphrase_file or os.environ.get(PASSPHRASE_ENV):
-        unlocked = open_kiosk(data_dir, read_passphrase(args.passphrase_file, PASSPHRASE_ENV,
-                                                        "Staff passphrase"))
+        unlocked = keys.unlock(data_dir, read_passphrase(args.passphrase_file, PASSPHRASE_ENV,
+                                                         "Staff passphrase"))
     else:
         found = start_of_day(data_dir)
         if found is None:
             return 1
         unlocked = found
-    template_ref = args.template or str(settings.get("interview.template"))
-    template = find_template(template_ref, data_dir)
     store = open_day(data_dir, unlocked, template)
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
@@ -158,11 +225,23 @@ def _run(args: argparse.Namespace) -> int:
         window.show()
     else:
         window.showFullScreen()
-    sys.excepthook = window.report_unexpected  # no traceback ever reaches a candidate
-    status = app.exec()
-    store.close()
-    if temporary is not None:
-        temporary.cleanup()
+    hook, sys.excepthook = sys.excepthook, window.report_unexpected  # no traceback for anyone
+    # A service stopping (SIGTERM) ends the day as closing does: takes finished, the worker
+    # stopped, a demo's folder deleted. The timer lets Python see the signal in Qt's loop.
+    previous = signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    try:
+        status = app.exec()
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGTERM, previous)
+        sys.excepthook = hook
+        if window.isVisible():  # quit by the signal, not closed: shut down as a close does
+            window.hide()
+            runtime.shut_down()
+        store.close()
     return status
 
 

@@ -72,7 +72,7 @@ def open_source(source: str, settings: Settings, seconds: float) -> object:
 def record_command(args: argparse.Namespace) -> int:
     """Record in real time into a vault file sealed to this kiosk's recipients."""
     from capture.recorder import VIDEO_SEGMENT_SIZE, AnswerRecorder
-    from capture.sources import Source
+    from capture.sources import Source, SyntheticSource
     from kiosk.vault import create
 
     data_dir, settings = open_data_dir(args)
@@ -90,7 +90,10 @@ def record_command(args: argparse.Namespace) -> int:
     recorder = AnswerRecorder(source, sink, crf=crf)
     recorder.start()
     deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline and not source.finished.is_set():
+    # The synthetic source ends by itself after --seconds of media, however busy the machine
+    # is; a camera or a file is stopped by the clock.
+    ends_itself = isinstance(source, SyntheticSource)
+    while not source.finished.is_set() and (ends_itself or time.monotonic() < deadline):
         time.sleep(0.1)
         sink.flush()
     stats = recorder.stop()

@@ -6,7 +6,9 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kiosk.errors import ConfigError
 from kiosk.logs import configure_logging
@@ -22,6 +24,29 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+GlobalOptions = Callable[[argparse.ArgumentParser, Any], None]
+
+
+def share_global_options(parser: argparse.ArgumentParser, add: GlobalOptions) -> None:
+    """Let the global options go before or after any subcommand, at any depth.
+
+    `add(parser, default)` adds them: to the top level with default None, and to every
+    subcommand (found by walking the finished grammar, so a new one is covered without being
+    listed) with default SUPPRESS, so that a subcommand's parse leaves a value given before it
+    alone. Given in both places, the later one wins, as a repeated option does.
+    """
+    add(parser, None)
+
+    def walk(node: argparse.ArgumentParser) -> None:
+        for action in node._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                    add(sub, argparse.SUPPRESS)
+                    walk(sub)
+
+    walk(parser)
 
 
 def open_data_dir(args: argparse.Namespace) -> tuple[Path, Settings]:

@@ -34,9 +34,16 @@ _log = get_logger("cli")
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     """Add `demo` and `templates`."""
-    demo = commands.add_parser("demo", help="run the demo interview with a scripted candidate")
+    demo = commands.add_parser(
+        "demo", help="run the demo interview with a scripted candidate",
+        description="A scripted candidate takes an interview through the real recorder, "
+                    "transcription and scoring, with labelled sample media; every step and "
+                    "the scorecard are printed. It runs in a temporary data directory, deleted "
+                    "afterwards, unless --data-dir or $KIOSK_DATA_DIR names one to keep it in.")
     demo.add_argument("--headless", action="store_true",
-                      help="run without a window and print every step (required for now)")
+                      help="run without a window, printing every step (what `kiosk demo` "
+                           "always does; the kiosk window is `kiosk-app`, which `make run` "
+                           "starts)")
     demo.add_argument("--template", metavar="ID_OR_PATH",
                       help="interview to run (default: the interview.template setting)")
     demo.add_argument("--language", metavar="CODE", help="language the candidate chooses")
@@ -44,8 +51,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
                       help="audio files to use as the spoken answers, in name order "
                            "(default: espeak-ng reads sample answers)")
     demo.add_argument("--video", metavar="FILE",
-                      help="a video with sound to play as the candidate for every spoken answer "
-                           "(e.g. ../shared/data/video/derived_brbk7n.mp4)")
+                      help="a video with sound to play as the candidate for every spoken "
+                           "answer (for example a recording of someone answering)")
     demo.add_argument("--json", metavar="OUT",
                       help="also write the reference code and scorecard as JSON to OUT")
     add_passphrase_options(demo)
@@ -69,8 +76,6 @@ def demo_command(args: argparse.Namespace) -> int:
     from kiosk.scorecard import build, render
     from kiosk.worker import WorkerProcess
 
-    if not args.headless:
-        raise ConfigError("the kiosk window is not built yet; run `kiosk demo --headless`")
     answers = _answer_files(args.answers) if args.answers else []
     video = Path(args.video) if args.video else None
     if video is not None and not video.is_file():

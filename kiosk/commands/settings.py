@@ -52,7 +52,12 @@ def settings_set(args: argparse.Namespace) -> int:
     data_dir, settings = open_data_dir(args)
     if args.key not in REGISTRY:
         settings.get(args.key)  # raises the standard unknown-setting error
-    settings.set(args.key, REGISTRY[args.key].parse(args.value))
+    value = REGISTRY[args.key].parse(args.value)
+    if args.key == "interview.template":  # a typo would surface only when the kiosk starts
+        from kiosk.templates import find_template
+
+        find_template(str(value), data_dir)
+    settings.set(args.key, value)
     log_event(_log, "cli.setting_changed", setting=args.key)
     audit_if_initialised(data_dir, "settings.changed", setting=args.key,
                          value=settings.get(args.key))

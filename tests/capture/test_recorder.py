@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
+import threading
+import time
+from collections.abc import Callable
 
 import av
 import numpy as np
 import pytest
 
-from capture.media import DeviceError, DeviceLostError, SinkFullError
+from capture.media import AudioBlock, DeviceError, DeviceLostError, SinkFullError
 from capture.recorder import AnswerRecorder, TakeStats
-from capture.sources import SyntheticSource
+from capture.sources import Source, SyntheticSource
 from kiosk.vault import Identity, VaultWriter, recover
 
 FPS = 30
@@ -50,6 +54,84 @@ def test_a_recording_has_both_streams_and_the_right_length() -> None:
     with av.open(io.BytesIO(copy)) as container:  # the transcription copy: 16 kHz mono
         stream = container.streams.audio[0]
         assert (stream.rate, stream.channels) == (16_000, 1)
+
+
+def test_a_busy_machine_does_not_move_a_take_from_a_source_that_is_not_live() -> None:
+    """Media timestamps, not scheduling, place a synthetic take: however late the source's
+    thread gets to run (here every clock reading comes 25 ms after the last, as on a machine
+    busy with other work), the take is the same, to the millisecond."""
+    def busy_clock(step: float) -> Callable[[], float]:
+        ticks = itertools.count()
+        return lambda: 1000.0 + next(ticks) * step
+
+    takes = [record(SyntheticSource(640, 480, FPS, seconds=6, realtime=False),
+                    clock=busy_clock(step))[0] for step in (0.0, 0.025, 0.040)]
+    assert takes[0] == takes[1] == takes[2]
+    assert takes[1].audio_gaps == 0 and round(takes[1].video_seconds, 3) == 6.0
+    # Sound runs to the end of its last 1024-sample block: 6.016 s, a constant, under a frame.
+    assert takes[1].drift == pytest.approx(0.016 - 0.000333, abs=1e-6)
+
+
+class FinishesAsTheEncoderLooks(Source):
+    """Sound that arrives in the instant between the encoder finding the queues empty and
+    it seeing that the source has finished: the last block of a file, on a busy machine."""
+
+    audio_rate = 48_000
+    BLOCKS = 10
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._release = threading.Event()
+
+    def start(self, clock, video, audio, origin=None) -> None:  # type: ignore[no-untyped-def]
+        self._base = clock() if origin is None else origin
+        super().start(clock, video, audio, origin)
+        polled = audio.get_nowait
+
+        def get_nowait():  # type: ignore[no-untyped-def]
+            item = polled()
+            if item is None and not self._release.is_set():  # all but the last are taken
+                audio._queue.put(self.block(self.BLOCKS - 1))
+                self._release.set()
+                assert self.finished.wait(10)
+            return item
+
+        audio.get_nowait = get_nowait  # type: ignore[method-assign]
+
+    def block(self, index: int) -> AudioBlock:
+        return AudioBlock(self._base + index * 1024 / self.audio_rate,
+                          np.full(1024, 0.1, np.float32), self.audio_rate)
+
+    def _run(self, clock) -> None:  # type: ignore[no-untyped-def]
+        assert self.audio is not None
+        for index in range(self.BLOCKS - 1):
+            self.audio.put_wait(self.block(index), self._stop)
+        self._release.wait(10)
+
+
+def test_what_a_source_delivers_as_it_finishes_is_recorded() -> None:
+    stats, _, _ = record(FinishesAsTheEncoderLooks(), audio=False)
+    assert stats.audio_seconds * 48_000 == FinishesAsTheEncoderLooks.BLOCKS * 1024
+
+
+class FlushesWhenStopped(Source):
+    """A microphone that hands over its last buffer as it closes, a moment after stop."""
+
+    audio_rate = 48_000
+
+    def _run(self, clock) -> None:  # type: ignore[no-untyped-def]
+        assert self.audio is not None
+        self._stop.wait(10)
+        time.sleep(0.2)  # the device closing
+        self.audio.put(AudioBlock(self._origin, np.full(4800, 0.1, np.float32),
+                                  self.audio_rate))
+
+
+def test_what_a_device_delivers_while_stopping_is_recorded() -> None:
+    recorder = AnswerRecorder(FlushesWhenStopped(), io.BytesIO())
+    recorder.start()
+    stats = recorder.stop()
+    assert stats.audio_seconds == pytest.approx(0.1)
 
 
 def onsets(samples: np.ndarray, rate: int) -> list[float]:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import av
@@ -23,12 +22,16 @@ RECORDER = textwrap.dedent("""
     identity = Identity(Identity.generate().suite, bytes.fromhex(sys.argv[2]))
     sink = create(sys.argv[1], [identity.recipient], segment_size=VIDEO_SEGMENT_SIZE,
                   fsync_interval=0.25)
-    recorder = AnswerRecorder(SyntheticSource(640, 480, 30), sink)
+    # Not paced like a camera: a camera on a busy machine drops frames, which lowers the
+    # bitrate and so stretches the last, unfinished vault segment over more seconds. Here
+    # every frame is encoded, so the bytes per second, and what a kill can cost, are fixed.
+    recorder = AnswerRecorder(SyntheticSource(640, 480, 30, realtime=False), sink)
     recorder.start()
-    print("started", flush=True)
     while True:
         time.sleep(0.25)
+        encoded = recorder.encoded_seconds  # read before the flush: all of it is handed on
         sink.flush()  # a recorder's owner flushes while it records
+        print(encoded, flush=True)
 """)
 
 
@@ -38,12 +41,17 @@ def test_sigkill_mid_answer_loses_at_most_a_second(tmp_path: Path) -> None:
     with subprocess.Popen([sys.executable, "-c", RECORDER, str(path),
                            identity.private_bytes().hex()],
                           stdout=subprocess.PIPE, text=True) as child:
-        assert child.stdout is not None and child.stdout.readline().strip() == "started"
-        started = time.monotonic()
-        time.sleep(4.0)
+        # Killed once 4 s of the answer had been encoded and flushed, however long that took
+        # on this machine: the loss is measured against what the recorder had done, not
+        # against the wall clock (an encoder behind a busy machine is a benchmark's concern).
+        assert child.stdout is not None
+        recorded_for = 0.0
+        for line in child.stdout:
+            recorded_for = float(line)
+            if recorded_for >= 4.0:
+                break
         child.send_signal(signal.SIGKILL)
-        recorded_for = time.monotonic() - started
-        child.wait(timeout=10)
+        child.wait(timeout=60)
     saved = io.BytesIO()
     with path.open("rb") as source:
         report = recover(source, [identity], saved)

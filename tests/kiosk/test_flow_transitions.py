@@ -119,7 +119,7 @@ ACTIONS = st.one_of(
 
 
 @settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(script=st.lists(ACTIONS, max_size=60))
 def test_any_sequence_of_actions_keeps_the_flow_consistent(
         make_harness: Callable[..., Harness], script: list[str | float]) -> None:

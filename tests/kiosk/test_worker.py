@@ -72,7 +72,7 @@ def test_the_worker_transcribes_and_scores_a_finished_session(kiosk_dir) -> None
     session_id = record_session(data_dir, ANSWERS)
     assert job_states(data_dir) == {"queued": 3}  # two answers and scoring, with the answers
     worker = WorkerProcess(data_dir, unlocked.identity, once=True)
-    assert worker.wait(timeout=120) == 0, worker.error_output
+    assert worker.wait(timeout=600) == 0, worker.error_output
     assert [(e["event"], e.get("kind")) for e in worker.events] == [
         ("ready", None), ("started", "transcribe"), ("done", None), ("started", "transcribe"),
         ("done", None), ("started", "score"), ("done", None)]
@@ -91,7 +91,7 @@ def test_the_worker_transcribes_and_scores_a_finished_session(kiosk_dir) -> None
 def test_no_suggestions_when_the_candidate_declined_ai(kiosk_dir) -> None:
     data_dir, unlocked = kiosk_dir
     session_id = record_session(data_dir, ANSWERS, ai=False)
-    WorkerProcess(data_dir, unlocked.identity, once=True).wait(timeout=120)
+    WorkerProcess(data_dir, unlocked.identity, once=True).wait(timeout=600)
     store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
     assert set(transcripts(store, session_id)) == set(ANSWERS)  # transcribed, for people
     assert scores(store, session_id) == {}
@@ -103,15 +103,15 @@ def test_a_killed_worker_job_is_retried_and_finishes_once(kiosk_dir) -> None:
     long_answer = " ".join(["I listened to the customer and then I offered a refund."] * 12)
     session_id = record_session(data_dir, {"introduce-yourself": long_answer})
     worker = WorkerProcess(data_dir, unlocked.identity)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a hang guard: loading the model can take minutes
     while job_states(data_dir).get("running", 0) == 0:
         assert time.monotonic() < deadline, "the worker never started the job"
         time.sleep(0.05)
     worker.process.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
+    worker.wait(timeout=60)
     assert job_states(data_dir) == {"running": 1, "queued": 1}  # caught mid-job
     again = WorkerProcess(data_dir, unlocked.identity, once=True)
-    assert again.wait(timeout=120) == 0, again.error_output
+    assert again.wait(timeout=600) == 0, again.error_output
     assert again.events[0] == {"event": "ready", "requeued": 1, "backlog": 2}
     assert job_states(data_dir) == {"done": 2}
     db = sqlite3.connect(data_dir / "kiosk.db")
@@ -125,7 +125,7 @@ def test_a_bad_model_stops_the_worker_at_start_up(kiosk_dir, tmp_path: Path) -> 
     data_dir, unlocked = kiosk_dir
     worker = WorkerProcess(data_dir, unlocked.identity, once=True,
                            model_dir=tmp_path / "no-model-here")
-    assert worker.wait(timeout=60) != 0
+    assert worker.wait(timeout=600) != 0
     assert "ModelError" in worker.error_output and "does not exist" in worker.error_output
     assert worker.events == []
 
@@ -136,7 +136,7 @@ def test_pause_and_resume(kiosk_dir) -> None:
     stat = Path(f"/proc/{worker.process.pid}/stat")
 
     def settles_to(wanted: bool) -> bool:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60  # a hang guard: a busy machine is waited for
         while time.monotonic() < deadline:
             if (stat.read_text().split()[2] == "T") == wanted:
                 return True
@@ -178,9 +178,9 @@ def test_the_worker_does_not_outlive_the_kiosk(kiosk_dir) -> None:
             "while not w.events: time.sleep(0.05)\n"
             "print(w.process.pid, flush=True)\n"
             "os._exit(0)\n")],
-        capture_output=True, text=True, check=True, timeout=60)
+        capture_output=True, text=True, check=True, timeout=600)
     pid = int(parent.stdout.split()[-1])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a hang guard: a busy machine is waited for
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         stat = Path(f"/proc/{pid}/stat").read_text().split()
         if stat[2] == "Z":

@@ -104,6 +104,7 @@ def browser() -> Iterator[object]:
 
 def sign_in(browser: object, site: Site, name: str, password: str = PASSWORD) -> object:
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.set_default_timeout(120_000)  # a hang guard: a busy machine is waited for
     page.goto(f"{site.hq.url}/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
@@ -159,12 +160,12 @@ def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site
     page.goto(site.hq.url + site.path)
     assert page.get_by_test_id("candidate-name").inner_text() == "Meera Iyer"
     video = page.locator("video").first
-    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20000)
+    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=120_000)
     duration = video.evaluate("v => v.duration")
     assert 5.0 <= duration <= 7.0
     page.locator(".transcript .word", has_text="college").first.click()
     page.wait_for_function("document.querySelector('video').currentTime > 4.0",
-                           timeout=20000)
+                           timeout=120_000)
     # A seek asks HQ for a byte range of the decrypted file.
     video.evaluate("v => { v.pause(); v.currentTime = 2.5; }")
     page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
