@@ -56,10 +56,19 @@ def window_is_viewable(display: str) -> bool:
     return shown.returncode == 0 and "IsViewable" in shown.stdout
 
 
+def runtime_dir(home: Path) -> Path:
+    """A private XDG runtime folder, as a login session has one."""
+    path = home / "run"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def run_on_x(display: str, home: Path, tmp: Path, *argv: str) -> tuple[bool, int, str]:
     """Start kiosk-app, wait for its window on X, stop it with SIGTERM: (shown, status, output)."""
     env = {**os.environ, "DISPLAY": display, "HOME": str(home),
-           "XDG_DATA_HOME": str(home / ".local" / "share"), "TMPDIR": str(tmp)}
+           "XDG_DATA_HOME": str(home / ".local" / "share"), "TMPDIR": str(tmp),
+           # libpulse keeps its runtime folder there, else in TMPDIR
+           "XDG_RUNTIME_DIR": str(runtime_dir(home))}
     for name in ("QT_QPA_PLATFORM", "KIOSK_DATA_DIR", "WAYLAND_DISPLAY"):
         env.pop(name, None)
     app = subprocess.Popen([str(Path(sys.executable).parent / "kiosk-app"), "--windowed",
