@@ -26,6 +26,7 @@ SCORECARD_SCHEMA = "interview-kiosk/scorecard"
 SCORECARD_VERSIONS = (1,)
 MAX_CONTENT_BYTES = 8 * 1024 * 1024   # opened; the sealed form is at most 2 MiB
 _TEXT = 20_000                        # a typed answer, a note, a transcript excerpt
+_EVIDENCE_METHODS = ("phrases", "meaning")  # kiosk.scoring.evidence.EVIDENCE_METHODS
 _LINE = 500                           # a flag, a label, an explanation's sentence
 _NAME = 200
 _SECONDS = 86_400.0                   # no answer, pause or time offset exceeds a day
@@ -336,7 +337,7 @@ def _competency(value: object, where: str, question_ids: Collection[str]) -> dic
 
 
 def _evidence(value: object, where: str, question_ids: Collection[str]) -> dict[str, Any]:
-    names = ("question_id", "start", "end", "text", "indicator", "phrase")
+    names = ("question_id", "start", "end", "text", "indicator", "phrase", "score", "method")
     doc = fields.obj(value, where, names, ("question_id", "start", "end", "text"))
     question_id = fields.text(doc["question_id"], f"{where}.question_id", 64, QUESTION_ID)
     if question_id not in question_ids:
@@ -348,7 +349,10 @@ def _evidence(value: object, where: str, question_ids: Collection[str]) -> dict[
             "indicator": fields.text(doc.get("indicator", ""), f"{where}.indicator", _TEXT,
                                      empty=True),
             "phrase": fields.text(doc.get("phrase", ""), f"{where}.phrase", _TEXT,
-                                  empty=True)}
+                                  empty=True),
+            "score": fields.number(doc.get("score", 1.0), f"{where}.score", 0.0, 1.0),
+            "method": fields.choice(doc.get("method", "phrases"), f"{where}.method",
+                                    _EVIDENCE_METHODS)}
 
 
 def _review(value: object) -> dict[str, Any]:

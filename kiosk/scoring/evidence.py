@@ -11,6 +11,9 @@ from kiosk.transcript import Transcript, Word
 
 STRUCTURE_LABEL = "structure"
 
+# How a piece of evidence was found: by the template's phrases, or by meaning.
+EVIDENCE_METHODS = ("phrases", "meaning")
+
 # Cues that an answer is told as situation, task, action and result. They count only for
 # competencies with `structure_cues = true`, and together as one extra indicator.
 STRUCTURE_CUES: dict[str, tuple[str, ...]] = {
@@ -34,6 +37,8 @@ class Evidence:
     text: str  # the matched words as they were recognised
     indicator: str  # the indicator's label, or "structure: <part>"
     phrase: str  # the phrase or cue as the rubric wrote it
+    score: float = 1.0  # how strongly it shows the indicator, 0 to 1 (a phrase match is 1)
+    method: str = "phrases"  # what found it: one of EVIDENCE_METHODS
 
 
 def find_evidence(competency: Competency, question_id: str,
