@@ -20,7 +20,7 @@ from hq.config import publish_template
 from hq.importer import import_bundle
 from hq.storage import HqStorage, StorageError
 from kiosk import keys
-from kiosk.commands.common import Parser, read_passphrase, share_global_options
+from kiosk.commands.common import Parser, read_passphrase, reader_went_away, share_global_options
 from kiosk.errors import KioskError, TemplateError
 from sync.bundle import BundleError
 
@@ -383,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = args.handler(args)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
         return status
     except TemplateError as exc:
         for problem in exc.problems:
@@ -397,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kiosk-hq: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return reader_went_away()
 
 
 if __name__ == "__main__":

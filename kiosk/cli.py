@@ -22,7 +22,7 @@ from kiosk.commands import (
     transcription,
     vault,
 )
-from kiosk.commands.common import Parser, share_global_options
+from kiosk.commands.common import Parser, reader_went_away, share_global_options
 from kiosk.errors import KioskError, TemplateError
 from kiosk.logs import get_logger
 
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = args.handler(args)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
         return status
     except TemplateError as exc:
         for problem in exc.problems:
@@ -74,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kiosk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return reader_went_away()
     except Exception as exc:
         _log.exception("cli.internal_error", extra={"kiosk_fields": {"command": args.command}})
         print(f"kiosk: internal error ({type(exc).__name__}); details are in the kiosk log",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -87,3 +88,15 @@ def read_passphrase(file: str | None, env: str, prompt: str, confirm: bool = Fal
     if confirm and getpass.getpass(f"{prompt} again: ") != first:
         raise ConfigError("the two passphrases differ; nothing was changed")
     return first
+
+
+# The shell's status for a writer killed by SIGPIPE (128 + 13).
+CLOSED_PIPE_STATUS = 141
+
+
+def reader_went_away() -> int:
+    """A reader that stopped early (`kiosk … | head`) is no failure of ours: the rest of the
+    output goes nowhere, quietly, and the status is the one a shell gives such a writer."""
+    with contextlib.suppress(OSError):  # no descriptor to replace: nothing more is written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return CLOSED_PIPE_STATUS

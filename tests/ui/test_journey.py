@@ -120,6 +120,13 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     kiosk.click(kiosk.screen.primary)  # finish answer
     assert kiosk.flow.step is Step.REVIEW
     assert kiosk.screen.again.text() == "Try again (1 left)"
+    i18n.set_language("hi")
+    try:
+        kiosk.screen.retranslate()  # one try left is singular in Hindi too
+        assert kiosk.screen.again.text() == "फिर से कोशिश करें (1 मौका बाकी)"
+    finally:
+        i18n.set_language("en")
+        kiosk.screen.retranslate()
     media = kiosk.runtime.take_media()  # decrypted into memory for playback, never a file
     assert media is not None and media[4:8] == b"ftyp"
     kiosk.click(kiosk.screen.watch)

@@ -302,7 +302,8 @@ class ReviewScreen(Screen):
         left = flow.takes_left
         self.again.setVisible(left is None or left > 0)
         set_text(self.again, i18n.tr("review.again") if left is None
-                 else i18n.tr("review.again_left", left=left))
+                 else i18n.tr("review.again_one_left" if left == 1 else "review.again_left",
+                              left=left))
         set_text(self.use, i18n.tr("review.use"))
         latest_text = takes[-1].text if takes else None
         self.watch.setVisible(latest_text is None and bool(takes)
