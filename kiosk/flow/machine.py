@@ -126,8 +126,9 @@ class CandidateFlow:
 
     @property
     def takes_left(self) -> int | None:
-        """Retakes still allowed for the current question (None: unlimited, in practice)."""
-        if self._practice:
+        """Retakes still allowed for the current question (None: unlimited, in practice, or
+        when there is no question, as on the finished screen where the language may change)."""
+        if self._practice or self._index >= len(self.template.questions):
             return None
         allowed = plan.allowed_takes(self._current_question(), self._accommodations)
         counted = [t for t in self._attempt.takes if t.ended_by != "device"]

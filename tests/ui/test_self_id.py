@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kiosk import keys, self_id
 from kiosk.clock import FakeClock
+from kiosk.compliance import profiles
 from kiosk.flow import CandidateFlow, Step
 from kiosk.scorecard import build
 from kiosk.scripted import answer_everything
 from kiosk.store import Store, outbox
 from kiosk.templates import find_template, parse_template
+from ui import i18n
 from ui.runtime import Runtime
 from ui.window import KioskWindow
 
@@ -88,3 +92,32 @@ def test_the_consent_screen_shows_the_profiles_notice(qtbot, tmp_path: Path) -> 
     details = window.current.details.text()
     assert "Grievance Officer" in details and "at most 7 days" in details
     store.close()
+
+
+def test_self_id_reads_in_the_candidates_language_and_keeps_the_profiles_word(
+        qtbot, tmp_path: Path) -> None:
+    window, store, session_id = finished_window(qtbot, tmp_path)
+    screen = window.current
+    i18n.set_language("hi")
+    try:
+        assert screen.questions["gender"].text() == "लिंग"
+        assert screen.choices["gender"].accessibleName() == "लिंग"
+        gender = screen.choices["gender"]
+        assert [gender.itemText(i) for i in range(gender.count())] == [
+            "नहीं बताना चाहते", "महिला", "पुरुष", "ट्रांसजेंडर", "कोई अन्य लिंग"]
+        gender.setCurrentIndex(gender.findData("another gender"))
+        screen.save_self_id.click()
+    finally:
+        i18n.set_language("en")
+    assert screen.questions["gender"].text() == "Gender"
+    assert self_id.load(store, session_id) == {"gender": "another gender"}
+    store.close()
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_every_profiles_self_id_has_words_in_every_kiosk_language(language: str) -> None:
+    missing = [f"{kind}.{word}" for profile in profiles().values()
+               for question, answers in profile.self_id.items()
+               for kind, word in [("question", question), *(("answer", a) for a in answers)]
+               if f"self_id_{kind}.{word}" not in i18n.catalog(language)]
+    assert not missing, f"{language}.toml lacks {missing}"

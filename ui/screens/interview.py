@@ -376,14 +376,16 @@ class FinishedScreen(Screen):
         self.self_id_intro = label("muted")
         form.addRow(self.self_id_intro)
         self.choices: dict[str, QComboBox] = {}
+        self.questions: dict[str, QLabel] = {}
         for question, answers in self_id.questions(self.flow.template).items():
             choice = QComboBox()
-            choice.setAccessibleName(question.replace("_", " "))
             choice.addItem("", "")  # "prefer not to say", set in retranslate
             for answer in answers:
-                choice.addItem(answer, answer)
+                choice.addItem(answer, answer)  # the profile's own word is what is kept
             self.choices[question] = choice
-            form.addRow(question.replace("_", " ").capitalize(), choice)
+            self.questions[question] = QLabel()
+            self.questions[question].setWordWrap(True)
+            form.addRow(self.questions[question], choice)
         self.save_self_id = button()
         self.save_self_id.clicked.connect(self.keep_self_id)
         form.addRow(self.save_self_id)
@@ -416,8 +418,21 @@ class FinishedScreen(Screen):
                                         days=self.flow.template.policy.retention_days))
         self.self_id.setTitle(i18n.tr("finished.self_id_title"))
         self.self_id_intro.setText(i18n.tr("finished.self_id_intro"))
-        for choice in self.choices.values():
+        for question, choice in self.choices.items():
+            asked = self_id_text("question", question, question.replace("_", " ").capitalize())
+            self.questions[question].setText(asked)
+            choice.setAccessibleName(asked)
             choice.setItemText(0, i18n.tr("finished.self_id_skip"))
+            for index in range(1, choice.count()):
+                answer = str(choice.itemData(index))
+                choice.setItemText(index, self_id_text("answer", answer, answer))
         if self.save_self_id.isEnabled():
             set_text(self.save_self_id, i18n.tr("finished.self_id_save"))
         set_text(self.done, i18n.tr("common.done"))
+
+
+def self_id_text(kind: str, word: str, otherwise: str) -> str:
+    """A self-ID question or answer in the candidate's language; a profile's word that no
+    catalog has yet is shown as the profile wrote it."""
+    key = f"self_id_{kind}.{word}"
+    return i18n.tr(key) if i18n.has(key) else otherwise
