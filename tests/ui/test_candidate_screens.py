@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from kiosk.templates import AnswerMode
 from tests.capture.test_sources import make_clip
 from tests.ui.test_journey import Kiosk
 from ui import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -225,15 +228,17 @@ def test_a_candidate_who_types_is_not_told_the_camera_cannot_see_them(qtbot,
     assert kiosk.flow.step is Step.READ
 
 
-def to_device_check(kiosk: Kiosk) -> str:
+def to_device_check(kiosk: Kiosk, language: str = "en") -> str:
     """Consent, no adjustments, then the check's verdict once the live preview is judged."""
     to_consent(kiosk)
+    i18n.set_language(language)
     for box in (kiosk.screen.recording, kiosk.screen.retention, kiosk.screen.ai):
         box.setChecked(True)
     kiosk.click(kiosk.screen.agree)
     kiosk.click(kiosk.screen.none)
     results = kiosk.screen.results
-    kiosk.qtbot.waitUntil(lambda: not results.text().startswith("Checking"), timeout=60_000)
+    checking = i18n.tr("check.checking")
+    kiosk.qtbot.waitUntil(lambda: results.text() != checking, timeout=60_000)
     return results.text()
 
 
@@ -247,6 +252,36 @@ def test_live_devices_are_judged_on_what_their_preview_shows(qtbot, tmp_path: Pa
     assert "✓ The camera is working." in verdict
     assert "✓ The microphone is working." in verdict
     assert "We cannot see your face" in verdict  # a test pattern has none
+
+
+def test_the_device_check_speaks_the_candidates_language(qtbot, tmp_path: Path) -> None:
+    def live(mode):
+        return SyntheticSource(1280 if mode is AnswerMode.VIDEO else 0, 720, 30.0)
+
+    try:
+        verdict = to_device_check(Kiosk(qtbot, tmp_path / "kiosk", live_source=live), "hi")
+    finally:
+        i18n.set_language("en")
+    assert "✓ कैमरा काम कर रहा है।" in verdict
+    assert "✗ हमें आपका चेहरा नहीं दिख रहा है। स्क्रीन की ओर मुँह करके बैठें" in verdict
+    assert "camera" not in verdict.lower()
+
+
+def test_every_sentence_of_the_device_check_reads_in_every_kiosk_language() -> None:
+    tree = ast.parse((ROOT / "capture" / "check.py").read_text(encoding="utf-8"))
+    said = set()
+    for node in ast.walk(tree):  # what a check says is passed to CheckResult, or named first
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("CheckResult", "move"):
+            said |= {a.value for a in node.args if isinstance(a, ast.Constant)
+                     and isinstance(a.value, str) and a.value.endswith(".")}
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and any(getattr(n, "id", "").endswith("_FIX") or getattr(n, "id", "") == "nothing"
+                        for n in node.targets):
+            said.add(node.value.value)
+    assert len(said) > 30  # the walk still finds the sentences
+    for language in ("en", "hi"):
+        missing = sorted(s for s in said if f"check_says.{s}" not in i18n.catalog(language))
+        assert not missing, f"{language}.toml [check_says] lacks {missing}"
 
 
 def test_a_dark_lens_and_a_dead_microphone_are_named(qtbot, tmp_path: Path) -> None:

@@ -99,8 +99,8 @@ class DeviceCheckScreen(Screen):
         found = self.runtime.device_check() if need_camera or need_microphone else []
         results = [r for r in found if (need_camera if r.name in CAMERA_CHECKS
                                         else need_microphone)]
-        lines = [("✓ " if r.ok else "✗ ") + r.message + ("" if r.ok or not r.fix else
-                                                         f" {r.fix}") for r in results]
+        lines = [("✓ " if r.ok else "✗ ") + check_says(r.message)
+                 + ("" if r.ok or not r.fix else f" {check_says(r.fix)}") for r in results]
         self.results.setText("\n".join(lines))
         camera = all(r.ok for r in results if r.name == "camera")
         microphone = all(r.ok for r in results if r.name == "microphone")
@@ -436,3 +436,9 @@ def self_id_text(kind: str, word: str, otherwise: str) -> str:
     catalog has yet is shown as the profile wrote it."""
     key = f"self_id_{kind}.{word}"
     return i18n.tr(key) if i18n.has(key) else otherwise
+
+
+def check_says(sentence: str) -> str:
+    """A device check's sentence (capture knows only English) in the candidate's language."""
+    key = f"check_says.{sentence}"
+    return i18n.tr(key) if i18n.has(key) else sentence
