@@ -8,7 +8,7 @@ typed and bounded, or a ProtocolError naming the first field that is wrong. A ki
 (or anyone holding its key) can then put nothing in a sealed record that a page, a zip
 entry name or a report would trip over.
 
-The shapes are those `kiosk.sync_items` writes; docs/sync-protocol.md and
+The shapes are those `kiosk.uplink.items` writes; docs/sync-protocol.md and
 docs/scorecard.md describe them.
 """
 
@@ -385,7 +385,7 @@ _TRANSCRIPT_KEYS = ("text", "language", "language_probability", "duration", "nee
 
 
 def transcript(value: object) -> dict[str, Any]:
-    """`kiosk.transcript.Transcript.to_json()`'s shape, bounded."""
+    """`kiosk.transcription.transcript.Transcript.to_json()`'s shape, bounded."""
     where = "transcript"
     doc = fields.obj(value, where, _TRANSCRIPT_KEYS,
                      ("text", "language", "duration", "needs_review", "review_reasons",

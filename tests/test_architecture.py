@@ -58,7 +58,7 @@ def test_the_domain_runs_with_qt_not_importable() -> None:
             for info in pkgutil.walk_packages(module.__path__, package + "."):
                 if not info.name.endswith("__main__"):
                     importlib.import_module(info.name)
-        from kiosk.cli import main
+        from kiosk.commands.main import main
         sys.exit(main(["demo", "--headless"]))
     """)
     done = run(sys.executable, "-c", script)
@@ -108,7 +108,7 @@ def test_every_kiosk_error_is_drawn_in_the_tree() -> None:
 
 def test_the_staff_command_line_loads_no_media_libraries() -> None:
     """`kiosk settings`, `kiosk erase` & co. stay quick and work if a media library breaks."""
-    done = run(sys.executable, "-c", "import sys, kiosk.cli; print(sorted(m for m in "
+    done = run(sys.executable, "-c", "import sys, kiosk.commands.main; print(sorted(m for m in "
                "('av', 'cv2', 'faster_whisper', 'ctranslate2', 'PySide6') if m in sys.modules))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk import keys, self_id
+from kiosk import keys
 from kiosk.clock import FakeClock
+from kiosk.demo.scripted_candidate import answer_everything
 from kiosk.flow import CandidateFlow, Step
-from kiosk.scorecard import build
-from kiosk.scripted import answer_everything
+from kiosk.privacy import self_id
+from kiosk.scoring.scorecard import build
 from kiosk.store import Store, outbox
 from kiosk.templates import find_template, parse_template
 from ui.runtime import Runtime
