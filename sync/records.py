@@ -14,7 +14,6 @@ docs/scorecard.md describe them.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -40,27 +39,7 @@ _LEVEL_KEYS = ("1", "2", "3", "4", "5")
 
 def load(raw: bytes, what: str) -> dict[str, Any]:
     """The opened bytes as one strict JSON object (bounded, no NaN, no repeated member)."""
-    if len(raw) > MAX_CONTENT_BYTES:
-        raise ProtocolError(f"the {what} is larger than {MAX_CONTENT_BYTES} bytes")
-    try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_refuse, object_pairs_hook=_once)
-    except ProtocolError:
-        raise
-    except (ValueError, RecursionError):
-        raise ProtocolError(f"the {what} is not JSON") from None
-    fields.encodable(doc, f"the {what}")
-    return fields.obj(doc, f"the {what}")
-
-
-def _refuse(name: str) -> None:
-    raise ProtocolError(f"{name} is not allowed in a record")
-
-
-def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ProtocolError("a JSON object in a record names one member twice")
-    return result
+    return fields.json_object(raw, f"the {what}", MAX_CONTENT_BYTES)
 
 
 def _seconds(value: object, where: str) -> float:
