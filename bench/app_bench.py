@@ -16,20 +16,19 @@ Three design targets, measured on whatever machine this runs on:
 2. **Resident memory at most 600 MB while recording and transcribing.** The parent fills a
    data directory with `--sessions` completed demo interviews whose two spoken answers are
    about `--answer-seconds` of espeak-ng speech each (synthesised, AAC-encoded into vault
-   files at `store.audio_path(...)`, as `tests/kiosk/transcription/test_worker.py` does),
-   so the worker has
-   2 x `--sessions` long transcription jobs queued. A child process then starts as the kiosk
-   does (unlock, store, `WorkerProcess`, `Runtime` with sample media, `KioskWindow`), waits
-   until the worker has loaded its model and begun transcribing, drives the flow on a
-   `FakeClock` to the ANSWER step of the demo's first (video) question, so the real
-   `AnswerRecorder` records 1280x720@30 sample media in real time into vault files with the
-   live preview on screen, and keeps the Qt event loop running for `--seconds`. Meanwhile
+   files at `store.audio_path(...)`, as `tests/kiosk/transcription/test_worker.py` does), so
+   the worker has 2 x `--sessions` long transcription jobs queued. A child process then starts
+   as the kiosk does (unlock, store, `WorkerProcess`, `Runtime` with sample media,
+   `KioskWindow`), waits until the worker has loaded its model and begun transcribing, drives
+   the flow on a `FakeClock` to the ANSWER step of the demo's first (video) question, so the
+   real `AnswerRecorder` records 1280x720@30 sample media in real time into vault files with
+   the live preview on screen, and keeps the Qt event loop running for `--seconds`. Meanwhile
    the parent reads `VmRSS` of the app process and of the worker process from
    `/proc/PID/status` every `--interval` seconds and reports peak and mean of each and of
-   their sum (the kiosk is both processes), plus each process's `VmHWM` (high-water mark
-   since it started) at the end. Because the two processes map many of the same libraries,
-   the RSS sum counts shared pages twice; the sum of `Pss` (`/proc/PID/smaps_rollup`) and of
-   `RssAnon` are printed as well, for that view.
+   their sum (the kiosk is both processes), plus each process's `VmHWM` (high-water mark since
+   it started) at the end. Because the two processes map many of the same libraries, the RSS
+   sum counts shared pages twice; the sum of `Pss` (`/proc/PID/smaps_rollup`) and of `RssAnon`
+   are printed as well, for that view.
 
    On a machine with 2 cores or fewer the kiosk pauses the worker (SIGSTOP) while an answer
    is recorded. `--worker-mode running` (the worst case) disables that pause in the child so

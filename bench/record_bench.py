@@ -78,9 +78,9 @@ VAULT_SHARE_TARGET = 5.0  # percent of the recording's CPU time
 READY_TIMEOUT = 600.0  # seconds for the subprocess to synthesise speech and load the model
 REPLAY_REPEAT = 3
 
-# The transcription subprocess: nice 10 as kiosk.transcription.worker, speech made once,
-# then a loop.
-# argv: speech seconds, threads. It prints "ready <seconds>" then "done <n> <seconds>" lines.
+# The transcription subprocess: nice 10 as kiosk.transcription.worker, speech made once, then
+# a loop. argv: speech seconds, threads. It prints "ready <seconds>" then "done <n> <seconds>"
+# lines.
 TRANSCRIBE_LOOP = """
 import os, sys, time
 import numpy as np

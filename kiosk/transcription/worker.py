@@ -3,10 +3,10 @@
 `WorkerProcess` starts `python -m kiosk.transcription.worker`, hands it the unlocked kiosk key
 through a pipe (never the disk, argv or environment), and reads its progress as JSON lines.
 The worker runs at low CPU priority, queues again any job a dead worker left running, then
-takes jobs one by one: decrypt the answer's audio in memory, transcribe, store the transcript (and,
-once every answer of a finished session is in, the score suggestions) in one transaction.
-While an answer is being recorded on a machine with few cores, the kiosk pauses it
-(SIGSTOP) and resumes it afterwards (SIGCONT).
+takes jobs one by one: decrypt the answer's audio in memory, transcribe, store the transcript
+(and, once every answer of a finished session is in, the score suggestions) in one
+transaction. While an answer is being recorded on a machine with few cores, the kiosk pauses
+it (SIGSTOP) and resumes it afterwards (SIGCONT).
 """
 
 from __future__ import annotations
