@@ -1,3 +1,3 @@
-"""The demo: a scripted candidate and its answers, and the headless demo interview the `kiosk demo`
-command runs.
+"""The demo: a scripted candidate (`scripted_candidate`) with its sample answers (`answers`),
+and the headless demo interview that `kiosk demo` runs (`headless`).
 """
