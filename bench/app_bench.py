@@ -16,19 +16,19 @@ Three design targets, measured on whatever machine this runs on:
 2. **Resident memory at most 600 MB while recording and transcribing.** The parent fills a
    data directory with `--sessions` completed demo interviews whose two spoken answers are
    about `--answer-seconds` of espeak-ng speech each (synthesised, AAC-encoded into vault
-   files at `store.audio_path(...)`, as `tests/kiosk/test_worker.py` does), so the worker has
-   2 x `--sessions` long transcription jobs queued. A child process then starts as the kiosk
-   does (unlock, store, `WorkerProcess`, `Runtime` with sample media, `KioskWindow`), waits
-   until the worker has loaded its model and begun transcribing, drives the flow on a
-   `FakeClock` to the ANSWER step of the demo's first (video) question, so the real
-   `AnswerRecorder` records 1280x720@30 sample media in real time into vault files with the
-   live preview on screen, and keeps the Qt event loop running for `--seconds`. Meanwhile
+   files at `store.audio_path(...)`, as `tests/kiosk/transcription/test_worker.py` does), so
+   the worker has 2 x `--sessions` long transcription jobs queued. A child process then starts
+   as the kiosk does (unlock, store, `WorkerProcess`, `Runtime` with sample media,
+   `KioskWindow`), waits until the worker has loaded its model and begun transcribing, drives
+   the flow on a `FakeClock` to the ANSWER step of the demo's first (video) question, so the
+   real `AnswerRecorder` records 1280x720@30 sample media in real time into vault files with
+   the live preview on screen, and keeps the Qt event loop running for `--seconds`. Meanwhile
    the parent reads `VmRSS` of the app process and of the worker process from
    `/proc/PID/status` every `--interval` seconds and reports peak and mean of each and of
-   their sum (the kiosk is both processes), plus each process's `VmHWM` (high-water mark
-   since it started) at the end. Because the two processes map many of the same libraries,
-   the RSS sum counts shared pages twice; the sum of `Pss` (`/proc/PID/smaps_rollup`) and of
-   `RssAnon` are printed as well, for that view.
+   their sum (the kiosk is both processes), plus each process's `VmHWM` (high-water mark since
+   it started) at the end. Because the two processes map many of the same libraries, the RSS
+   sum counts shared pages twice; the sum of `Pss` (`/proc/PID/smaps_rollup`) and of `RssAnon`
+   are printed as well, for that view.
 
    On a machine with 2 cores or fewer the kiosk pauses the worker (SIGSTOP) while an answer
    is recorded. `--worker-mode running` (the worst case) disables that pause in the child so
@@ -116,7 +116,7 @@ from kiosk.logs import configure_logging
 from kiosk.settings import Settings
 from kiosk.store import Store
 from kiosk.templates import find_template
-from kiosk.worker import WorkerProcess
+from kiosk.transcription.worker import WorkerProcess
 from ui import theme
 from ui.app import open_kiosk
 from ui.runtime import Runtime
@@ -166,7 +166,7 @@ from kiosk.clock import FakeClock
 from kiosk.flow import CandidateFlow, Step
 from kiosk.store import Store
 from kiosk.templates import find_template
-from kiosk.worker import WorkerProcess
+from kiosk.transcription.worker import WorkerProcess
 from ui import theme
 from ui.runtime import Runtime
 from ui.window import KioskWindow
@@ -511,7 +511,7 @@ def print_startup(runs: list[StartRun]) -> None:
 
 def long_text(question_id: str, seconds: float) -> str:
     """About `seconds` of speech at espeak-ng's 150 words per minute."""
-    from kiosk.demo_answers import GENERIC_ANSWER, sample_answer
+    from kiosk.demo.answers import GENERIC_ANSWER, sample_answer
 
     parts = [sample_answer(question_id), GENERIC_ANSWER]
     words: list[str] = []
@@ -525,10 +525,10 @@ def long_text(question_id: str, seconds: float) -> str:
 def prepare_sessions(data_dir: Path, sessions: int, answer_seconds: float) -> dict[str, float]:
     """`sessions` completed demo interviews with long spoken answers; seconds of each answer."""
     from capture.audio_file import encode_aac
+    from kiosk.demo.scripted_candidate import take_demo_interview
     from kiosk.flow import CandidateFlow, FlowEvent, RecordingStopped
-    from kiosk.scripted import take_demo_interview
-    from kiosk.speech import synthesise
-    from kiosk.transcribe import SAMPLE_RATE
+    from kiosk.transcription.sample_speech import synthesise
+    from kiosk.transcription.transcriber import SAMPLE_RATE
     from kiosk.vault import create
 
     init_data_dir(data_dir)
@@ -873,7 +873,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_startup:
             print_startup(run_startup(work, args.repeat))
         if not (args.skip_memory and args.skip_smoothness):
-            from kiosk.speech import espeak_available
+            from kiosk.transcription.sample_speech import espeak_available
 
             if not espeak_available():
                 print("espeak-ng is not installed: the memory and smoothness parts need it",

@@ -127,7 +127,7 @@ def _words(rng: random.Random, count: int) -> list[str]:
 
 def _scorecard(rng: random.Random, reference: str, interview: str, template_sha: str,
                started: datetime, ended: datetime, levels: dict[str, int]) -> dict[str, Any]:
-    """A scorecard shaped like `kiosk.scorecard.build`'s (docs/scorecard.md)."""
+    """A scorecard shaped like `kiosk.scoring.scorecard.build`'s (docs/scorecard.md)."""
     questions = []
     for number, qid in enumerate(QUESTIONS, 1):
         excerpt = " ".join(_words(rng, 40))

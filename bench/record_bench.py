@@ -67,7 +67,7 @@ from capture.recorder import (
     TakeStats,
 )
 from capture.sources import SyntheticSource
-from kiosk.speech import espeak_available
+from kiosk.transcription.sample_speech import espeak_available
 from kiosk.vault import Identity, Recipient, VaultReader, VaultWriter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -78,15 +78,16 @@ VAULT_SHARE_TARGET = 5.0  # percent of the recording's CPU time
 READY_TIMEOUT = 600.0  # seconds for the subprocess to synthesise speech and load the model
 REPLAY_REPEAT = 3
 
-# The transcription subprocess: nice 10 as kiosk.worker, speech made once, then a loop.
-# argv: speech seconds, threads. It prints "ready <seconds>" then "done <n> <seconds>" lines.
+# The transcription subprocess: nice 10 as kiosk.transcription.worker, speech made once, then
+# a loop. argv: speech seconds, threads. It prints "ready <seconds>" then "done <n> <seconds>"
+# lines.
 TRANSCRIBE_LOOP = """
 import os, sys, time
 import numpy as np
 os.nice(10)
-from kiosk.demo_answers import GENERIC_ANSWER, SAMPLE_ANSWERS
-from kiosk.speech import synthesise
-from kiosk.transcribe import SAMPLE_RATE, Transcriber
+from kiosk.demo.answers import GENERIC_ANSWER, SAMPLE_ANSWERS
+from kiosk.transcription.sample_speech import synthesise
+from kiosk.transcription.transcriber import SAMPLE_RATE, Transcriber
 wanted = int(float(sys.argv[1]) * SAMPLE_RATE)
 texts = [GENERIC_ANSWER, *SAMPLE_ANSWERS.values()]
 parts, total = [], 0

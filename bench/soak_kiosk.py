@@ -62,7 +62,7 @@ class SoakKiosk:
 
     def __init__(self, data_dir: Path, passphrase: str, hands: Hands, *, worker: bool,
                  video: Path | None, size: tuple[int, int]) -> None:
-        from kiosk.worker import WorkerProcess
+        from kiosk.transcription.worker import WorkerProcess
 
         unlocked = keys.unlock(data_dir, passphrase)
         self.passphrase = passphrase

@@ -54,7 +54,7 @@ import jiwer
 from _machine import cpu_model  # bench/ is on the path when a script runs
 
 from capture.audio_file import encode_aac
-from kiosk.transcribe import (
+from kiosk.transcription.transcriber import (
     BUNDLED_MODEL_NAME,
     SAMPLE_RATE,
     Samples,
@@ -296,9 +296,9 @@ def report_clips(results: list[ClipResult]) -> None:
 
 def context_check(transcriber: Transcriber, identity: Identity) -> None:
     """WER of espeak-ng sample answers without and with the question text as prompt."""
-    from kiosk.demo_answers import sample_answer
-    from kiosk.speech import synthesise
+    from kiosk.demo.answers import sample_answer
     from kiosk.templates import find_template
+    from kiosk.transcription.sample_speech import synthesise
 
     rows: list[tuple[str, str, str, str]] = []  # question, answer, hyp without, hyp with
     for template_id in CONTEXT_TEMPLATES:
@@ -351,7 +351,8 @@ def _env(name: str, value: str) -> Iterator[None]:
 
 def scorecard_latency(template_id: str) -> float | None:
     """Run `kiosk demo --headless --template ID` in-process; the seconds it reports."""
-    from kiosk import cli, keys
+    from kiosk import keys
+    from kiosk.commands import main as cli
     from kiosk.commands.common import PASSPHRASE_ENV
 
     with tempfile.TemporaryDirectory(prefix="transcribe-bench-") as temporary:

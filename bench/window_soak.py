@@ -41,8 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk import hq_link, keys  # noqa: E402
+from kiosk import keys  # noqa: E402
 from kiosk.store import Store  # noqa: E402
+from kiosk.uplink import enrollment  # noqa: E402
 from kiosk.vault import VaultReader  # noqa: E402
 
 CHILD = ROOT / "bench" / "soak_kiosk.py"
@@ -73,7 +74,7 @@ def prepare(data_dir: Path) -> None:
     keys.init_keys(data_dir, PASSPHRASE, keys.KdfParams(8192, 1, 1))
     unlocked = keys.unlock(data_dir, PASSPHRASE)
     hq = keys.unlock(data_dir, PASSPHRASE).identity  # the bundle is sealed to "HQ" too
-    hq_link.save_link(data_dir, hq_link.HqLink(
+    enrollment.save_link(data_dir, enrollment.HqLink(
         url="https://hq.invalid", device_id="soak-kiosk", hq_recipient=hq.recipient.to_text(),
         hq_signing_key=__import__("base64").b64encode(
             unlocked.signing.public_key().public_bytes_raw()).decode(),

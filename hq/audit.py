@@ -15,9 +15,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from durable.files import write_atomically
 from hq.storage import HqStorage, audit, now_text
 from kiosk.store.audit import GENESIS, AuditEntry, Verification, entry_digest
-from kiosk.vault import write_atomically
 
 ACTIONS = frozenset({
     "user.added", "user.disabled", "user.enabled", "user.signed_in", "user.sign_in_failed",

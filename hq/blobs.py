@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from kiosk.vault import sync_directory
+from durable.files import sync_directory
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 1024 * 1024

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from hq import sealed
 from hq.audit import HqAudit
 from hq.storage import HqStorage, items, reviews, sessions
-from kiosk.compliance import profiles
+from kiosk.privacy.compliance import profiles
 from kiosk.vault import Identity
 
 FOUR_FIFTHS = 0.8

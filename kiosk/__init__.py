@@ -1,6 +1,13 @@
-"""Interview Kiosk's domain: templates, the candidate flow, settings and (soon) the vault.
+"""The kiosk side of Interview Kiosk: a subpackage per capability, small shared modules at the top.
+
+    flow/ templates/            the domain: the candidate-flow state machine, interview templates
+    store/ vault/               the encrypted local store and the encrypted file format
+    transcription/ scoring/     speech to text, evidence, suggestions and the scorecard
+    uplink/ privacy/            the link to HQ; retention, compliance, self-identification
+    demo/ commands/             the scripted demo; the `kiosk` command line
 
 Nothing here imports Qt; the window in `ui/` is a thin view over `kiosk.flow`.
+docs/architecture.md is the map.
 """
 
 from kiosk.clock import Clock, FakeClock, SystemClock

@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from durable.files import write_atomically
 from kiosk.errors import ConfigError, KioskError
-from kiosk.vault import DEFAULT_SUITE, Identity, Recipient, SuiteId, write_atomically
+from kiosk.vault import DEFAULT_SUITE, Identity, Recipient, SuiteId
 
 KEYS_DIR = "keys"
 KEY_FILE = "kiosk-keys.json"

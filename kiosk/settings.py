@@ -17,8 +17,8 @@ from typing import Any
 
 import tomli_w
 
+from durable.files import write_atomically
 from kiosk.errors import SettingsError
-from kiosk.vault.files import write_atomically
 
 SETTINGS_FILE = "settings.toml"
 SETTINGS_VERSION = 2

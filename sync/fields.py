@@ -48,6 +48,36 @@ def encodable(doc: object, where: str) -> None:
         raise ProtocolError(f"{where} is nested too deep") from None
 
 
+def json_object(raw: bytes, where: str, limit: int) -> dict[str, Any]:
+    """`raw` as one strict JSON object: at most `limit` bytes, UTF-8, no NaN or Infinity, no
+    member named twice, nothing PostgreSQL cannot hold. Every body and sealed record is read so.
+    """
+    if len(raw) > limit:
+        raise ProtocolError(f"{where} is larger than {limit} bytes")
+    try:
+        doc = json.loads(raw.decode("utf-8"),
+                         parse_constant=lambda name: _no_constant(name, where),
+                         object_pairs_hook=lambda pairs: _no_repeats(pairs, where))
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON, or a 4300-digit number
+        raise ProtocolError(f"{where} is not JSON") from None
+    encodable(doc, where)
+    return obj(doc, where)
+
+
+def _no_constant(name: str, where: str) -> None:
+    raise ProtocolError(f"{name} is not allowed in {where}")
+
+
+def _no_repeats(pairs: list[tuple[str, Any]], where: str) -> dict[str, Any]:
+    # Two readers of {"a": 1, "a": 2} may disagree on which one counts; refuse both.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ProtocolError(f"a JSON object in {where} names one member twice")
+    return result
+
+
 def obj(value: object, where: str, keys: Collection[str] | None = None,
         required: Collection[str] = ()) -> dict[str, Any]:
     """A JSON object; with `keys`, no member outside them and every `required` one present."""

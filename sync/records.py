@@ -8,13 +8,12 @@ typed and bounded, or a ProtocolError naming the first field that is wrong. A ki
 (or anyone holding its key) can then put nothing in a sealed record that a page, a zip
 entry name or a report would trip over.
 
-The shapes are those `kiosk.sync_items` writes; docs/sync-protocol.md and
+The shapes are those `kiosk.uplink.items` writes; docs/sync-protocol.md and
 docs/scorecard.md describe them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -40,27 +39,7 @@ _LEVEL_KEYS = ("1", "2", "3", "4", "5")
 
 def load(raw: bytes, what: str) -> dict[str, Any]:
     """The opened bytes as one strict JSON object (bounded, no NaN, no repeated member)."""
-    if len(raw) > MAX_CONTENT_BYTES:
-        raise ProtocolError(f"the {what} is larger than {MAX_CONTENT_BYTES} bytes")
-    try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_refuse, object_pairs_hook=_once)
-    except ProtocolError:
-        raise
-    except (ValueError, RecursionError):
-        raise ProtocolError(f"the {what} is not JSON") from None
-    fields.encodable(doc, f"the {what}")
-    return fields.obj(doc, f"the {what}")
-
-
-def _refuse(name: str) -> None:
-    raise ProtocolError(f"{name} is not allowed in a record")
-
-
-def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ProtocolError("a JSON object in a record names one member twice")
-    return result
+    return fields.json_object(raw, f"the {what}", MAX_CONTENT_BYTES)
 
 
 def _seconds(value: object, where: str) -> float:
@@ -385,7 +364,7 @@ _TRANSCRIPT_KEYS = ("text", "language", "language_probability", "duration", "nee
 
 
 def transcript(value: object) -> dict[str, Any]:
-    """`kiosk.transcript.Transcript.to_json()`'s shape, bounded."""
+    """`kiosk.transcription.transcript.Transcript.to_json()`'s shape, bounded."""
     where = "transcript"
     doc = fields.obj(value, where, _TRANSCRIPT_KEYS,
                      ("text", "language", "duration", "needs_review", "review_reasons",

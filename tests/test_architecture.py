@@ -29,7 +29,7 @@ def test_import_contracts_are_kept() -> None:
 
 def test_import_contracts_catch_qt_in_the_domain(tmp_path: Path) -> None:
     """The contract must bite: a copy of the tree with Qt imported in the domain fails it."""
-    for package in (*NON_GUI_PACKAGES, "ui"):
+    for package in (*NON_GUI_PACKAGES, "durable", "ui"):
         shutil.copytree(ROOT / package, tmp_path / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
@@ -53,12 +53,12 @@ def test_the_domain_runs_with_qt_not_importable() -> None:
                 return None
 
         sys.meta_path.insert(0, NoQt())
-        for package in ("kiosk", "capture", "sync", "hq"):
+        for package in ("kiosk", "durable", "capture", "sync", "hq"):
             module = importlib.import_module(package)
             for info in pkgutil.walk_packages(module.__path__, package + "."):
                 if not info.name.endswith("__main__"):
                     importlib.import_module(info.name)
-        from kiosk.cli import main
+        from kiosk.commands.main import main
         sys.exit(main(["demo", "--headless"]))
     """)
     done = run(sys.executable, "-c", script)
@@ -108,7 +108,7 @@ def test_every_kiosk_error_is_drawn_in_the_tree() -> None:
 
 def test_the_staff_command_line_loads_no_media_libraries() -> None:
     """`kiosk settings`, `kiosk erase` & co. stay quick and work if a media library breaks."""
-    done = run(sys.executable, "-c", "import sys, kiosk.cli; print(sorted(m for m in "
+    done = run(sys.executable, "-c", "import sys, kiosk.commands.main; print(sorted(m for m in "
                "('av', 'cv2', 'faster_whisper', 'ctranslate2', 'PySide6') if m in sys.modules))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -14,8 +14,8 @@ import pytest
 
 from hq.cli import build_parser as build_hq_parser
 from hq.cli import main as hq_main
-from kiosk.cli import build_parser
-from kiosk.cli import main as kiosk_main
+from kiosk.commands.main import build_parser
+from kiosk.commands.main import main as kiosk_main
 
 # The options each program takes before its command; each must also work after it.
 GLOBALS = {"kiosk": ("--data-dir",), "kiosk-hq": ("--data-dir", "--db")}

@@ -11,7 +11,7 @@ import pytest
 
 from hq.audit import ACTIONS as HQ_ACTIONS
 from hq.cli import build_parser as build_hq_parser
-from kiosk.cli import build_parser
+from kiosk.commands.main import build_parser
 from kiosk.flow import Step
 from kiosk.flow import events as ev
 from kiosk.settings import REGISTRY

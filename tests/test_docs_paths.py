@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from hq.cli import build_parser as build_hq_parser
-from kiosk.cli import build_parser
+from kiosk.commands.main import build_parser
 from ui.app import _parser as build_app_parser
 
 ROOT = Path(__file__).resolve().parent.parent

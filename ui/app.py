@@ -22,17 +22,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk import keys, retention
+from kiosk import keys
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
-from kiosk.hq_link import load_link
 from kiosk.logs import configure_logging
 from kiosk.paths import DATA_DIR_ENV, data_dir_path, resolve_data_dir
+from kiosk.privacy import retention
 from kiosk.settings import SETTINGS_FILE, Settings
 from kiosk.store import Store
-from kiosk.syncing import BackgroundSync
 from kiosk.templates import InterviewTemplate, find_template
+from kiosk.uplink.enrollment import load_link
+from kiosk.uplink.sender import BackgroundSync
 
 STAFF_ENTRY = "staff entry: Ctrl+Alt+S, or five taps in the top-left corner"
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _headless_demo(args: argparse.Namespace) -> int:
     """No window can open here: the headless demo, always in a temporary folder."""
-    from kiosk.cli import main as cli_main
+    from kiosk.commands.main import main as cli_main
 
     home = data_dir_path(args.data_dir)
     untouched = (f"the kiosk in {home} is not touched" if keys.is_initialised(home)
@@ -183,7 +184,7 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     from PySide6.QtWidgets import QApplication
 
     from capture.devices import list_cameras
-    from kiosk.worker import WorkerProcess
+    from kiosk.transcription.worker import WorkerProcess
     from ui import theme
     from ui.runtime import Runtime
     from ui.window import KioskWindow

@@ -29,7 +29,6 @@ from capture.recorder import (
     TakeStats,
 )
 from capture.sources import FileSource, Source, SyntheticSource
-from kiosk import self_id
 from kiosk.flow import (
     CandidateFlow,
     FlowEvent,
@@ -38,13 +37,14 @@ from kiosk.flow import (
     SessionWiped,
 )
 from kiosk.keys import UnlockedKeys
-from kiosk.speech import SampleVoice
+from kiosk.privacy import self_id
 from kiosk.store import Store
-from kiosk.syncing import BackgroundSync
 from kiosk.templates import AnswerMode
-from kiosk.transcribe import SAMPLE_RATE
+from kiosk.transcription.sample_speech import SampleVoice
+from kiosk.transcription.transcriber import SAMPLE_RATE
+from kiosk.transcription.worker import WorkerProcess
+from kiosk.uplink.sender import BackgroundSync
 from kiosk.vault import VaultReader, VaultWriter, create
-from kiosk.worker import WorkerProcess
 from ui import i18n
 
 

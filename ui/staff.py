@@ -33,12 +33,9 @@ from PySide6.QtWidgets import (
 
 from capture.disk import check_space
 from kiosk.errors import KioskError, TemplateError
-from kiosk.export import export_bundle
-from kiosk.hq_link import load_link
 from kiosk.reference import normalize_reference
-from kiosk.removable import removable_media_folder
-from kiosk.scorecard import build, render
 from kiosk.scoring import mmss
+from kiosk.scoring.scorecard import build, render
 from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
 from kiosk.store import outbox
@@ -50,6 +47,9 @@ from kiosk.store.results import (
     transcripts,
 )
 from kiosk.templates import is_from_hq, load_template, template_paths
+from kiosk.uplink.enrollment import load_link
+from kiosk.uplink.export import export_bundle
+from kiosk.uplink.removable import removable_media_folder
 from kiosk.vault import VaultReader
 from ui.playback import MemoryPlayer
 from ui.runtime import Runtime

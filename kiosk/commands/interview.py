@@ -72,9 +72,9 @@ def demo_command(args: argparse.Namespace) -> int:
     """A scripted candidate takes a real session; print its scorecard."""
     # Imported here: the recorder, speech and model code are heavy, and `kiosk settings`
     # or `kiosk templates check` must stay quick (and work even if media libraries fail).
-    from kiosk.demo import Voice, run_demo
-    from kiosk.scorecard import build, render
-    from kiosk.worker import WorkerProcess
+    from kiosk.demo.headless import Voice, run_demo
+    from kiosk.scoring.scorecard import build, render
+    from kiosk.transcription.worker import WorkerProcess
 
     answers = _answer_files(args.answers) if args.answers else []
     video = Path(args.video) if args.video else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from kiosk import retention
 from kiosk.commands.common import Parser, add_passphrase_options, open_data_dir
 from kiosk.commands.records import open_store, unlock_keys
+from kiosk.privacy import retention
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

@@ -34,7 +34,7 @@ def _reference(text: str) -> str:
 
 def score_command(args: argparse.Namespace) -> int:
     """Recompute suggestions from the stored transcripts."""
-    from kiosk.scoring_service import score_session
+    from kiosk.scoring.service import score_session
 
     data_dir, _ = open_data_dir(args)
     store = open_store(data_dir, unlock_keys(data_dir, args.passphrase_file))
@@ -51,7 +51,7 @@ def score_command(args: argparse.Namespace) -> int:
 
 def scorecard_command(args: argparse.Namespace) -> int:
     """Print the scorecard as a table or as JSON."""
-    from kiosk.scorecard import build, render
+    from kiosk.scoring.scorecard import build, render
 
     data_dir, _ = open_data_dir(args)
     store = open_store(data_dir, unlock_keys(data_dir, args.passphrase_file))

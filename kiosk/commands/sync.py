@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from kiosk import hq_link, syncing
 from kiosk.commands.common import Parser, add_passphrase_options, open_data_dir
 from kiosk.commands.records import audit_if_initialised, open_store, unlock_keys
 from kiosk.errors import InvalidInput
 from kiosk.store import outbox
+from kiosk.uplink import enrollment, sender
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -48,14 +48,14 @@ def enroll_command(args: argparse.Namespace) -> int:
     """Spend the code; HQ's key is added for every new file."""
     data_dir, _ = open_data_dir(args)
     unlocked = unlock_keys(data_dir, args.passphrase_file)
-    link = hq_link.enroll(data_dir, args.url, args.code, unlocked, args.name)
+    link = enrollment.enroll(data_dir, args.url, args.code, unlocked, args.name)
     audit_if_initialised(data_dir, "hq.enrolled", device_id=link.device_id)
     print(f"enrolled with {link.url} as {link.device_id}; new recordings and sessions are "
           f"sealed to HQ too. Run `kiosk sync` to send what waits.")
     return 0
 
 
-def _print_pass(result: syncing.PassResult) -> None:
+def _print_pass(result: sender.PassResult) -> None:
     sent = ", ".join(f"{n} {kind}s" for kind, n in sorted(result.sent.items())) or "nothing"
     line = f"sent {sent}"
     if result.templates:
@@ -71,18 +71,18 @@ def _print_pass(result: syncing.PassResult) -> None:
 def sync_command(args: argparse.Namespace) -> int:
     """One pass, or passes until SIGINT/SIGTERM."""
     data_dir, _ = open_data_dir(args)
-    hq_link.require_link(data_dir)
+    enrollment.require_link(data_dir)
     unlocked = unlock_keys(data_dir, args.passphrase_file)
     store = open_store(data_dir, unlocked)
     try:
-        link, client = syncing.open_client(data_dir, unlocked)
+        link, client = sender.open_client(data_dir, unlocked)
 
         def progress(_item: str, done: int, total: int) -> None:
             if sys.stderr.isatty():
                 print(f"\ruploading a recording: {done * 100 // total:3d} %", end="",
                       file=sys.stderr, flush=True)
 
-        service = syncing.SyncService(store, link, client, on_progress=progress)
+        service = sender.SyncService(store, link, client, on_progress=progress)
         if args.once:
             result = service.run_pass()
             _print_pass(result)
@@ -94,7 +94,7 @@ def sync_command(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        syncing.SyncLoop(service, args.interval, sleep=stop.wait, report=_print_pass).run()
+        sender.SyncLoop(service, args.interval, sleep=stop.wait, report=_print_pass).run()
         return 0
     finally:
         store.close()
@@ -103,7 +103,7 @@ def sync_command(args: argparse.Namespace) -> int:
 def status_command(args: argparse.Namespace) -> int:
     """Counts only: no passphrase needed, no candidate data shown."""
     data_dir, _ = open_data_dir(args)
-    link = hq_link.load_link(data_dir)
+    link = enrollment.load_link(data_dir)
     print(f"HQ: {link.url} as {link.device_id}" if link else "HQ: not enrolled")
     store = open_store(data_dir)
     try:
@@ -126,7 +126,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     """Write one bundle with a progress line."""
-    from kiosk.export import export_bundle
+    from kiosk.uplink.export import export_bundle
 
     data_dir, _ = open_data_dir(args)
     target = Path(args.to)

@@ -37,7 +37,7 @@ def model_dir(settings: Settings) -> Path | None:
 def transcribe_command(args: argparse.Namespace) -> int:
     """Print the text (or JSON) of one file."""
     from kiosk.commands.vault import _identities
-    from kiosk.transcribe import Transcriber
+    from kiosk.transcription.transcriber import Transcriber
 
     data_dir, settings = open_data_dir(args)
     path = Path(args.input)

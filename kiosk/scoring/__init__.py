@@ -1,5 +1,10 @@
 """Rubric evidence and suggested levels for a human reviewer, and delivery facts.
 
+What this package exports (`delivery`, `evidence`, `suggestions`, `text`) is pure: it imports
+no store, vault or model (an import-linter contract in pyproject.toml keeps it so). The
+service that scores a stored session (`kiosk.scoring.service`) and the scorecard built from
+it (`kiosk.scoring.scorecard`) read the store, and are imported by name.
+
 Pure text matching over transcripts: nothing here looks at faces, emotion, tone of voice,
 accent or fluency, by design (see docs/scoring.md). Suggestions exist only when the template's
 policy enables AI-assisted scoring and the candidate consented; unclear speech is routed to a

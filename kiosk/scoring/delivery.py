@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.transcript import Transcript
+from kiosk.transcription.transcript import Transcript
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from kiosk.scoring.text import normalise
 from kiosk.templates.model import Competency
-from kiosk.transcript import Transcript, Word
+from kiosk.transcription.transcript import Transcript, Word
 
 STRUCTURE_LABEL = "structure"
 

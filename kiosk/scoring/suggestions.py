@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kiosk.scoring.evidence import STRUCTURE_LABEL, Evidence, find_evidence
 from kiosk.templates.model import Competency, InterviewTemplate
-from kiosk.transcript import Transcript
+from kiosk.transcription.transcript import Transcript
 
 LOWEST_LEVEL = 1
 HIGHEST_LEVEL = 5

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.vault.files import write_atomically
+from durable.files import write_atomically
 
 GENESIS = "0" * 64
 

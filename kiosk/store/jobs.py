@@ -8,16 +8,29 @@ stores its result, so a job is either done with its result or not done at all. J
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the store calls in here too
-    from kiosk.store.database import Store
+from typing import Protocol
 
 TRANSCRIBE = "transcribe"
 SCORE = "score"
 MAX_ATTEMPTS = 3
+
+
+class Store(Protocol):
+    """What the queue needs of the store: its connection and its write transactions.
+
+    `kiosk.store.database.Store` is one; it queues jobs from inside its own transactions, so
+    the queue names the shape it needs rather than importing the store back (a layers
+    contract in pyproject.toml keeps this module below the database).
+    """
+
+    @property
+    def connection(self) -> sqlite3.Connection: ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.store.database import Store
-from kiosk.transcript import Transcript
+from kiosk.transcription.transcript import Transcript
 
 TRANSCRIPT_PRIORITY = 1
 
@@ -147,7 +147,7 @@ def set_decision(store: Store, session_id: str, decision: str, actor: str = "sta
 
 def _send_again(db: sqlite3.Connection, session_id: str) -> None:
     """A session HQ already has changed (a score, a decision): its record goes again, as a
-    higher revision (`kiosk.sync_items`)."""
+    higher revision (`kiosk.uplink.items`)."""
     db.execute("UPDATE outbox SET sent_at = NULL, rejected_at = NULL WHERE session_id = ? "
                "AND kind = 'session' AND sent_at IS NOT NULL", (session_id,))
 

@@ -281,7 +281,7 @@ class _Checker:
         if days is None or ai is None or leave is None:
             return None
         if profile is not None:
-            from kiosk.compliance import problems, profiles
+            from kiosk.privacy.compliance import problems, profiles
 
             for key, message in problems(profile, days, rejected, ai, self.languages or ()):
                 self.problem((*path, key), message)

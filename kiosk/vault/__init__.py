@@ -38,7 +38,6 @@ from kiosk.vault.errors import (
     UnsupportedVersionError,
     VaultError,
 )
-from kiosk.vault.files import sync_directory, write_atomically
 from kiosk.vault.header import DEFAULT_SEGMENT_SIZE, MAGIC, VERSION
 from kiosk.vault.reader import Layout, Recovery, VaultReader, recover
 from kiosk.vault.suites import DEFAULT_SUITE, Identity, Recipient, SuiteId
@@ -87,6 +86,4 @@ __all__ = [
     "open_bytes",
     "recover",
     "seal_bytes",
-    "sync_directory",
-    "write_atomically",
 ]

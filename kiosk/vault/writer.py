@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk.vault.files import sync_directory
+from durable.files import sync_directory
 from kiosk.vault.header import BINDING_LENGTH, DEFAULT_SEGMENT_SIZE, TAG_LENGTH, build_header
 from kiosk.vault.suites import Recipient
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 if TYPE_CHECKING:
     pass
 
-from kiosk.vault import sync_directory
+from durable.files import sync_directory
 from sync.bundle.format import (
     _CHUNK,
     _CREATED_AT_FORMAT,

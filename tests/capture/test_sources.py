@@ -12,7 +12,8 @@ from capture.devices import CameraSource, DeviceSource, list_cameras
 from capture.media import DeviceLostError, DeviceNotFoundError
 from capture.recorder import AnswerRecorder
 from capture.sources import FileSource, SyntheticSource
-from kiosk import cli, keys
+from kiosk import keys
+from kiosk.commands import main
 
 SHARED_VIDEO = Path(__file__).resolve().parents[2].parent / "shared/data/video/derived_brbk7n.mp4"
 
@@ -92,7 +93,7 @@ def kiosk_dir(fresh_data_dir: Path) -> Path:
 def test_record_command_writes_a_playable_vault_file(kiosk_dir: Path, tmp_path: Path,
                                                      capsys) -> None:
     out = tmp_path / "test.vault"
-    assert cli.main(["record", "--seconds", "2", "--source", "synthetic", str(out)]) == 0
+    assert main.main(["record", "--seconds", "2", "--source", "synthetic", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "0 dropped" in printed and "ended by stop" in printed
     identity = keys.unlock(kiosk_dir, "record test passphrase").identity
@@ -114,21 +115,21 @@ def test_a_busy_machine_does_not_cut_a_synthetic_test_recording_short(
     ticks = itertools.count()
     monkeypatch.setattr(time, "monotonic", lambda: 1000.0 + next(ticks))
     out = tmp_path / "busy.vault"
-    assert cli.main(["record", "--seconds", "2", "--source", "synthetic", str(out)]) == 0
+    assert main.main(["record", "--seconds", "2", "--source", "synthetic", str(out)]) == 0
     assert "recorded 2.0 s: 60 frames (0 dropped)" in capsys.readouterr().out
 
 
 def test_record_command_errors(kiosk_dir: Path, tmp_path: Path, capsys) -> None:
-    status = cli.main(["record", "--seconds", "1", "--source", str(tmp_path / "none.mp4"),
+    status = main.main(["record", "--seconds", "1", "--source", str(tmp_path / "none.mp4"),
                        str(tmp_path / "o.vault")])
     assert status == 1 and "cannot play" in capsys.readouterr().err
-    assert cli.main(["record", "--seconds", "0", str(tmp_path / "o.vault")]) == 2
+    assert main.main(["record", "--seconds", "0", str(tmp_path / "o.vault")]) == 2
     if not list_cameras():
-        assert cli.main(["record", str(tmp_path / "c.vault")]) == 1
+        assert main.main(["record", str(tmp_path / "c.vault")]) == 1
         assert "no camera found" in capsys.readouterr().err
 
 
 def test_devices_command_lists_or_says_none(kiosk_dir: Path, capsys) -> None:
-    assert cli.main(["devices"]) == 0
+    assert main.main(["devices"]) == 0
     out = capsys.readouterr().out
     assert "camera" in out and "microphone" in out

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from kiosk.clock import FakeClock
+from kiosk.demo.scripted_candidate import take_demo_interview
 from kiosk.flow import CandidateFlow, FlowEvent, FlowTimings, Step
-from kiosk.scripted import take_demo_interview
 from kiosk.session import Accommodations, MemoryArchive
 from kiosk.templates import InterviewTemplate, parse_template
 

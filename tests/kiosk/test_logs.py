@@ -6,8 +6,8 @@ import json
 import logging
 from pathlib import Path
 
-from kiosk import cli
-from kiosk.demo import DEMO_CANDIDATE
+from kiosk.commands import main
+from kiosk.demo.headless import DEMO_CANDIDATE
 from kiosk.logs import REDACTED, configure_logging, get_logger, log_event
 
 
@@ -17,7 +17,7 @@ def read_log(data_dir: Path) -> list[dict[str, object]]:
 
 
 def test_a_whole_demo_session_logs_no_candidate_data(capsys, fresh_data_dir: Path) -> None:
-    assert cli.main(["demo", "--headless"]) == 0
+    assert main.main(["demo", "--headless"]) == 0
     out = capsys.readouterr().out
     reference = out.split("reference code ")[1].split()[0]
     text = (fresh_data_dir / "logs" / "kiosk.jsonl").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import pytest
 
 from sync import records
 from sync.fields import ProtocolError
-from tests.sync.forge import changed, scorecard
+from tests.hq.forge import changed, scorecard
 
 PIECE = ("competencies", 0, "suggestion", "evidence", 0)
 

@@ -10,45 +10,45 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hq.config import sign_config
 from hq.ratelimit import RateLimiter
-from kiosk import hq_link, syncing
-from kiosk.scripted import take_demo_interview
+from kiosk.demo.scripted_candidate import take_demo_interview
 from kiosk.store import jobs, outbox
+from kiosk.uplink import enrollment, sender
 from sync import protocol
 from sync.client import HqBusyError, HqClient, HqRejectedError
-from tests.sync.conftest import HqServer, Kiosk, sync_template
-from tests.sync.test_hq_refusals import RECORD
+from tests.hq.conftest import HqServer, Kiosk, sync_template
+from tests.hq.test_hq_refusals import RECORD
 
 
 def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
-    assert syncing.backoff_delay(0, rng=lambda: 1.0) == syncing.BASE_DELAY
-    assert syncing.backoff_delay(3, rng=lambda: 1.0) == syncing.BASE_DELAY * 8
-    assert syncing.backoff_delay(40, rng=lambda: 1.0) == syncing.MAX_DELAY
-    assert syncing.backoff_delay(5, rng=lambda: 0.0) == 0.0
-    waits = {syncing.backoff_delay(4) for _ in range(50)}
-    assert len(waits) > 40 and all(0 <= w <= syncing.BASE_DELAY * 16 for w in waits)
+    assert sender.backoff_delay(0, rng=lambda: 1.0) == sender.BASE_DELAY
+    assert sender.backoff_delay(3, rng=lambda: 1.0) == sender.BASE_DELAY * 8
+    assert sender.backoff_delay(40, rng=lambda: 1.0) == sender.MAX_DELAY
+    assert sender.backoff_delay(5, rng=lambda: 0.0) == 0.0
+    waits = {sender.backoff_delay(4) for _ in range(50)}
+    assert len(waits) > 40 and all(0 <= w <= sender.BASE_DELAY * 16 for w in waits)
 
 
 class FakeService:
-    def __init__(self, results: list[syncing.PassResult]) -> None:
+    def __init__(self, results: list[sender.PassResult]) -> None:
         self.results = results
 
-    def run_pass(self) -> syncing.PassResult:
+    def run_pass(self) -> sender.PassResult:
         return self.results.pop(0)
 
 
 def test_the_loop_backs_off_after_failures_and_honours_retry_after() -> None:
-    busy = syncing.PassResult(stopped_by="HQ down", transient=True)
-    told = syncing.PassResult(stopped_by="busy", transient=True, retry_after=400.0)
-    fine = syncing.PassResult()
-    refused = syncing.PassResult(stopped_by="revoked")
+    busy = sender.PassResult(stopped_by="HQ down", transient=True)
+    told = sender.PassResult(stopped_by="busy", transient=True, retry_after=400.0)
+    fine = sender.PassResult()
+    refused = sender.PassResult(stopped_by="revoked")
     waits: list[float] = []
-    loop = syncing.SyncLoop(FakeService([busy, busy, told, fine, refused]),  # type: ignore[arg-type]
+    loop = sender.SyncLoop(FakeService([busy, busy, told, fine, refused]),  # type: ignore[arg-type]
                             interval=60.0, sleep=lambda s: waits.append(s) or len(waits) == 5)
     loop.run()
-    assert waits[0] <= syncing.BASE_DELAY and waits[1] <= 2 * syncing.BASE_DELAY
+    assert waits[0] <= sender.BASE_DELAY and waits[1] <= 2 * sender.BASE_DELAY
     assert waits[2] >= 400.0           # HQ said when to come back
     assert waits[3] == 60.0            # all went well: the normal interval
-    assert waits[4] == syncing.MAX_DELAY  # refused: staff must act; try now and then
+    assert waits[4] == sender.MAX_DELAY  # refused: staff must act; try now and then
 
 
 def test_rate_limiter_allows_bursts_then_refills() -> None:
@@ -107,7 +107,7 @@ def test_a_session_waits_for_its_scoring_job(kiosk: Kiosk) -> None:
 
 def test_config_with_a_wrong_signature_installs_nothing(kiosk: Kiosk) -> None:
     hq_key = ed25519.Ed25519PrivateKey.generate()
-    link = hq_link.HqLink(
+    link = enrollment.HqLink(
         url="http://hq.invalid", device_id="k-1", hq_recipient=kiosk.unlocked.identity
         .recipient.to_text(), hq_signing_key=base64.b64encode(
             hq_key.public_key().public_bytes_raw()).decode(), enrolled_at="2026-11-30")
@@ -116,14 +116,14 @@ def test_config_with_a_wrong_signature_installs_nothing(kiosk: Kiosk) -> None:
                            "templates": {"sync-drive": sync_template().text}})
     forged = sign_config(ed25519.Ed25519PrivateKey.generate(), body)
     with pytest.raises(HqRejectedError, match="signature"):
-        hq_link.apply_config(kiosk.data_dir, link, body, forged)
+        enrollment.apply_config(kiosk.data_dir, link, body, forged)
     assert not (kiosk.data_dir / "templates-from-hq").exists()
     # Signed by HQ but not a valid template: skipped and named, never half used.
     bad = protocol.dumps({"device_id": "k-1", "version": 6,
                           "issued_at": "2026-11-30T11:00:00+00:00", "erasures": [],
                           "templates": {"broken": "id = 'broken'"}})
     with pytest.raises(HqRejectedError, match="broken"):
-        hq_link.apply_config(kiosk.data_dir, link, bad, sign_config(hq_key, bad))
+        enrollment.apply_config(kiosk.data_dir, link, bad, sign_config(hq_key, bad))
     assert list((kiosk.data_dir / "templates-from-hq").glob("*.toml")) == []
 
 
@@ -135,7 +135,7 @@ def test_the_record_in_the_refusal_tests_is_itself_valid() -> None:
 def test_the_app_s_background_sync_sends_and_stops(tmp_path: Path, kiosk: Kiosk) -> None:
     import time
 
-    from tests.sync.test_hq_sync import finished_session
+    from tests.hq.test_hq_sync import finished_session
 
     secret = tmp_path / "pass"
     secret.write_text("hq admin test passphrase")
@@ -146,7 +146,7 @@ def test_the_app_s_background_sync_sends_and_stops(tmp_path: Path, kiosk: Kiosk)
     try:
         kiosk.enroll(hq)
         finished_session(kiosk)
-        background = syncing.BackgroundSync(kiosk.data_dir, kiosk.unlocked, interval=0.2)
+        background = sender.BackgroundSync(kiosk.data_dir, kiosk.unlocked, interval=0.2)
         background.start()
         deadline = time.monotonic() + 600  # a hang guard: a busy machine is waited for
         while not hq.sessions() and time.monotonic() < deadline:
@@ -171,7 +171,7 @@ def test_a_paused_service_sends_nothing_until_resumed(tmp_path: Path, kiosk: Kio
     import threading
     import time
 
-    from tests.sync.test_hq_sync import finished_session, service
+    from tests.hq.test_hq_sync import finished_session, service
 
     secret = tmp_path / "pass"
     secret.write_text("hq admin test passphrase")
@@ -246,10 +246,10 @@ def test_a_full_stick_says_so_and_leaves_no_half_bundle(tmp_path: Path, kiosk: K
     import os
 
     from kiosk.errors import KioskError
-    from kiosk.export import export_bundle
-    from tests.sync.test_hq_sync import finished_session
+    from kiosk.uplink.export import export_bundle
+    from tests.hq.test_hq_sync import finished_session
 
-    hq_link.save_link(kiosk.data_dir, hq_link.HqLink(
+    enrollment.save_link(kiosk.data_dir, enrollment.HqLink(
         url="https://hq.invalid", device_id="k-test",
         hq_recipient=kiosk.unlocked.identity.recipient.to_text(),
         hq_signing_key=base64.b64encode(bytes(32)).decode(), enrolled_at="2026-11-30"))

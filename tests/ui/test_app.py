@@ -47,7 +47,7 @@ def test_without_a_display_the_headless_demo_runs_in_a_folder_of_its_own(
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
     ran: list[tuple[list[str], str | None]] = []
-    monkeypatch.setattr("kiosk.cli.main",
+    monkeypatch.setattr("kiosk.commands.main.main",
                         lambda argv: ran.append((argv, os.environ.get("KIOSK_DATA_DIR"))) or 0)
     assert app.main(["--template", "retail-sales-associate"]) == 0
     # Not in $KIOSK_DATA_DIR: demo keys there would make `kiosk init` refuse it later.
@@ -63,7 +63,7 @@ def test_without_a_display_a_kiosk_that_is_set_up_is_left_alone(
         monkeypatch.delenv(name, raising=False)
     keys.init_keys(fresh_data_dir, PASS, keys.KdfParams(8192, 1, 1))
     ran: list[list[str]] = []
-    monkeypatch.setattr("kiosk.cli.main", lambda argv: ran.append(argv) or 0)
+    monkeypatch.setattr("kiosk.commands.main.main", lambda argv: ran.append(argv) or 0)
     assert app.main(["--passphrase-file", "demo-secret"]) == 0
     assert ran == [["demo", "--headless", "--passphrase-file", "demo-secret"]]
     assert f"the kiosk in {fresh_data_dir} is not touched" in capsys.readouterr().out
@@ -116,7 +116,7 @@ def run_app(argv: list[str]) -> tuple[int, dict[str, object]]:
 
 
 def kiosk(*argv: str) -> None:
-    from kiosk.cli import main as kiosk_main
+    from kiosk.commands.main import main as kiosk_main
 
     assert kiosk_main(list(argv)) == 0, argv
 
@@ -213,7 +213,7 @@ def test_a_wrong_passphrase_from_the_environment_is_one_line(
 
 def test_the_start_of_day_erases_what_is_past_its_retention(tmp_path: Path) -> None:
     from kiosk import keys
-    from kiosk.scripted import take_demo_interview
+    from kiosk.demo.scripted_candidate import take_demo_interview
     from kiosk.store import Store
     from kiosk.templates import find_template
     from ui.app import open_day

@@ -90,7 +90,7 @@ def run_on_x(display: str, home: Path, tmp: Path, *argv: str) -> tuple[bool, int
 
 
 def test_the_kiosk_set_up_with_kiosk_init_opens_on_x(display: str, tmp_path: Path) -> None:
-    from kiosk.cli import main as kiosk_main
+    from kiosk.commands.main import main as kiosk_main
 
     home, tmp = tmp_path / "home", tmp_path / "tmp"
     tmp.mkdir()

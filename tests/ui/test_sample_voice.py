@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.speech import SampleVoice, espeak_available
-from kiosk.transcribe import SAMPLE_RATE, Transcriber
+from kiosk.transcription.sample_speech import SampleVoice, espeak_available
+from kiosk.transcription.transcriber import SAMPLE_RATE, Transcriber
 from kiosk.vault import VaultReader
 from tests.ui.test_journey import Kiosk
 
@@ -53,7 +53,7 @@ def test_the_sample_voice_is_made_in_memory_ahead_of_the_questions(tmp_path: Pat
 
 
 def test_without_espeak_the_sample_media_stays_a_tone(monkeypatch) -> None:
-    monkeypatch.setattr("kiosk.speech.shutil.which", lambda name: None)
+    monkeypatch.setattr("kiosk.transcription.sample_speech.shutil.which", lambda name: None)
     voice = SampleVoice(["introduce-yourself"])
     assert not voice.available and voice.samples("introduce-yourself") is None
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import keys, self_id
+from kiosk import keys
 from kiosk.clock import FakeClock
-from kiosk.compliance import profiles
+from kiosk.demo.scripted_candidate import answer_everything
+from kiosk.privacy.compliance import profiles
 from kiosk.flow import CandidateFlow, Step
-from kiosk.scorecard import build
-from kiosk.scripted import answer_everything
+from kiosk.privacy import self_id
+from kiosk.scoring.scorecard import build
 from kiosk.store import Store, outbox
 from kiosk.templates import find_template, parse_template
 from ui import i18n

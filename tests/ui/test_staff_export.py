@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from kiosk import hq_link, keys
-from kiosk.scripted import take_demo_interview
+from kiosk import keys
+from kiosk.demo.scripted_candidate import take_demo_interview
 from kiosk.store import Store
+from kiosk.uplink import enrollment
 from sync.bundle import read_bundle
-from tests.sync.conftest import sync_template
+from tests.hq.conftest import sync_template
 from ui.runtime import Runtime
 from ui.staff import StaffConsole
 
@@ -31,7 +32,7 @@ def console(qtbot, data_dir: Path) -> tuple[StaffConsole, keys.UnlockedKeys]:
 
 def test_export_writes_a_bundle_hq_can_verify(qtbot, tmp_path: Path) -> None:
     widget, unlocked = console(qtbot, tmp_path / "kiosk")
-    hq_link.save_link(tmp_path / "kiosk", hq_link.HqLink(
+    enrollment.save_link(tmp_path / "kiosk", enrollment.HqLink(
         url="https://hq.invalid", device_id="k-test", hq_recipient=unlocked.identity.recipient
         .to_text(), hq_signing_key=base64.b64encode(bytes(32)).decode(),
         enrolled_at="2026-11-30"))

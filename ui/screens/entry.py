@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.compliance import profiles
 from kiosk.errors import ConsentNeeded
 from kiosk.flow import Step, estimated_minutes
+from kiosk.privacy.compliance import profiles
 from kiosk.session import BREAK_MULTIPLIER_CHOICES, EXTRA_TIME_CHOICES, Accommodations
 from ui import i18n
 from ui.screens.base import Screen

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from kiosk import self_id
 from kiosk.flow import Step
+from kiosk.privacy import self_id
 from kiosk.templates import AnswerMode
 from ui import i18n
 from ui.playback import MemoryPlayer

@@ -1,0 +1,3 @@
+"""Privacy: retention and erasure, the compliance profiles, and the candidate's optional
+self-identification.
+"""

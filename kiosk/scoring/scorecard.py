@@ -1,0 +1,172 @@
+"""The scorecard: one versioned JSON document per session, the thing that goes to HQ.
+
+It names the candidate by reference code only. For each question it carries a transcript
+excerpt and the highlighted evidence; for each competency the suggestion (if any) with its
+evidence, and the reviewer's score beside it; delivery facts as facts; flags for a person;
+and a summary of consents and adjustments. The schema is described in docs/scorecard.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from kiosk.scoring import delivery_facts, mmss
+from kiosk.scoring.service import answer_transcripts, template_of
+from kiosk.store import SessionNotFoundError, Store
+from kiosk.store.results import decision, notes, scores
+
+SCHEMA = "interview-kiosk/scorecard"
+VERSION = 1
+EXCERPT_WORDS = 40
+SUGGESTION_LABEL = ("Suggestions for a human reviewer, made by matching the transcript "
+                    "against the rubric. They are not decisions.")
+
+
+def build(store: Store, session_id: str) -> dict[str, Any]:
+    """The scorecard of a stored session (needs the kiosk unlocked)."""
+    session = store.find(session_id)
+    if session is None:
+        raise SessionNotFoundError("no session has that reference code")
+    template = template_of(store, session.template_id, session.template_sha256)
+    heard = answer_transcripts(store, session.id)
+    recorded = store.recording_stats(session.id)
+    stored = scores(store, session.id)
+    flags = []
+    if session.interruption:
+        flags.append(f"interrupted ({session.interruption}) at {session.stopped_at_step}")
+    questions = []
+    for number, question in enumerate(template.questions, start=1):
+        answer = session.answers.get(question.id)
+        entry: dict[str, Any] = {"id": question.id, "number": number,
+                                 "prompt": question.prompt.get(session.language),
+                                 "answered": answer is not None}
+        if answer is not None:
+            take = answer.chosen_take
+            entry.update(mode=take.mode.value, take=answer.chosen, takes=len(answer.takes),
+                         seconds=round(take.seconds, 1), ended_by=take.ended_by)
+            capture = recorded.get((question.id, answer.chosen))
+            if capture is not None:
+                entry["recording"] = {key: capture[key] for key in (
+                    "frames", "dropped_frames", "audio_gaps", "drift", "ended_by")}
+                if capture["dropped_frames"] or capture["audio_gaps"]:
+                    flags.append(f"question {number}: the recording dropped "
+                                 f"{capture['dropped_frames']} frames and had "
+                                 f"{capture['audio_gaps']} gaps in the sound")
+        transcript = heard.get(question.id)
+        typed = answer is not None and answer.chosen_take.mode.value == "text"
+        if typed and transcript is not None:
+            entry["typed_excerpt"] = _excerpt(transcript.text)
+        elif transcript is not None:
+            entry["transcript"] = {
+                "excerpt": _excerpt(transcript.text),
+                "language": transcript.language, "needs_review": transcript.needs_review,
+                "review_reasons": list(transcript.review_reasons),
+            }
+            allowed = question.answer_seconds * session.accommodations.extra_time
+            entry["delivery"] = asdict(delivery_facts(question.id, transcript, allowed))
+            if transcript.needs_review:
+                flags.append(f"question {number}: a person should check the transcript "
+                             f"({'; '.join(transcript.review_reasons)})")
+        elif answer is not None and not typed:
+            entry["transcript"] = None
+            flags.append(f"question {number}: not transcribed yet")
+        entry["highlights"] = []
+        questions.append(entry)
+    by_id = {q["id"]: q for q in questions}
+    competencies = []
+    for competency in template.competencies:
+        record = stored.get(competency.id, {})
+        detail = record.get("evidence") or {}
+        suggestion = None
+        if record.get("suggested") is not None or detail.get("withheld"):
+            suggestion = {"level": record.get("suggested"), "explanation": detail["explanation"],
+                          "withheld": detail.get("withheld"), "evidence": detail["evidence"]}
+            for item in detail["evidence"]:
+                by_id[item["question_id"]]["highlights"].append(
+                    {"start": item["start"], "end": item["end"], "text": item["text"],
+                     "competency": competency.id})
+        reviewer = record.get("reviewer")
+        competencies.append({
+            "id": competency.id, "name": competency.name, "weight": competency.weight,
+            "suggestion": suggestion, "reviewer_score": reviewer,
+            "overrides_suggestion": (reviewer is not None and suggestion is not None
+                                     and suggestion["level"] not in (None, reviewer)),
+        })
+    return {
+        "schema": SCHEMA, "version": VERSION,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "interview": {"id": template.id, "role": template.role,
+                      "title": template.title.get(template.default_language),
+                      "template_sha256": session.template_sha256},
+        "candidate": {"reference": session.reference, "language": session.language},
+        "session": {"status": session.status.value,
+                    "started_at": session.started_at.isoformat(),
+                    "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+                    "breaks_taken": session.breaks_taken},
+        "consents": {"recording": session.consents.recording,
+                     "retention": session.consents.retention,
+                     "ai_scoring": session.consents.ai_scoring,
+                     "notice_version": session.consents.notice_version,
+                     "given_at": session.consents.given_at.isoformat()},
+        "accommodations": session.accommodations.names(),
+        "ai_scoring": {"enabled_by_interview": template.policy.ai_scoring,
+                       "consented": session.consents.ai_scoring,
+                       "label": SUGGESTION_LABEL},
+        "retention_days": template.policy.retention_days,
+        "questions": questions,
+        "competencies": competencies,
+        "review": {"decision": decision(store, session.id),
+                   "notes": [{"at": at, "text": text} for at, text in notes(store, session.id)]},
+        "flags": flags,
+    }
+
+
+def _excerpt(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
+
+
+def render(card: dict[str, Any]) -> str:
+    """A readable table of a scorecard, for the terminal."""
+    lines = [f"Scorecard: {card['interview']['title']} ({card['interview']['id']}), "
+             f"reference {card['candidate']['reference']}, {card['session']['status']}"]
+    for question in card["questions"]:
+        heard = question.get("transcript")
+        delivery = question.get("delivery")
+        facts = (f"  [{delivery['speaking_seconds']:.0f} s speaking, "
+                 f"{delivery['words']} words, longest pause {delivery['longest_silence']:.0f} s]"
+                 if delivery else "")
+        lines.append(f"  Q{question['number']} {question['id']}"
+                     + (f" ({question['mode']}, take {question['take']} of {question['takes']})"
+                        if question["answered"] else " (not answered)") + facts)
+        if heard:
+            lines.append(f"      \"{heard['excerpt']}\""
+                         + ("  ** needs a person to check **" if heard["needs_review"] else ""))
+        elif question.get("typed_excerpt"):
+            lines.append(f"      typed: \"{question['typed_excerpt']}\"")
+    lines.append("  Competencies" + ("" if card["ai_scoring"]["enabled_by_interview"]
+                                     and card["ai_scoring"]["consented"]
+                                     else " (no suggestions: AI-assisted scoring is off or "
+                                          "was declined)"))
+    for competency in card["competencies"]:
+        suggestion = competency["suggestion"]
+        level = ("-" if suggestion is None or suggestion["level"] is None
+                 else f"{suggestion['level']}/5 suggested")
+        reviewer = (f", reviewer {competency['reviewer_score']}/5"
+                    if competency["reviewer_score"] is not None else "")
+        lines.append(f"    {competency['name']:28} {level}{reviewer}")
+        if suggestion:
+            lines.append(f"        {suggestion['explanation']}")
+            for item in suggestion["evidence"][:3]:
+                lines.append(f"        - {mmss(item['start'])}-{mmss(item['end'])} in "
+                             f"{item['question_id']}: \"{item['text']}\" ({item['indicator']})")
+    review = card["review"]
+    lines.append(f"  Decision: {review['decision'] or 'none yet'}")
+    for note in review["notes"]:
+        lines.append(f"  Note ({note['at'][:16]}): {note['text']}")
+    for flag in card["flags"]:
+        lines.append(f"  ! {flag}")
+    lines.append(f"  {card['ai_scoring']['label']}")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Scoring a stored session once all its transcripts are in (run by the worker and the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from kiosk.errors import ConfigError
+from kiosk.scoring import suggest
+from kiosk.session import SessionStatus
+from kiosk.store import Store
+from kiosk.store.results import save_suggestions, transcripts
+from kiosk.templates import InterviewTemplate, find_template
+from kiosk.transcription.transcript import Segment, Transcript, Word
+
+
+def template_of(store: Store, template_id: str, sha256: str) -> InterviewTemplate:
+    """The exact interview a session was taken with: as kept by the store, else bundled."""
+    kept = store.kept_template(sha256)
+    if kept is not None:
+        return kept
+    try:
+        return find_template(template_id)
+    except ConfigError as exc:
+        raise ConfigError(f"the interview '{template_id}' of this session is not installed "
+                          f"here, so it cannot be scored") from exc
+
+
+def typed_transcript(text: str, language: str) -> Transcript:
+    """A typed answer as a transcript (no times: it was not spoken)."""
+    words = tuple(Word(0.0, 0.0, word, 1.0) for word in text.split())
+    segments = (Segment(0.0, 0.0, text, words),) if words else ()
+    return Transcript(text=text, language=language, duration=0.0, segments=segments,
+                      model="typed answer")
+
+
+def answer_transcripts(store: Store, session_id: str) -> dict[str, Transcript]:
+    """Every answer as text: transcripts of spoken answers, and typed answers as typed."""
+    session = store.find(session_id)
+    found = transcripts(store, session_id)
+    if session is not None:
+        for question_id, answer in session.answers.items():
+            text = answer.chosen_take.text
+            if text is not None and question_id not in found:
+                found[question_id] = typed_transcript(text, session.language)
+    return found
+
+
+def ready_to_score(store: Store, session_id: str) -> bool:
+    """A completed session with no transcription still waiting."""
+    row = store.connection.execute("SELECT status FROM sessions WHERE id = ?",
+                                   (session_id,)).fetchone()
+    pending = store.connection.execute(
+        "SELECT COUNT(*) FROM jobs WHERE session_id = ? AND kind = 'transcribe' "
+        "AND state IN ('queued', 'running')", (session_id,)).fetchone()[0]
+    return row is not None and row[0] == SessionStatus.COMPLETED.value and pending == 0
+
+
+def score_session(store: Store, session_id: str, force: bool = False) -> int:
+    """Store suggestions for a session, if its interview and its candidate allow them.
+
+    Returns how many competencies got a suggestion record; 0 when scoring is off, the
+    candidate declined AI-assisted scoring, or transcripts are still missing.
+    """
+    if not force and not ready_to_score(store, session_id):
+        return 0
+    session = store.find(session_id)
+    if session is None:
+        return 0
+    template = template_of(store, session.template_id, session.template_sha256)
+    suggestions = suggest(template, answer_transcripts(store, session_id),
+                          ai_consent=session.consents.ai_scoring)
+    save_suggestions(store, session_id, {
+        s.competency_id: (s.level, {"explanation": s.explanation, "withheld": s.withheld,
+                                    "evidence": [asdict(e) for e in s.evidence]})
+        for s in suggestions
+    })
+    return len(suggestions)

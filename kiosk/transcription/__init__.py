@@ -1,0 +1,4 @@
+"""Transcription: the speech-to-text model (`transcriber`), the transcript it makes,
+the background worker process that runs transcription and scoring jobs, and the sample
+speech the demo and the tests speak.
+"""
