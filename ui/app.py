@@ -220,6 +220,14 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
 
     app.setStyleSheet(theme.stylesheet(bool(settings.get("ui.high_contrast")),
                                        float(settings.get("ui.text_scale"))))
+    # A service stopping (SIGTERM) ends the day as closing does: takes finished, the worker
+    # stopped, a demo's folder deleted. Set before the window shows, so a stop that comes at
+    # once is not lost; the quit is queued, so it holds even before the event loop runs. The
+    # timer lets Python see the signal in Qt's loop.
+    previous = signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, app.quit))
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     window = KioskWindow(flow, runtime, kiosk_mode=not args.windowed, staff_check=staff_check)
     if args.windowed:
         window.resize(1280, 800)
@@ -227,12 +235,6 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     else:
         window.showFullScreen()
     hook, sys.excepthook = sys.excepthook, window.report_unexpected  # no traceback for anyone
-    # A service stopping (SIGTERM) ends the day as closing does: takes finished, the worker
-    # stopped, a demo's folder deleted. The timer lets Python see the signal in Qt's loop.
-    previous = signal.signal(signal.SIGTERM, lambda *_: app.quit())
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(250)
     try:
         status = app.exec()
     finally:

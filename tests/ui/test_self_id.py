@@ -10,9 +10,9 @@ import pytest
 from kiosk import keys
 from kiosk.clock import FakeClock
 from kiosk.demo.scripted_candidate import answer_everything
-from kiosk.privacy.compliance import profiles
 from kiosk.flow import CandidateFlow, Step
 from kiosk.privacy import self_id
+from kiosk.privacy.compliance import profiles
 from kiosk.scoring.scorecard import build
 from kiosk.store import Store, outbox
 from kiosk.templates import find_template, parse_template
