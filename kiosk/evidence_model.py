@@ -34,6 +34,7 @@ EVIDENCE_MODEL_SHA256 = {
 _MODEL_FILE = "e5-small-q4.bin"
 _ENGINE_FILE = "_engine.cpython-312-x86_64-linux-gnu.so"
 _DIMENSIONS = 384
+_RECENT = 512  # answer sentences remembered: more than one long answer's clauses
 
 
 class EvidenceModelError(ConfigError):
@@ -90,7 +91,7 @@ class SentenceModel:
     templates' example sentences, which it computes once per process.
     """
 
-    languages = ("en",)  # languages measured to the targets (docs/benchmarks.md)
+    languages: tuple[str, ...] = ("en",)  # languages measured to the targets (docs/benchmarks.md)
 
     def __init__(self, model_dir: Path | None = None, *, threads: int = 2) -> None:
         self.info = check_model(model_dir)
@@ -106,12 +107,29 @@ class SentenceModel:
         except (OSError, RuntimeError) as exc:
             raise EvidenceModelError(f"the evidence model in {self.info.path} does not load: "
                                      f"{exc}") from exc
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, np.ndarray] = {}  # template examples, for the process
+        self._recent: dict[str, np.ndarray] = {}  # the answer being scored
         self.name = self.info.name
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        """One L2-normalised row per sentence (float32), in order. Answers are not cached:
-        a candidate's words stay in memory no longer than scoring takes."""
+        """One L2-normalised row per sentence (float32), in order. The last answer's
+        sentences are remembered (at most _RECENT of them), because each competency of its
+        question asks for them again; a new answer pushes them out."""
+        if not sentences:
+            return np.zeros((0, _DIMENSIONS), dtype=np.float32)
+        missing = [s for s in dict.fromkeys(sentences) if s not in self._recent]
+        if missing:
+            fresh = self._embed(missing)
+            if len(self._recent) + len(missing) > _RECENT:
+                self._recent.clear()
+            self._recent.update(zip(missing, fresh, strict=True))
+        return np.stack([self._recent[s] for s in sentences])
+
+    def forget_answers(self) -> None:
+        """Drop the remembered answer sentences (the examples stay)."""
+        self._recent.clear()
+
+    def _embed(self, sentences: Sequence[str]) -> np.ndarray:
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         return np.asarray(self._engine.passage(list(sentences)), dtype=np.float32).reshape(
@@ -121,7 +139,7 @@ class SentenceModel:
         """Like `encode`, for a template's example sentences, which are kept for the process
         (every answer is compared with them)."""
         missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        for sentence, vector in zip(missing, self.encode(missing), strict=True):
+        for sentence, vector in zip(missing, self._embed(missing), strict=True):
             self._cache[sentence] = vector
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)

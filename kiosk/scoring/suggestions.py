@@ -39,6 +39,17 @@ def suggest(template: InterviewTemplate, transcripts: Mapping[str, Transcript], 
             for competency in template.competencies]
 
 
+def answer_evidence(template: InterviewTemplate, question_id: str, transcript: Transcript,
+                    model: SentenceEncoder | None = None) -> list[Evidence]:
+    """The evidence of one answer for every competency its question assesses, rubric order
+    then time order (what `kiosk evidence` prints and the suggestions are built from)."""
+    question = template.question(question_id)
+    return [item for competency in template.competencies
+            if competency.id in question.competencies
+            for item in find_evidence(competency, question_id, transcript, model,
+                                      template.competencies)]
+
+
 def suggested_level(evidenced: int, looked_for: int) -> int:
     """The level rule: 1 + 4 x evidenced/looked_for, rounded half up, kept within 2..4
     unless nothing (1) or everything (5) is evidenced."""
