@@ -106,7 +106,7 @@ class _Checker:
         # Ids seen even in entries with other problems, so cross-references are still checked.
         self.referenced: list[tuple[KeyPath, tuple[str, ...]]] = []
         self.defined: list[tuple[KeyPath, str]] = []
-        self.version = FORMAT_VERSION
+        self.version: int | None = None  # None: missing or unsupported, checked leniently
 
     def problem(self, path: KeyPath, message: str) -> None:
         where = _show(path)
@@ -402,8 +402,12 @@ class _Checker:
         return dict(sorted(levels.items())) if len(levels) == len(value) else None
 
     def indicator(self, raw: dict[str, Any], path: KeyPath) -> Indicator | None:
-        keys = _INDICATOR_KEYS_2 if self.version >= 2 else _INDICATOR_KEYS
-        self.table(raw, path, keys, keys)
+        if self.version is None:  # already reported; say nothing more about the format
+            self.table(raw, path, _INDICATOR_KEYS_2, _INDICATOR_KEYS)
+        elif self.version >= 2:
+            self.table(raw, path, _INDICATOR_KEYS_2, _INDICATOR_KEYS_2)
+        else:
+            self.table(raw, path, _INDICATOR_KEYS, _INDICATOR_KEYS)
         label = self.text(raw, "label", path)
         phrases = self.value(raw, "phrases", path, list)
         if phrases is not None and (
@@ -413,7 +417,7 @@ class _Checker:
             phrases = None
         if label is None or phrases is None:
             return None
-        if self.version < 2:
+        if self.version is None or self.version < 2:
             return Indicator(label=label, phrases=tuple(p.strip() for p in phrases))
         description = self.local_text(raw, "description", path)
         examples = self.examples(raw, path)
