@@ -155,6 +155,7 @@ def _demo_keys(data_dir: Path, passphrase_file: str | None) -> keys.UnlockedKeys
 def templates_check(args: argparse.Namespace) -> int:
     """Check each file; print every problem; exit 1 if any file has one."""
     from kiosk.templates import load_template
+    from kiosk.templates.examples import example_advice
 
     failed = False
     for file in args.files:
@@ -168,6 +169,8 @@ def templates_check(args: argparse.Namespace) -> int:
         print(f"{file}: ok: '{template.id}', {len(template.questions)} questions, "
               f"{len(template.competencies)} competencies, languages "
               f"{', '.join(template.languages)}")
+        for advice in example_advice(template):
+            print(f"{file}: too few examples: {advice}")
     return 1 if failed else 0
 
 

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from kiosk.commands import (
     capture,
+    evidence,
     interview,
     keys,
     privacy,
@@ -41,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="kiosk", description="Interview Kiosk: on-site one-way video interviews.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for area in (interview, transcription, scoring, capture, keys, vault, records, settings,
-                 sync, privacy):
+    for area in (interview, transcription, scoring, evidence, capture, keys, vault, records,
+                 settings, sync, privacy):
         area.register(commands)
     share_global_options(parser, _global_options)
     return parser

@@ -13,7 +13,13 @@ person and never lowers a level; delivery facts are reported and never scored.
 
 from kiosk.scoring.delivery import DeliveryFacts, delivery_facts
 from kiosk.scoring.evidence import STRUCTURE_CUES, Evidence, find_evidence
-from kiosk.scoring.suggestions import Suggestion, mmss, suggest, suggested_level
+from kiosk.scoring.suggestions import (
+    Suggestion,
+    answer_evidence,
+    mmss,
+    suggest,
+    suggested_level,
+)
 from kiosk.scoring.text import normalise
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "DeliveryFacts",
     "Evidence",
     "Suggestion",
+    "answer_evidence",
     "delivery_facts",
     "find_evidence",
     "mmss",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from kiosk.scoring.meaning import METHOD as MEANING
+from kiosk.scoring.meaning import SentenceEncoder, can_use_meaning, find_hits
 from kiosk.scoring.text import normalise
 from kiosk.templates.model import Competency
 from kiosk.transcription.transcript import Transcript, Word
@@ -41,8 +43,35 @@ class Evidence:
     method: str = "phrases"  # what found it: one of EVIDENCE_METHODS
 
 
-def find_evidence(competency: Competency, question_id: str,
-                  transcript: Transcript) -> list[Evidence]:
+def find_evidence(competency: Competency, question_id: str, transcript: Transcript,
+                  model: SentenceEncoder | None = None,
+                  rubric: Sequence[Competency] = ()) -> list[Evidence]:
+    """The answer's evidence for the competency, in time order: by meaning when `model` is
+    given, reads the answer's language and the template has examples in it; else by phrases.
+    Each piece of evidence names the method that found it. `rubric`, every competency of the
+    template, lets the other indicators' examples sharpen the meaning of each."""
+    if model is not None and can_use_meaning(competency, answer_language(transcript), model):
+        found = [Evidence(question_id, hit.sentence.start, hit.sentence.end, hit.sentence.text,
+                          hit.indicator, hit.example, hit.score, MEANING)
+                 for hit in find_hits(competency, transcript, model,
+                                      answer_language(transcript), rubric)]
+        if competency.structure_cues:  # the structure cues stay phrases: they are phrases
+            found.extend(e for e in find_by_phrases(competency, question_id, transcript)
+                         if e.indicator.startswith(f"{STRUCTURE_LABEL}:"))
+        return sorted(found, key=lambda e: (e.start, e.end, e.indicator))
+    return find_by_phrases(competency, question_id, transcript)
+
+
+def answer_language(transcript: Transcript) -> str:
+    """The answer's language: Hindi if any of it is written in Devanagari (a typed answer in
+    a Hindi session may still be English), else what the transcript says."""
+    if any("\u0900" <= char <= "\u097f" for char in transcript.text):
+        return "hi"
+    return transcript.language or "en"
+
+
+def find_by_phrases(competency: Competency, question_id: str,
+                    transcript: Transcript) -> list[Evidence]:
     """Every span of `transcript` that matches one of the competency's phrases, in time order."""
     words = _words(transcript)
     tokens = [(token, index) for index, word in enumerate(words)

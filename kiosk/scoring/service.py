@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 
 from kiosk.errors import ConfigError
+from kiosk.logs import get_logger, log_event
 from kiosk.scoring import suggest
+from kiosk.scoring.meaning import SentenceEncoder
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.store.results import save_suggestions, transcripts
 from kiosk.templates import InterviewTemplate, find_template
 from kiosk.transcription.transcript import Segment, Transcript, Word
+
+_log = get_logger("scoring")
+
+
+@functools.cache
+def sentence_model() -> SentenceEncoder | None:
+    """The evidence model, loaded and digest-checked once per process; None when it is
+    missing or refused, and then evidence comes from phrases (each piece says so)."""
+    from kiosk.evidence_model import EvidenceModelError, SentenceModel
+
+    try:
+        return SentenceModel(threads=2)
+    except EvidenceModelError as exc:
+        log_event(_log, "scoring.evidence_model_unavailable", reason=str(exc))
+        return None
 
 
 def template_of(store: Store, template_id: str, sha256: str) -> InterviewTemplate:
@@ -55,11 +73,13 @@ def ready_to_score(store: Store, session_id: str) -> bool:
     return row is not None and row[0] == SessionStatus.COMPLETED.value and pending == 0
 
 
-def score_session(store: Store, session_id: str, force: bool = False) -> int:
+def score_session(store: Store, session_id: str, force: bool = False,
+                  model: SentenceEncoder | bool | None = True) -> int:
     """Store suggestions for a session, if its interview and its candidate allow them.
 
     Returns how many competencies got a suggestion record; 0 when scoring is off, the
-    candidate declined AI-assisted scoring, or transcripts are still missing.
+    candidate declined AI-assisted scoring, or transcripts are still missing. `model` True
+    (the default) uses the process's evidence model; False or None finds by phrases only.
     """
     if not force and not ready_to_score(store, session_id):
         return 0
@@ -67,8 +87,11 @@ def score_session(store: Store, session_id: str, force: bool = False) -> int:
     if session is None:
         return 0
     template = template_of(store, session.template_id, session.template_sha256)
+    if not (template.policy.ai_scoring and session.consents.ai_scoring):
+        model = None  # nothing will be suggested: no need to load the model
+    encoder = sentence_model() if model is True else (model or None)
     suggestions = suggest(template, answer_transcripts(store, session_id),
-                          ai_consent=session.consents.ai_scoring)
+                          ai_consent=session.consents.ai_scoring, model=encoder)
     save_suggestions(store, session_id, {
         s.competency_id: (s.level, {"explanation": s.explanation, "withheld": s.withheld,
                                     "evidence": [asdict(e) for e in s.evidence]})

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kiosk.scoring.evidence import STRUCTURE_LABEL, Evidence, find_evidence
+from kiosk.scoring.meaning import SentenceEncoder
 from kiosk.templates.model import Competency, InterviewTemplate
 from kiosk.transcription.transcript import Transcript
 
@@ -29,12 +30,24 @@ class Suggestion:
 
 
 def suggest(template: InterviewTemplate, transcripts: Mapping[str, Transcript], *,
-            ai_consent: bool) -> list[Suggestion]:
-    """One suggestion per rubric competency; none at all without the policy and consent."""
+            ai_consent: bool, model: SentenceEncoder | None = None) -> list[Suggestion]:
+    """One suggestion per rubric competency; none at all without the policy and consent.
+    With `model`, evidence is found by meaning where the template and language allow it."""
     if not (template.policy.ai_scoring and ai_consent):
         return []
-    return [_suggest_one(template, competency, transcripts)
+    return [_suggest_one(template, competency, transcripts, model)
             for competency in template.competencies]
+
+
+def answer_evidence(template: InterviewTemplate, question_id: str, transcript: Transcript,
+                    model: SentenceEncoder | None = None) -> list[Evidence]:
+    """The evidence of one answer for every competency its question assesses, rubric order
+    then time order (what `kiosk evidence` prints and the suggestions are built from)."""
+    question = template.question(question_id)
+    return [item for competency in template.competencies
+            if competency.id in question.competencies
+            for item in find_evidence(competency, question_id, transcript, model,
+                                      template.competencies)]
 
 
 def suggested_level(evidenced: int, looked_for: int) -> int:
@@ -49,12 +62,14 @@ def suggested_level(evidenced: int, looked_for: int) -> int:
 
 
 def _suggest_one(template: InterviewTemplate, competency: Competency,
-                 transcripts: Mapping[str, Transcript]) -> Suggestion:
+                 transcripts: Mapping[str, Transcript],
+                 model: SentenceEncoder | None) -> Suggestion:
     numbers = {question.id: n for n, question in enumerate(template.questions, 1)}
     asked = [q.id for q in template.questions if competency.id in q.competencies]
     heard = [question_id for question_id in asked if question_id in transcripts]
     evidence = tuple(item for question_id in heard
-                     for item in find_evidence(competency, question_id, transcripts[question_id]))
+                     for item in find_evidence(competency, question_id, transcripts[question_id],
+                                              model, template.competencies))
     if not heard:
         return Suggestion(competency.id, None, evidence,
                           "No level is suggested yet: none of the answers for this part of "

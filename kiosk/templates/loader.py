@@ -29,7 +29,8 @@ from kiosk.templates.model import (
     Question,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # format 1 (no descriptions or examples) is still read
+FORMAT_VERSIONS = (1, 2)
 MAX_QUESTIONS = 20
 MAX_COMPETENCIES = 12
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
@@ -49,6 +50,8 @@ _COMPETENCY_KEYS = {"id", "name", "description", "weight", "levels", "indicators
                     "structure_cues"}
 _COMPETENCY_REQUIRED = _COMPETENCY_KEYS - {"structure_cues"}
 _INDICATOR_KEYS = {"label", "phrases"}
+_INDICATOR_KEYS_2 = {"label", "phrases", "description", "examples"}
+_EXAMPLE_KEYS = {"shows", "near_misses"}
 
 
 def load_template(path: str | Path) -> InterviewTemplate:
@@ -103,6 +106,7 @@ class _Checker:
         # Ids seen even in entries with other problems, so cross-references are still checked.
         self.referenced: list[tuple[KeyPath, tuple[str, ...]]] = []
         self.defined: list[tuple[KeyPath, str]] = []
+        self.version: int | None = None  # None: missing or unsupported, checked leniently
 
     def problem(self, path: KeyPath, message: str) -> None:
         where = _show(path)
@@ -213,9 +217,11 @@ class _Checker:
     def template(self, raw: dict[str, Any], digest: str) -> InterviewTemplate | None:
         self.table(raw, (), _TOP_KEYS, _TOP_REQUIRED)
         version = self.value(raw, "format", (), int)
-        if version is not None and version != FORMAT_VERSION:
+        if version is not None and version not in FORMAT_VERSIONS:
             self.problem(("format",), f"unsupported template format {version}; this kiosk "
-                                      f"reads format {FORMAT_VERSION}")
+                                      f"reads formats {' and '.join(map(str, FORMAT_VERSIONS))}")
+        elif version is not None:
+            self.version = version
         template_id = self.unique_id(raw, (), set())
         role = self.text(raw, "role", ())
         languages = self.language_list(raw)
@@ -396,7 +402,12 @@ class _Checker:
         return dict(sorted(levels.items())) if len(levels) == len(value) else None
 
     def indicator(self, raw: dict[str, Any], path: KeyPath) -> Indicator | None:
-        self.table(raw, path, _INDICATOR_KEYS, _INDICATOR_KEYS)
+        if self.version is None:  # already reported; say nothing more about the format
+            self.table(raw, path, _INDICATOR_KEYS_2, _INDICATOR_KEYS)
+        elif self.version >= 2:
+            self.table(raw, path, _INDICATOR_KEYS_2, _INDICATOR_KEYS_2)
+        else:
+            self.table(raw, path, _INDICATOR_KEYS, _INDICATOR_KEYS)
         label = self.text(raw, "label", path)
         phrases = self.value(raw, "phrases", path, list)
         if phrases is not None and (
@@ -406,7 +417,52 @@ class _Checker:
             phrases = None
         if label is None or phrases is None:
             return None
-        return Indicator(label=label, phrases=tuple(p.strip() for p in phrases))
+        if self.version is None or self.version < 2:
+            return Indicator(label=label, phrases=tuple(p.strip() for p in phrases))
+        description = self.local_text(raw, "description", path)
+        examples = self.examples(raw, path)
+        if description is None or examples is None:
+            return None
+        shows, near_misses = examples
+        return Indicator(label=label, phrases=tuple(p.strip() for p in phrases),
+                         description=description, shows=shows, near_misses=near_misses)
+
+    def examples(self, raw: dict[str, Any], path: KeyPath
+                 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] | None:
+        """`examples.<language>.shows` and `.near_misses`: sentences, for every language."""
+        if "examples" not in raw:
+            return None
+        where = (*path, "examples")
+        value = raw["examples"]
+        if not isinstance(value, dict):
+            self.problem(where, f"must be a table of examples by language, got {_kind(value)}")
+            return None
+        shows: dict[str, tuple[str, ...]] = {}
+        near: dict[str, tuple[str, ...]] = {}
+        ok = True
+        for language in self.languages:
+            if language not in value:
+                self.problem(where, f"missing examples for declared language '{language}'")
+                ok = False
+        for language, table in value.items():
+            at = (*where, language)
+            if language not in self.languages:
+                self.problem(at, f"language '{language}' is not declared in languages "
+                                 f"({', '.join(self.languages)})")
+                ok = False
+                continue
+            if not self.table(table, at, _EXAMPLE_KEYS, {"shows"}):
+                ok = False
+                continue
+            for key, into in (("shows", shows), ("near_misses", near)):
+                sentences = table.get(key, [])
+                if not isinstance(sentences, list) or not all(
+                        isinstance(x, str) and x.strip() for x in sentences):
+                    self.problem((*at, key), "must list sentences as non-empty text")
+                    ok = False
+                else:
+                    into[language] = tuple(x.strip() for x in sentences)
+        return (shows, near) if ok else None
 
     def cross_check(self) -> None:
         """Every competency a question names is defined, and every defined one is used."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class AnswerMode(enum.StrEnum):
@@ -52,10 +52,14 @@ class Practice:
 
 @dataclass(frozen=True)
 class Indicator:
-    """Evidence a reviewer looks for: a label and the phrases that tend to show it."""
+    """Evidence a reviewer looks for: a label, the phrases that tend to show it and (format 2)
+    what it means, with example sentences that show it and near-misses that do not."""
 
     label: str
     phrases: tuple[str, ...]
+    description: LocalText | None = None  # format 2: what a reviewer looks for, in words
+    shows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by language
+    near_misses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # by language
 
 
 @dataclass(frozen=True)

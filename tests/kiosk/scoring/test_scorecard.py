@@ -60,9 +60,12 @@ def test_the_scorecard_carries_evidence_times_and_no_name(store: Store) -> None:
     assert card["candidate"] == {"reference": reference, "language": "en"}
     assert "Meera" not in json.dumps(card) and "candidate@example.com" not in json.dumps(card)
     communication = next(c for c in card["competencies"] if c["id"] == "communication")
+    # Found by meaning: the clause that gives the example, words 5 to 12.
     example = next(e for e in communication["suggestion"]["evidence"]
-                   if e["phrase"] == "for example")
-    assert (example["start"], example["end"]) == pytest.approx((3.0, 3.8))  # words 6 and 7
+                   if e["indicator"] == "Gives a concrete example")
+    assert example["method"] == "meaning" and 0.5 <= example["score"] <= 1
+    assert example["text"] == "and for example I ran the college fest"
+    assert (example["start"], example["end"]) == pytest.approx((2.6, 5.8))
     first = card["questions"][0]
     assert {"start": example["start"], "end": example["end"], "text": example["text"],
             "competency": "communication"} in first["highlights"]

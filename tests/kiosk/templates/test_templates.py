@@ -255,8 +255,9 @@ def test_a_question_table_must_not_be_a_plain_value() -> None:
 
 
 def test_unsupported_format_version() -> None:
-    (problem,) = problems(GOOD.replace("format = 1", "format = 2"))
-    assert problem == "t.toml:1: format: unsupported template format 2; this kiosk reads format 1"
+    (problem,) = problems(GOOD.replace("format = 1", "format = 3"))
+    assert problem == ("t.toml:1: format: unsupported template format 3; this kiosk reads "
+                       "formats 1 and 2")
 
 
 def test_broken_toml_reports_the_line() -> None:

