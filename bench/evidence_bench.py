@@ -38,7 +38,7 @@ from _machine import cpu_model  # bench/ is on the path when a script runs
 from kiosk.evidence_model import SentenceModel
 from kiosk.scoring.evidence import find_evidence
 from kiosk.scoring.meaning import SentenceEncoder
-from kiosk.scoring_service import typed_transcript
+from kiosk.scoring.service import typed_transcript
 from kiosk.templates import InterviewTemplate, find_template
 
 DATA = Path(__file__).parent / "evidence_data"
@@ -177,8 +177,8 @@ def _rss_mb() -> float:
 
 
 def speed(threads: int) -> None:
-    from kiosk.speech import espeak_available, synthesise
-    from kiosk.transcribe import SAMPLE_RATE, Transcriber
+    from kiosk.transcription.sample_speech import espeak_available, synthesise
+    from kiosk.transcription.transcriber import SAMPLE_RATE, Transcriber
 
     if not espeak_available():
         print("\nspeed: skipped (espeak-ng is not installed)")

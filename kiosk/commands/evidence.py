@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 def evidence_command(args: argparse.Namespace) -> int:
     """Print the evidence of every good line; exit 1 if any line was bad."""
     from kiosk.scoring import answer_evidence
-    from kiosk.scoring_service import sentence_model, typed_transcript
+    from kiosk.scoring.service import sentence_model, typed_transcript
 
     template = find_template(args.template)
     path = Path(args.answers)

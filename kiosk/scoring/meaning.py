@@ -36,7 +36,7 @@ import numpy as np
 from kiosk.scoring.sentences import Sentence, clauses, sentences
 from kiosk.scoring.text import normalise
 from kiosk.templates.model import Competency, Indicator
-from kiosk.transcript import Transcript
+from kiosk.transcription.transcript import Transcript
 
 METHOD = "meaning"
 

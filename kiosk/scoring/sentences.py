@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.transcript import Transcript, Word
+from kiosk.transcription.transcript import Transcript, Word
 
 PAUSE_SECONDS = 0.8
 MAX_WORDS = 28

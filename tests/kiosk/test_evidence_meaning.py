@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import cli, evidence_model
+from kiosk import evidence_model
+from kiosk.commands import main
 from kiosk.errors import TemplateError
 from kiosk.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
-from kiosk.scorecard import build
+from kiosk.scoring.scorecard import build
 from kiosk.scoring import answer_evidence
 from kiosk.scoring.sentences import sentences
-from kiosk.scoring_service import sentence_model, typed_transcript
+from kiosk.scoring.service import sentence_model, typed_transcript
 from kiosk.templates import InterviewTemplate, find_template, parse_template
 from kiosk.templates.examples import example_advice
-from kiosk.transcript import Segment, Transcript, Word
-from tests.kiosk.test_scorecard import finished_session, store  # noqa: F401 (fixture)
+from kiosk.transcription.transcript import Segment, Transcript, Word
+from tests.kiosk.scoring.test_scorecard import finished_session, store  # noqa: F401 (fixture)
 
 CALL = "calm-an-upset-customer-on-a-call"
 FEELINGS = "Acknowledges the customer's feelings"
@@ -217,7 +218,7 @@ def test_format_2_needs_examples_in_every_language() -> None:
 def test_templates_check_reports_too_few_examples(capsys, tmp_path: Path) -> None:
     path = tmp_path / "tiny-two.toml"
     path.write_text(FORMAT_2.format(shows='"I am sorry."', hindi=HINDI), encoding="utf-8")
-    assert cli.main(["templates", "check", str(path)]) == 0
+    assert main.main(["templates", "check", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{path}: ok: 'tiny-two'")
     assert out[1:] == [f"{path}: too few examples: kindness / Says sorry [en]: 1 examples "
@@ -253,7 +254,7 @@ def test_kiosk_evidence_prints_json_lines_and_reports_bad_lines(capsys, tmp_path
         json.dumps({"id": 6, "question": CALL, "language": "hi",
                     "text": "असुविधा के लिए खेद है।"}),
     ]), encoding="utf-8")
-    status = cli.main(["evidence", "walk-in-customer-support-associate", str(answers),
+    status = main.main(["evidence", "walk-in-customer-support-associate", str(answers),
                        "--json"])
     out, err = capsys.readouterr()
     assert status == 1
@@ -276,6 +277,6 @@ def test_kiosk_evidence_prints_json_lines_and_reports_bad_lines(capsys, tmp_path
 
 
 def test_kiosk_evidence_on_a_missing_file_is_one_line(capsys, tmp_path: Path) -> None:
-    status = cli.main(["evidence", "demo", str(tmp_path / "none.jsonl")])
+    status = main.main(["evidence", "demo", str(tmp_path / "none.jsonl")])
     _, err = capsys.readouterr()
     assert status == 2 and err.startswith("kiosk: error: ") and "cannot read" in err
