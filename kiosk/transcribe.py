@@ -54,8 +54,12 @@ MOSTLY_NOT_SPEECH = 0.6
 MIN_WORDS_PER_MINUTE = 20.0
 MIN_SECONDS_FOR_WORD_RATE = 15.0
 
-# The voice-activity filter in front of the model (faster-whisper's defaults for now).
-VAD_SETTINGS: Mapping[str, float] = {"threshold": 0.5, "speech_pad_ms": 400,
+# The voice-activity filter in front of the model. faster-whisper's default pad (400 ms)
+# clipped the edges of words in short answers; 600 ms was among the best of a grid on a
+# tuning split (espeak-ng answers and real clips), and on held-out clips it made fewer
+# errors than the default and than faster-whisper called directly (docs/benchmarks.md,
+# "VAD settings for short answers").
+VAD_SETTINGS: Mapping[str, float] = {"threshold": 0.5, "speech_pad_ms": 600,
                                      "min_silence_duration_ms": 2000}
 
 # An English-only model's reading of a non-English session is kept only when it is read
