@@ -24,7 +24,7 @@ in-process on a fresh temporary data directory, for the 5-question
 `walk-in-customer-support-associate` interview and the 3-question `demo`, and reports the
 "Scorecard ready N s after the last answer" figure (target: at most 10 s for 5 questions).
 
-    .venv/bin/python bench/transcribe_bench.py [--data DIR] [--context-check]
+    .venv/bin/python bench/transcribe_bench.py --data DIR [--context-check]
         [--scorecard-latency] [--all] [--threads 2]
 
 With no flag only the clip comparison runs; `--all` runs all three. Exit status: 0 after a
@@ -64,8 +64,7 @@ from kiosk.transcription.transcriber import (
 )
 from kiosk.vault import Identity, VaultReader, VaultWriter
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "speech"
+DATA_ENV = "KIOSK_SPEECH_DATA"  # a folder with manifest.csv, when --data is not given
 MANIFEST = "manifest.csv"
 WER_RATIO_TARGET = 1.02
 RTF_TARGET = 0.1
@@ -397,8 +396,10 @@ def report_latency() -> bool:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help=f"folder with manifest.csv and the clips (default: {DEFAULT_DATA})")
+    parser.add_argument("--data", type=Path, default=os.environ.get(DATA_ENV),
+                        help=f"folder with manifest.csv (columns file, ref, ref_norm) and the "
+                             f"clips it names; the clips are not in the repository (default: "
+                             f"${DATA_ENV})")
     parser.add_argument("--context-check", action="store_true",
                         help="only: does the question text as prompt lower WER?")
     parser.add_argument("--scorecard-latency", action="store_true",
@@ -436,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     clips_wanted = args.all or not (args.context_check or args.scorecard_latency)
     if clips_wanted:
+        if args.data is None:
+            print(f"transcribe_bench: no speech clips given; pass --data DIR (or set "
+                  f"{DATA_ENV}), a folder with {MANIFEST} and the clips it names, or run "
+                  f"only --context-check or --scorecard-latency", file=sys.stderr)
+            return 2
+        args.data = Path(args.data)
         if not (args.data / MANIFEST).is_file():
             print(f"transcribe_bench: {args.data / MANIFEST} not found; give --data DIR, a "
                   f"folder with manifest.csv and its clips", file=sys.stderr)

@@ -270,7 +270,7 @@ def register(app: FastAPI, ctx: Any) -> None:
             show_others=review.sees_others(user, own is not None),
             form_values=draft or own, problem=problem,
             competencies=_competencies(found), transcripts=found.transcripts,
-            note_limit=forms.NOTE_LIMIT))
+            evidence=_evidence_by_question(found.card), note_limit=forms.NOTE_LIMIT))
 
     @router.get("/sessions/{device}/{session}")
     async def candidate(request: Request, device: str, session: str) -> Response:
@@ -375,3 +375,17 @@ def register(app: FastAPI, ctx: Any) -> None:
 def _competencies(found: review.OpenedSession) -> list[dict[str, Any]]:
     """Each competency's suggestion beside its rubric: description and anchored levels."""
     return [{**c, **found.rubric.get(c["id"], {})} for c in found.card.get("competencies", [])]
+
+
+def _evidence_by_question(card: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per question, every piece of evidence of every suggestion, in the order it was said,
+    each with its competency's name and how it was found (phrases, or meaning and a score)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for competency in card.get("competencies", []):
+        suggestion = competency.get("suggestion") or {}
+        for item in suggestion.get("evidence", []):
+            found.setdefault(item["question_id"], []).append(
+                {**item, "competency": competency["name"]})
+    for pieces in found.values():
+        pieces.sort(key=lambda piece: piece["start"])
+    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QProgressDialog,
     QScrollArea,
@@ -35,7 +38,7 @@ from capture.disk import check_space
 from kiosk.errors import KioskError, TemplateError
 from kiosk.reference import normalize_reference
 from kiosk.scoring import mmss
-from kiosk.scoring.scorecard import build, render
+from kiosk.scoring.scorecard import build, how_found, render
 from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
 from kiosk.store import outbox
@@ -121,6 +124,16 @@ class StaffConsole(QWidget):
         self.card.setReadOnly(True)
         self.card.setAccessibleName("Scorecard of the selected session")
         sessions.addWidget(self.card, stretch=3)
+        evidence_title = label(wrap=False)
+        set_text(evidence_title, "Evidence: select a piece to play the answer from there")
+        sessions.addWidget(evidence_title)
+        self.evidence = QListWidget()
+        self.evidence.setWordWrap(True)
+        self.evidence.setAccessibleName("Evidence in the answers")
+        evidence_title.setBuddy(self.evidence)
+        self.evidence.itemClicked.connect(self.play_evidence)
+        self.evidence.itemActivated.connect(self.play_evidence)  # Enter, for the keyboard
+        sessions.addWidget(self.evidence, stretch=2)
         controls = QVBoxLayout()
         controls.addLayout(self._controls())
         self.playback = MemoryPlayer(*PLAYER_SIZE)
@@ -205,6 +218,7 @@ class StaffConsole(QWidget):
             "GROUP BY s.id ORDER BY s.started_at DESC LIMIT ?", (RECENT,)).fetchall()
         self.table.clearSelection()  # the card is cleared below: no row may look chosen
         self.table.setRowCount(len(rows))
+        self.evidence.clear()
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 text = "" if value is None else str(value)[:19 if column == 2 else None]
@@ -274,6 +288,7 @@ class StaffConsole(QWidget):
                 lines.extend(f"    [{mmss(segment.start)}] {segment.text}"
                              for segment in transcript.segments)
         self.card.setPlainText("\n".join(lines))
+        self.list_evidence(card)
         self.competency.clear()
         for competency in card["competencies"]:
             self.competency.addItem(competency["name"], competency["id"])
@@ -282,6 +297,35 @@ class StaffConsole(QWidget):
             if question.get("mode") in ("video", "audio"):
                 self.answer.addItem(f"Q{question['number']} {question['id']}",
                                     (question["id"], question["take"]))
+
+    def list_evidence(self, card: dict[str, Any]) -> None:
+        """Each piece of evidence: where, the sentence, the indicator and how it was found."""
+        self.evidence.clear()
+        questions = {q["id"]: q for q in card["questions"]}
+        pieces = [(competency["name"], item)
+                  for competency in card["competencies"]
+                  if competency["suggestion"] for item in competency["suggestion"]["evidence"]]
+        pieces.sort(key=lambda piece: (questions[piece[1]["question_id"]]["number"],
+                                       piece[1]["start"]))
+        for name, item in pieces:
+            question = questions[item["question_id"]]
+            entry = QListWidgetItem(
+                f"Q{question['number']} at {mmss(item['start'])} · {name}: "
+                f"{item.get('indicator') or 'evidence'}\n“{item['text']}”\n{how_found(item)}")
+            playable = question.get("mode") in ("video", "audio")
+            entry.setData(Qt.ItemDataRole.UserRole,
+                          (item["question_id"], question.get("take"), float(item["start"]))
+                          if playable else None)
+            self.evidence.addItem(entry)
+
+    def play_evidence(self, item: QListWidgetItem) -> None:
+        """Play the answer the evidence is in, from where it was said."""
+        choice = item.data(Qt.ItemDataRole.UserRole)
+        if choice is None:
+            self.message.setText("That answer was typed: there is no recording to play.")
+            return
+        question_id, take, start = choice
+        self._play(question_id, take, start)
 
     def save_score(self) -> None:
         """Keep the reviewer's score beside the suggestion (audited)."""
@@ -296,19 +340,27 @@ class StaffConsole(QWidget):
 
     def watch_answer(self) -> None:
         """Play the chosen answer, decrypted into memory only."""
-        reference, choice = self.selected(), self.answer.currentData()
-        if reference is None or choice is None:
+        choice = self.answer.currentData()
+        if self.selected() is None or choice is None:
             self.message.setText("Choose a session and an answer first.")
             return
+        self._play(*choice)
+
+    def _play(self, question_id: str, take: int, start: float = 0.0) -> None:
+        """Decrypt one answer's recording into memory and play it from `start` (audited)."""
+        reference = self.selected()
+        if reference is None:
+            self.message.setText("Choose a session first.")
+            return
         session_id = self.store.session_id(reference)
-        path = self.store.video_path(session_id, *choice)
+        path = self.store.video_path(session_id, question_id, take)
         if not path.exists():
             self.message.setText("That answer has no recording on this kiosk.")
             return
         identity = self.store.session_identity(session_id)
         with path.open("rb") as source, VaultReader(source, [identity]) as reader:
             data = reader.read_range(0, reader.size)
-        self.playback.play(data)
+        self.playback.play(data, start)
         self._audit("review.watched", session_id=session_id)
 
     def stop_playback(self) -> None:

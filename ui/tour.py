@@ -41,6 +41,7 @@ from ui.window import KioskWindow
 
 LANGUAGES = ("en", "hi")
 PROFILE_STOPS = frozenset({"consent", "finished"})  # what a compliance profile changes
+ANSWER_SECONDS = 7.0  # the first answer's recording, in real time
 
 
 def settle(seconds: float = 0.05) -> None:
@@ -114,7 +115,9 @@ def tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
     yield "countdown"
     tick(3)
     tick(12)  # twelve seconds into the answer (the fake clock), so the screens say so
-    show(lambda: settle(0.6))  # the self-view shows the sample picture
+    # The self-view shows the sample picture; the sample voice records for 7 s (real time),
+    # long enough to give an example, which the staff console then shows as evidence.
+    show(lambda: settle(ANSWER_SECONDS))
     yield "recording"
     flow.finish_answer()
     show()
@@ -208,9 +211,39 @@ def questions_tour(window: KioskWindow, clock: FakeClock, language: str) -> Iter
     i18n.set_language("en")
 
 
+def _transcribe_and_score(window: KioskWindow) -> None:
+    """What the worker does for a finished session, here in the tour's process: the recorded
+    answers transcribed by the bundled model and scored, so the console shows evidence."""
+    from kiosk.scoring_service import score_session
+    from kiosk.store.results import save_transcript, transcripts
+    from kiosk.transcribe import Transcriber
+    from kiosk.vault import VaultReader
+
+    store = window.console.store
+    transcriber: Transcriber | None = None
+    for (session_id,) in store.connection.execute(
+            "SELECT id FROM sessions WHERE status = 'completed'").fetchall():
+        session = store.find(session_id)
+        if session is None or transcripts(store, session_id):
+            continue
+        transcriber = transcriber or Transcriber()
+        identity = store.session_keys(session_id).identity
+        with store.transaction():
+            for question_id, answer in session.answers.items():
+                path = store.audio_path(session_id, question_id, answer.chosen)
+                if not path.exists():
+                    continue
+                with path.open("rb") as source, VaultReader(source, [identity]) as reader:
+                    heard = transcriber.transcribe(reader, language=session.language)
+                save_transcript(store, session_id, question_id, answer.chosen, heard)
+            score_session(store, session_id, force=True)
+
+
 def _staff_console(window: KioskWindow) -> Iterator[str]:
-    """The console with a session chosen, its first answer playing and a message showing."""
+    """The console with a session chosen, its evidence listed, its first answer playing from
+    the first piece of evidence, and a message showing."""
     console = window.console
+    _transcribe_and_score(window)
     console.refresh()
     window.stack.setCurrentWidget(console)
     for row in range(console.table.rowCount()):
@@ -218,7 +251,12 @@ def _staff_console(window: KioskWindow) -> Iterator[str]:
         if status is not None and status.text() == "completed":
             console.table.selectRow(row)
             break
-    console.watch.click()
+    first = console.evidence.item(0)
+    if first is not None:
+        console.evidence.setCurrentItem(first)
+        console.play_evidence(first)
+    else:
+        console.watch.click()
     console.export.click()  # not enrolled: a long message, which must stay in view
     settle(0.5)
     yield "staff-console"

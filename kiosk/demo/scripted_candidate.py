@@ -20,27 +20,29 @@ def take_demo_interview(archive: SessionArchive, *, ai: bool = True, typed: str 
                         on_event: Callable[[CandidateFlow, FlowEvent], None] | None = None,
                         name: str = "Ravi Kumar",
                         contact: str = "candidate@example.com",
-                        template: InterviewTemplate | None = None) -> Session:
-    """Take the demo interview, or another with its shape (8 s per answer on a fake clock);
-    returns the stored session."""
+                        template: InterviewTemplate | None = None,
+                        language: str = "en") -> Session:
+    """Take the demo interview, or another with its shape (8 s per answer on a fake clock),
+    in `language`; returns the stored session."""
     clock = FakeClock()
     flow = CandidateFlow(template or find_template("demo"), clock=clock, archive=archive)
     return answer_everything(flow, clock, ai=ai, typed=typed, on_event=on_event, name=name,
-                             contact=contact)
+                             contact=contact, language=language)
 
 
 def answer_everything(flow: CandidateFlow, clock: FakeClock, *, ai: bool = True,
                       typed: str = "",
                       on_event: Callable[[CandidateFlow, FlowEvent], None] | None = None,
                       name: str = "Ravi Kumar",
-                      contact: str = "candidate@example.com") -> Session:
+                      contact: str = "candidate@example.com",
+                      language: str = "en") -> Session:
     """Take `flow` (on `clock`) from its start to the finished screen."""
     if on_event is not None:
         handler = on_event
         flow.subscribe(lambda event: handler(flow, event))
     flow.start()
     if flow.step is Step.LANGUAGE:  # a window over the flow may have chosen it already
-        flow.choose_language("en")
+        flow.choose_language(language)
     flow.identify(name, contact)
     flow.give_consent(recording=True, retention=True, ai_scoring=ai)
     flow.set_accommodations()

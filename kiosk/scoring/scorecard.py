@@ -20,6 +20,7 @@ from kiosk.store.results import decision, notes, scores
 SCHEMA = "interview-kiosk/scorecard"
 VERSION = 1
 EXCERPT_WORDS = 40
+EVIDENCE_SHOWN = 3  # per competency in the terminal table; the console and HQ list them all
 SUGGESTION_LABEL = ("Suggestions for a human reviewer, made by matching the transcript "
                     "against the rubric. They are not decisions.")
 
@@ -128,6 +129,15 @@ def _excerpt(text: str) -> str:
     return " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
 
 
+def how_found(item: dict[str, Any]) -> str:
+    """How a piece of evidence was found, for a reviewer: by phrase, or by meaning and how
+    strongly (evidence from older kiosks has neither field and was found by phrases)."""
+    if item.get("method", "phrases") == "meaning":
+        return f"found by meaning (score {float(item.get('score', 1.0)):.2f})"
+    phrase = item.get("phrase")
+    return f"found by the phrase \"{phrase}\"" if phrase else "found by a phrase"
+
+
 def render(card: dict[str, Any]) -> str:
     """A readable table of a scorecard, for the terminal."""
     lines = [f"Scorecard: {card['interview']['title']} ({card['interview']['id']}), "
@@ -141,9 +151,12 @@ def render(card: dict[str, Any]) -> str:
         lines.append(f"  Q{question['number']} {question['id']}"
                      + (f" ({question['mode']}, take {question['take']} of {question['takes']})"
                         if question["answered"] else " (not answered)") + facts)
-        if heard:
+        if heard and heard["excerpt"]:
             lines.append(f"      \"{heard['excerpt']}\""
                          + ("  ** needs a person to check **" if heard["needs_review"] else ""))
+        elif heard:  # nothing kept to quote (silence, or a language the model cannot read)
+            reasons = "; ".join(heard["review_reasons"]) or "no words were recognised"
+            lines.append(f"      (no transcript: {reasons})  ** needs a person to check **")
         elif question.get("typed_excerpt"):
             lines.append(f"      typed: \"{question['typed_excerpt']}\"")
     lines.append("  Competencies" + ("" if card["ai_scoring"]["enabled_by_interview"]
@@ -159,9 +172,12 @@ def render(card: dict[str, Any]) -> str:
         lines.append(f"    {competency['name']:28} {level}{reviewer}")
         if suggestion:
             lines.append(f"        {suggestion['explanation']}")
-            for item in suggestion["evidence"][:3]:
-                lines.append(f"        - {mmss(item['start'])}-{mmss(item['end'])} in "
-                             f"{item['question_id']}: \"{item['text']}\" ({item['indicator']})")
+            numbers = {q["id"]: q["number"] for q in card["questions"]}
+            for item in suggestion["evidence"][:EVIDENCE_SHOWN]:
+                lines.append(f"        - Q{numbers.get(item['question_id'], '?')} at "
+                             f"{mmss(item['start'])}: \"{item['text']}\"")
+                lines.append(f"          {item.get('indicator') or 'evidence'}; "
+                             f"{how_found(item)}")
     review = card["review"]
     lines.append(f"  Decision: {review['decision'] or 'none yet'}")
     for note in review["notes"]:

@@ -9,13 +9,22 @@ vault reader is just another file-like source): no plaintext temp files.
 Unclear speech is routed to a person: the transcript's `needs_review` flag is set, with the
 reasons, when confidence is low, most of it is not speech, or there are too few words for
 the answer's length. It is never a reason to score an answer down.
+
+An English-only model cannot read Hindi: it hears nothing, or invents English. So in a
+session whose language is not English, an answer with speech in it that the English-only
+model does not read confidently as English keeps no text at all (only when speech was
+heard) and is flagged "may have answered in Hindi: a person listens" (`language_flag`).
+A multilingual model, installed by the operator as `transcription.model_dir`, is given the
+session's language instead and never gets that flag (docs/transcription.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +53,25 @@ LOW_CONFIDENCE_LOGPROB = -1.0
 MOSTLY_NOT_SPEECH = 0.6
 MIN_WORDS_PER_MINUTE = 20.0
 MIN_SECONDS_FOR_WORD_RATE = 15.0
+
+# The voice-activity filter in front of the model. faster-whisper's default pad (400 ms)
+# clipped the edges of words in short answers; 600 ms was among the best of a grid on a
+# tuning split (espeak-ng answers and real clips), and on held-out clips it made fewer
+# errors than the default and than faster-whisper called directly (docs/benchmarks.md,
+# "VAD settings for short answers").
+VAD_SETTINGS: Mapping[str, float] = {"threshold": 0.5, "speech_pad_ms": 600,
+                                     "min_silence_duration_ms": 2000}
+
+# An English-only model's reading of a non-English session is kept only when it is read
+# confidently as English: weighted log-probability and mean word probability at least
+# these (espeak-ng and real English clips: >= -0.58 and >= 0.82; espeak-ng Hindi: <= -0.93
+# and <= 0.47; docs/transcription.md), and no sentence said twice (how the model invents:
+# "Thank you very much. Thank you very much." for a real Hindi answer).
+ENGLISH_MIN_LOGPROB = -0.75
+ENGLISH_MIN_WORD_PROBABILITY = 0.7
+MIN_SPEECH_SECONDS = 0.3  # less than this the voice-activity filter found is not an answer
+MULTILINGUAL_VOCABULARY = 51865  # Whisper's English-only models have 51864 tokens
+LANGUAGE_NAMES: Mapping[str, str] = {"hi": "Hindi"}
 
 
 class TranscriptionError(KioskError):
@@ -98,8 +126,57 @@ def check_model(model_dir: Path | None = None) -> ModelInfo:
             if not file.is_file() or _sha256(file) != expected:
                 raise ModelError(f"the bundled speech model's {name} is missing or corrupt "
                                  f"(SHA-256 mismatch); reinstall the kiosk")
-    english_only = bundled or path.name.endswith(".en")
+    english_only = bundled or _vocabulary_size(path) < MULTILINGUAL_VOCABULARY
     return ModelInfo(path, BUNDLED_MODEL_NAME if bundled else path.name, bundled, english_only)
+
+
+def _vocabulary_size(path: Path) -> int:
+    """Tokens in a model's vocabulary (vocabulary.txt, one a line, or vocabulary.json);
+    0 when neither is there, which counts as English-only: the flag is the safe side."""
+    text = path / "vocabulary.txt"
+    if text.is_file():
+        with text.open("rb") as lines:
+            return sum(1 for _ in lines)
+    listed = path / "vocabulary.json"
+    if listed.is_file():
+        try:
+            tokens = json.loads(listed.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise ModelError(f"speech model folder {path} has an unreadable vocabulary.json: "
+                             f"{exc}") from exc
+        return len(tokens) if isinstance(tokens, list) else 0
+    return 0
+
+
+def language_flag(language: str) -> str:
+    """The review reason of an answer that may be in `language`, which the model cannot read."""
+    name = LANGUAGE_NAMES.get(language.split("-")[0], language)
+    return f"may have answered in {name}: a person listens"
+
+
+def reads_as_english(segments: tuple[Segment, ...]) -> bool:
+    """Whether an English-only model read this confidently as English (see the constants)."""
+    words = [w for s in segments for w in s.words]
+    if not words:
+        return False
+    spoken = sum(max(s.end - s.start, 0.01) for s in segments)
+    logprob = sum(s.avg_logprob * max(s.end - s.start, 0.01) for s in segments) / spoken
+    probability = sum(w.probability for w in words) / len(words)
+    sentences = [part.strip() for part in re.split(r"[.!?]+", " ".join(
+        s.text.lower() for s in segments)) if part.strip()]
+    repeated = len(set(sentences)) < len(sentences)
+    return (logprob >= ENGLISH_MIN_LOGPROB and probability >= ENGLISH_MIN_WORD_PROBABILITY
+            and not repeated)
+
+
+def speech_spans(samples: Samples) -> list[tuple[float, float]]:
+    """Where the voice-activity filter hears speech (seconds, unpadded)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(threshold=VAD_SETTINGS["threshold"], speech_pad_ms=0,
+                         min_silence_duration_ms=int(VAD_SETTINGS["min_silence_duration_ms"]))
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE)
+            for span in get_speech_timestamps(samples, options)]
 
 
 def decode_audio(source: AudioSource) -> Samples:
@@ -160,6 +237,10 @@ class Transcriber:
                                        cpu_threads=threads, local_files_only=True)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"the speech model in {self.info.path} does not load: {exc}") from exc
+        if self._model.model.is_multilingual == self.info.english_only:
+            # The loaded model is the authority on what it can read.
+            self.info = ModelInfo(self.info.path, self.info.name, self.info.bundled,
+                                  not self._model.model.is_multilingual)
 
     def transcribe(self, source: AudioSource, *,
                    language: str | None = None, prompt: str | None = None) -> Transcript:
@@ -170,11 +251,13 @@ class Transcriber:
                            language: str | None = None, prompt: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 samples."""
         duration = len(samples) / SAMPLE_RATE
+        asked = language
         if self.info.english_only:
             language = "en"
         raw, info = self._model.transcribe(
-            samples, language=language, vad_filter=True, word_timestamps=True,
-            condition_on_previous_text=False, initial_prompt=prompt, beam_size=5,
+            samples, language=language, vad_filter=True, vad_parameters=dict(VAD_SETTINGS),
+            word_timestamps=True, condition_on_previous_text=False, initial_prompt=prompt,
+            beam_size=5,
         )
         segments = tuple(
             Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
@@ -183,10 +266,33 @@ class Transcriber:
                                      float(w.probability)) for w in (s.words or ())))
             for s in raw
         )
+        if self.info.english_only and asked and not asked.lower().startswith("en") \
+                and not reads_as_english(segments):
+            unread = self._unread(samples, asked, duration)
+            if unread is not None:
+                return unread
         reasons = review_reasons(segments, duration)
         return Transcript(
             text=" ".join(s.text for s in segments).strip(), language=info.language,
             language_probability=float(info.language_probability), duration=duration,
             segments=segments, needs_review=bool(reasons), review_reasons=tuple(reasons),
             model=self.info.name,
+        )
+
+    def _unread(self, samples: Samples, language: str, duration: float) -> Transcript | None:
+        """An answer the English-only model could not read: where speech was, and no words.
+
+        Whatever the model made of it (nothing, or invented English) is dropped here, so it
+        never reaches the scorecard, the console, HQ, exports or evidence. None when there
+        was no speech to speak of: then it is an ordinary silent answer.
+        """
+        spans = speech_spans(samples)
+        if sum(end - start for start, end in spans) < MIN_SPEECH_SECONDS:
+            return None
+        reason = language_flag(language)
+        return Transcript(
+            text="", language=language, language_probability=0.0, duration=duration,
+            segments=tuple(Segment(start=start, end=end, text="", words=())
+                           for start, end in spans),
+            needs_review=True, review_reasons=(reason,), model=self.info.name,
         )

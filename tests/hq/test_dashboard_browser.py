@@ -179,6 +179,27 @@ def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site
     page.close()
 
 
+def test_evidence_shows_its_sentence_indicator_and_method_and_plays_from_its_start(
+        browser: object, site: Site) -> None:
+    page = sign_in(browser, site, "ravi")
+    page.goto(site.hq.url + site.path)
+    piece = page.get_by_test_id("evidence").first
+    assert "for example" in piece.locator("q").inner_text()
+    assert piece.locator(".indicator").inner_text() == "Communication: Gives a concrete example"
+    assert piece.locator(".how").inner_text() == "found by the phrase “for example”"
+    jump = piece.locator("button.jump")
+    start = float(jump.get_attribute("data-start"))
+    assert 0 < start < 6  # inside the 6 s recording
+    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=120_000)
+    page.evaluate("""() => { const v = document.querySelector('video');
+        v.addEventListener('seeked', () => { window.seekedTo = v.currentTime; },
+                           { once: true }); }""")
+    jump.click()
+    page.wait_for_function("window.seekedTo !== undefined", timeout=120_000)
+    assert abs(page.evaluate("window.seekedTo") - start) < 0.05
+    page.close()
+
+
 def test_scoring_hides_others_until_submitted(browser: object, site: Site) -> None:
     first = sign_in(browser, site, "meena")
     first.goto(site.hq.url + site.path)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from kiosk.paths import assets_dir
+from kiosk.scoring_service import score_session
 from kiosk.settings import Settings
+from kiosk.store.results import save_transcript
 from kiosk.templates import HQ_TEMPLATES_DIR
+from kiosk.transcript import Segment, Transcript, Word
 from tests.ui.test_journey import PASS, Kiosk
 from ui import theme
 from ui.fit import misfits
@@ -97,3 +101,64 @@ def test_watching_an_answer_never_makes_the_console_taller_than_the_screen(
     assert console.message.isVisible() and "not enrolled" in console.message.text()
     assert misfits(kiosk.window) == []
     kiosk.click(console.lock)
+
+
+def spoken(text: str, start: float, seconds_per_word: float = 0.3) -> Transcript:
+    """A transcript of `text` said from `start` seconds on (the recording here is sample media)."""
+    words = tuple(Word(start + i * seconds_per_word, start + (i + 1) * seconds_per_word, w, 0.95)
+                  for i, w in enumerate(text.split()))
+    return Transcript(text=text, language="en", duration=words[-1].end + 0.5,
+                      segments=(Segment(start, words[-1].end, text, words, -0.2, 0.05),),
+                      model="test")
+
+
+def test_selecting_evidence_plays_the_answer_from_where_it_was_said(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk.to_questions()
+    kiosk.speak(seconds=4.0)
+    kiosk.click(kiosk.screen.primary)
+    kiosk.click(kiosk.screen.use)
+    session = kiosk.store.find(kiosk.flow.reference)
+    assert session is not None
+    sentence = "For example, I organised our college fest with twelve people."
+    with kiosk.store.transaction():
+        save_transcript(kiosk.store, session.id, "introduce-yourself", 1,
+                        spoken(f"Hello everyone. {sentence}", start=0.4))
+        score_session(kiosk.store, session.id, force=True)
+    console = open_console(kiosk, monkeypatch)
+    console.table.selectRow(0)
+    assert console.evidence.count() >= 1
+    item = console.evidence.item(0)
+    lines = item.text().splitlines()
+    assert lines[0] == "Q1 at 0:01 · Communication: Gives a concrete example"
+    assert "For example" in lines[1] and lines[2] == 'found by the phrase "for example"'
+    start = item.data(Qt.ItemDataRole.UserRole)[2]
+    assert start == pytest.approx(1.0)  # "For" is the third word, 0.3 s each from 0.4 s
+    before = len([e for e in kiosk.store.audit.entries() if e.action == "review.watched"])
+    console.evidence.setCurrentItem(item)
+    console.play_evidence(item)
+    player = console.playback.player
+    assert player is not None and console.playback.video.isVisible()
+    positions: list[int] = []
+    player.positionChanged.connect(positions.append)
+    qtbot.waitUntil(lambda: bool(positions), timeout=60_000)  # a hang guard, not a timing
+    assert positions[0] >= 900  # it started where the evidence was said, not at 0:00
+    after = [e for e in kiosk.store.audit.entries() if e.action == "review.watched"]
+    assert len(after) == before + 1  # media views are audited as before
+
+
+def test_evidence_in_a_typed_answer_says_there_is_nothing_to_play(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    console = open_console(kiosk, monkeypatch)
+    console.list_evidence({
+        "questions": [{"id": "q", "number": 1, "mode": "text", "take": 1}],
+        "competencies": [{"name": "Communication", "suggestion": {"evidence": [
+            {"question_id": "q", "start": 2.0, "end": 3.0, "text": "We talked it through.",
+             "indicator": "Listens", "phrase": "", "score": 0.62, "method": "meaning"}]}}]})
+    item = console.evidence.item(0)
+    assert item.text().splitlines()[2] == "found by meaning (score 0.62)"
+    console.play_evidence(item)
+    assert console.playback.player is None
+    assert console.message.text() == "That answer was typed: there is no recording to play."

@@ -153,3 +153,24 @@ def test_notes_and_a_decision_are_kept_apart_from_suggestions(store: Store) -> N
         add_note(store, session_id, "   ")
     store.erase(reference)
     assert store.connection.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_the_printed_scorecard_shows_each_piece_of_evidence_and_how_it_was_found(
+        store: Store) -> None:
+    reference = finished_session(store, unclear=False)
+    card = build(store, store.session_id(reference))
+    shown = render(card).splitlines()
+    # The piece's text is what it was found in (after evidence by meaning: the sentence).
+    at = next(n for n, line in enumerate(shown)
+              if line.strip().startswith("- Q1 at 0:0") and "for example" in line.lower())
+    assert shown[at + 1].strip() == ('Gives a concrete example; found by the phrase '
+                                     '"for example"')
+    # Evidence found by meaning says so, with its score.
+    communication = next(c for c in card["competencies"] if c["id"] == "communication")
+    communication["suggestion"]["evidence"] = [{
+        "question_id": "introduce-yourself", "start": 61.0, "end": 64.0,
+        "text": "We sat down and agreed who does what.", "indicator": "Puts the answer in order",
+        "phrase": "", "score": 0.71, "method": "meaning"}]
+    shown = render(card).splitlines()
+    at = shown.index('        - Q1 at 1:01: "We sat down and agreed who does what."')
+    assert shown[at + 1].strip() == "Puts the answer in order; found by meaning (score 0.71)"

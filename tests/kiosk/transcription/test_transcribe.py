@@ -151,3 +151,105 @@ def test_a_custom_model_folder_is_used_as_given(tmp_path: Path) -> None:
     copied = copy_model(tmp_path)
     info = check_model(copied)
     assert not info.bundled and info.name == "model"
+
+
+# --- an English-only model and a Hindi session (issue 15) ---------------------------------
+
+HINDI_FLAG = "may have answered in Hindi: a person listens"
+HINDI_ANSWERS = (
+    "मेरा नाम राहुल है और मैं पिछले तीन साल से ग्राहक सेवा में काम कर रहा हूँ।",
+    "एक बार एक ग्राहक बहुत नाराज़ था, मैंने ध्यान से उसकी बात सुनी और समस्या हल की।",
+    "धन्यवाद।",  # one word: the English model read it as "on your mod." with no flag before
+    "मेरी सबसे बड़ी ताकत धैर्य है।",
+)
+
+
+@needs_espeak
+@pytest.mark.parametrize("answer", HINDI_ANSWERS)
+def test_hindi_speech_in_a_hindi_session_is_flagged_and_no_english_guess_is_kept(
+        transcriber: Transcriber, answer: str) -> None:
+    samples = synthesise(answer, "hi")
+    heard = transcriber.transcribe_samples(samples, language="hi")
+    assert heard.needs_review and heard.review_reasons == (HINDI_FLAG,)
+    assert heard.text == "" and heard.words == [] and all(s.text == "" for s in heard.segments)
+    assert heard.language == "hi"
+    # Where the speech was stays, for the delivery facts and the reviewer's player.
+    spoken = sum(s.end - s.start for s in heard.segments)
+    assert spoken >= 0.6 * len(samples) / SAMPLE_RATE
+    again = Transcript.from_json(json.loads(json.dumps(heard.to_json())))
+    assert again.text == "" and again.review_reasons == (HINDI_FLAG,)
+
+
+@needs_espeak
+def test_clear_english_in_a_hindi_session_is_kept(transcriber: Transcriber,
+                                                  speech: np.ndarray) -> None:
+    heard = transcriber.transcribe_samples(speech, language="hi")
+    assert {"quick", "fox", "dog"} <= set(words_of(heard))
+    assert not heard.needs_review and heard.language == "en"
+
+
+def test_silence_in_a_hindi_session_is_silence_not_hindi(transcriber: Transcriber) -> None:
+    heard = transcriber.transcribe_samples(np.zeros(SAMPLE_RATE * 5, dtype=np.float32),
+                                           language="hi")
+    assert heard.review_reasons == ("no speech was recognised",)
+
+
+@needs_espeak
+def test_hindi_in_an_english_session_gets_no_language_flag(transcriber: Transcriber) -> None:
+    heard = transcriber.transcribe_samples(synthesise(HINDI_ANSWERS[0], "hi"), language="en")
+    assert HINDI_FLAG not in heard.review_reasons  # the candidate chose English
+
+
+def sentence_segments(text: str, logprob: float, probability: float) -> tuple[Segment, ...]:
+    words = tuple(Word(i * 0.4, i * 0.4 + 0.3, w, probability)
+                  for i, w in enumerate(text.split()))
+    return (Segment(0.0, len(words) * 0.4, text, words, logprob, 0.05),)
+
+
+@pytest.mark.parametrize(("text", "logprob", "probability", "english"), [
+    ("I organised the college fest with twelve people.", -0.3, 0.92, True),
+    ("I organised the college fest with twelve people.", -0.93, 0.92, False),
+    ("on your mod.", -0.5, 0.47, False),  # espeak-ng's Hindi "thank you", as tiny.en read it
+    ("Thank you very much. Thank you very much.", -0.2, 0.95, False),  # invented, repeated
+    ("", -0.1, 0.99, False),
+])
+def test_what_counts_as_read_as_english(text: str, logprob: float, probability: float,
+                                        english: bool) -> None:
+    assert transcribe.reads_as_english(sentence_segments(text, logprob, probability)) is english
+
+
+def fake_model(folder: Path, vocabulary: int, *, as_json: bool = False) -> Path:
+    folder.mkdir()
+    for name in transcribe.REQUIRED_FILES:
+        (folder / name).write_bytes(b"{}")
+    tokens = [f"t{i}" for i in range(vocabulary)]
+    if as_json:
+        (folder / "vocabulary.json").write_text(json.dumps(tokens))
+    else:
+        (folder / "vocabulary.txt").write_text("\n".join(tokens) + "\n")
+    return folder
+
+
+def test_whether_a_model_is_english_only_is_read_from_its_vocabulary(tmp_path: Path) -> None:
+    assert check_model(copy_model(tmp_path)).english_only  # tiny.en under any folder name
+    assert not check_model(fake_model(tmp_path / "small", 51865)).english_only
+    assert not check_model(fake_model(tmp_path / "large-v3", 51866, as_json=True)).english_only
+    assert check_model(fake_model(tmp_path / "medium.en", 51864, as_json=True)).english_only
+
+
+def test_a_multilingual_model_is_given_the_sessions_language(
+        transcriber: Transcriber, monkeypatch) -> None:
+    asked: list[str | None] = []
+    model = transcriber._model
+    real = model.transcribe
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("language"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "transcribe", spy)
+    monkeypatch.setattr(transcriber, "info", transcribe.ModelInfo(
+        transcriber.info.path, "multilingual", bundled=False, english_only=False))
+    silence = np.zeros(SAMPLE_RATE * 2, dtype=np.float32)
+    heard = transcriber.transcribe_samples(silence, language="hi")
+    assert asked == ["hi"] and HINDI_FLAG not in heard.review_reasons

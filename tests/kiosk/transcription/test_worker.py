@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from capture.audio_file import encode_aac
-from kiosk import keys
+from kiosk import keys, scorecard
 from kiosk.flow import CandidateFlow, RecordingStopped
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
@@ -35,7 +35,8 @@ ANSWERS = {
 }
 
 
-def record_session(data_dir: Path, answers: dict[str, str], *, ai: bool = True) -> str:
+def record_session(data_dir: Path, answers: dict[str, str], *, ai: bool = True,
+                   language: str = "en", voice: str = "en-us") -> str:
     """A scripted candidate takes the demo interview; spoken answers go into vault files."""
     store = Store(data_dir, keys.recipients(data_dir))
 
@@ -45,9 +46,9 @@ def record_session(data_dir: Path, answers: dict[str, str], *, ai: bool = True) 
             assert session is not None
             path = store.audio_path(session.id, event.question_id, event.take)
             with create(path, store.media_recipients(session.id)) as writer:
-                encode_aac(synthesise(answers[event.question_id]), SAMPLE_RATE, writer)
+                encode_aac(synthesise(answers[event.question_id], voice), SAMPLE_RATE, writer)
 
-    session = take_demo_interview(store, ai=ai, on_event=record)
+    session = take_demo_interview(store, ai=ai, on_event=record, language=language)
     store.close()
     return session.id
 
@@ -86,6 +87,33 @@ def test_the_worker_transcribes_and_scores_a_finished_session(kiosk_dir) -> None
     assert set(suggested) == {"communication", "self-reflection"}
     assert all(s["reviewer"] is None for s in suggested.values())
     store.close()
+
+
+def test_hindi_answers_go_to_a_person_with_no_invented_english(kiosk_dir) -> None:
+    data_dir, unlocked = kiosk_dir
+    hindi = {"introduce-yourself": "मेरा नाम राहुल है और मैं पिछले तीन साल से ग्राहक सेवा में "
+                                   "काम कर रहा हूँ।",
+             "something-you-learned-recently": "धन्यवाद।"}
+    session_id = record_session(data_dir, hindi, language="hi", voice="hi")
+    worker = WorkerProcess(data_dir, unlocked.identity, once=True)
+    assert worker.wait(timeout=600) == 0, worker.error_output
+    store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
+    found = transcripts(store, session_id)
+    assert all(t.text == "" and t.words == [] for t in found.values())
+    assert all(t.review_reasons == ("may have answered in Hindi: a person listens",)
+               for t in found.values())
+    card = scorecard.build(store, session_id)
+    store.close()
+    for question in card["questions"][:2]:
+        assert question["transcript"]["excerpt"] == ""
+        assert question["delivery"]["speaking_seconds"] > 0.5  # speech, not a silent answer
+    assert "question 1: a person should check the transcript (may have answered in Hindi: " \
+           "a person listens)" in card["flags"]
+    for competency in card["competencies"]:  # withheld, never scored down, no evidence
+        assert competency["suggestion"]["level"] is None
+        assert competency["suggestion"]["evidence"] == []
+    shown = scorecard.render(card)
+    assert "(no transcript: may have answered in Hindi: a person listens)" in shown
 
 
 def test_no_suggestions_when_the_candidate_declined_ai(kiosk_dir) -> None:
