@@ -34,8 +34,8 @@ from transcribe_bench import (  # bench/ is on the path when a script runs
     word_errors,
 )
 
-from kiosk.speech import synthesise
-from kiosk.transcribe import SAMPLE_RATE, Samples, Transcriber, decode_audio
+from kiosk.transcription.sample_speech import synthesise
+from kiosk.transcription.transcriber import SAMPLE_RATE, Samples, Transcriber, decode_audio
 from kiosk.vault import Identity, VaultReader
 
 SHORT_ANSWERS = (

@@ -214,9 +214,9 @@ def questions_tour(window: KioskWindow, clock: FakeClock, language: str) -> Iter
 def _transcribe_and_score(window: KioskWindow) -> None:
     """What the worker does for a finished session, here in the tour's process: the recorded
     answers transcribed by the bundled model and scored, so the console shows evidence."""
-    from kiosk.scoring_service import score_session
+    from kiosk.scoring.service import score_session
     from kiosk.store.results import save_transcript, transcripts
-    from kiosk.transcribe import Transcriber
+    from kiosk.transcription.transcriber import Transcriber
     from kiosk.vault import VaultReader
 
     store = window.console.store

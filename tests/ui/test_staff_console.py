@@ -8,11 +8,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from kiosk.paths import assets_dir
-from kiosk.scoring_service import score_session
+from kiosk.scoring.service import score_session
 from kiosk.settings import Settings
 from kiosk.store.results import save_transcript
 from kiosk.templates import HQ_TEMPLATES_DIR
-from kiosk.transcript import Segment, Transcript, Word
+from kiosk.transcription.transcript import Segment, Transcript, Word
 from tests.ui.test_journey import PASS, Kiosk
 from ui import theme
 from ui.fit import misfits

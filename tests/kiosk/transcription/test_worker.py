@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from capture.audio_file import encode_aac
-from kiosk import keys, scorecard
+from kiosk import keys
 from kiosk.flow import CandidateFlow, RecordingStopped
+from kiosk.scoring import scorecard
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
 from kiosk.store.results import scores, transcripts
