@@ -35,8 +35,8 @@ from pathlib import Path
 
 from _machine import cpu_model  # bench/ is on the path when a script runs
 
-from kiosk.evidence_model import SentenceModel
 from kiosk.scoring.evidence import find_evidence
+from kiosk.scoring.evidence_model import SentenceModel
 from kiosk.scoring.meaning import SentenceEncoder
 from kiosk.scoring.service import typed_transcript
 from kiosk.templates import InterviewTemplate, find_template

@@ -42,7 +42,7 @@ METHOD = "meaning"
 
 
 class SentenceEncoder(Protocol):
-    """What the finder needs of a sentence model (kiosk.evidence_model.SentenceModel)."""
+    """What the finder needs of a sentence model (kiosk.scoring.evidence_model.SentenceModel)."""
 
     languages: tuple[str, ...]  # languages it was measured to find evidence in
 

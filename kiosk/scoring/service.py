@@ -22,7 +22,7 @@ _log = get_logger("scoring")
 def sentence_model() -> SentenceEncoder | None:
     """The evidence model, loaded and digest-checked once per process; None when it is
     missing or refused, and then evidence comes from phrases (each piece says so)."""
-    from kiosk.evidence_model import EvidenceModelError, SentenceModel
+    from kiosk.scoring.evidence_model import EvidenceModelError, SentenceModel
 
     try:
         return SentenceModel(threads=2)

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import evidence_model
 from kiosk.commands import main
 from kiosk.errors import TemplateError
-from kiosk.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
+from kiosk.scoring import answer_evidence, evidence_model
+from kiosk.scoring.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
 from kiosk.scoring.scorecard import build
-from kiosk.scoring import answer_evidence
 from kiosk.scoring.sentences import sentences
 from kiosk.scoring.service import sentence_model, typed_transcript
 from kiosk.templates import InterviewTemplate, find_template, parse_template
