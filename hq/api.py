@@ -261,10 +261,24 @@ def create_app(ctx: HqContext) -> FastAPI:
     async def get_config(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
         await run_in_threadpool(devices.touch, ctx.storage, device)
-        body = await run_in_threadpool(config_document, ctx.storage, device)
+        body = await run_in_threadpool(config_document, ctx.storage, device,
+                                       ctx.keys.identity)
         return _receipted(ctx, request, Response(
             body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
             media_type="application/json"))
+
+    @app.post(protocol.HEARTBEAT_PATH, summary="A kiosk reports its health (each sync pass)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {"type": "object"}}}}})
+    async def heartbeat(request: Request) -> Response:
+        from hq.fleet import record_heartbeat
+        from sync.heartbeat import MAX_BODY, parse_heartbeat
+
+        device, body = await _signed(ctx, request, MAX_BODY)
+        received = await run_in_threadpool(record_heartbeat, ctx.storage, device,
+                                           parse_heartbeat(body))
+        return _receipted(ctx, request, Response(
+            protocol.dumps({"received": received}), 200, media_type="application/json"))
 
     @app.put(protocol.ERASURES_PATH + "/{order_id}", summary="A kiosk confirms an erasure")
     async def confirm_erasure(order_id: str, request: Request) -> Response:
