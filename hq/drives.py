@@ -239,7 +239,8 @@ def invite_states(storage: HqStorage, drive_id: str,
 
 
 def funnel(storage: HqStorage, drive_id: str, viewer: User | None = None) -> dict[str, int]:
-    """invited, started, completed, reviewed, advanced, no_shows, abandoned, walk_ins."""
+    """invited, started, completed, reviewed, advanced, no_shows, abandoned, and
+    walk_in_sessions (sessions at the drive without an invite)."""
     states = invite_states(storage, drive_id, viewer)
     with storage.read() as conn:
         walk_ins = conn.execute(sa.select(sa.func.count()).select_from(sessions).where(
@@ -251,7 +252,7 @@ def funnel(storage: HqStorage, drive_id: str, viewer: User | None = None) -> dic
             "advanced": sum(s["decision"] == "advance" for s in values),
             "no_shows": sum(not s["started"] for s in values),
             "abandoned": sum(s["started"] and not s["completed"] for s in values),
-            "walk_ins": int(walk_ins)}
+            "walk_in_sessions": int(walk_ins)}
 
 
 def list_drives(storage: HqStorage, viewer: User | None = None) -> list[dict[str, Any]]:

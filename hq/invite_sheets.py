@@ -44,7 +44,8 @@ class Invitation:
 
     def qr_svg(self) -> str:
         """The QR code as inline SVG, labelled for screen readers."""
-        svg: str = self.qr().svg_inline(scale=4, title="QR code of this invitation")
+        svg: str = self.qr().svg_inline(scale=4, omitsize=True,
+                                        title="QR code of this invitation")
         return svg.replace("<svg ", '<svg role="img" aria-label="QR code of this '
                                     'invitation" ', 1)
 

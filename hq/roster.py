@@ -124,6 +124,8 @@ def parse_roster_csv(data: bytes) -> list[RosterRow]:
         problems.append((reader.line_num, f"the file is not valid CSV here ({exc})"))
     if columns is None and not problems:
         problems.append((1, "the file is empty"))
+    elif not rows and not problems:
+        problems.append((next_line, "the roster names no candidates"))
     if problems:
         raise RosterError(problems)
     return rows
