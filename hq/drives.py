@@ -194,6 +194,10 @@ def drive_ids_for(storage: HqStorage, device_id: str) -> list[str]:
 
 # --- the funnel ------------------------------------------------------------------------------
 
+# A session counts for an invite only if it names the invite's own drive too: an invite id
+# claimed under another drive is not that drive's candidate.
+_OF_INVITE = (invites.c.id == sessions.c.invite_id) & (invites.c.drive_id == sessions.c.drive_id)
+
 def invite_states(storage: HqStorage, drive_id: str,
                   viewer: User | None = None) -> dict[str, dict[str, Any]]:
     """Per invite of the drive: started, completed, reviewed, and the decision where
@@ -204,14 +208,14 @@ def invite_states(storage: HqStorage, drive_id: str,
         rows = conn.execute(sa.select(sessions.c.device_id, sessions.c.session_id,
                                       sessions.c.invite_id, sessions.c.status,
                                       sessions.c.decision, sessions.c.started_at)
-                            .join(invites, invites.c.id == sessions.c.invite_id)
+                            .join(invites, _OF_INVITE)
                             .where(invites.c.drive_id == drive_id)
                             .order_by(sessions.c.started_at)).all()
         given = conn.execute(sa.select(reviews.c.device_id, reviews.c.session_id,
                                        reviews.c.user_id, reviews.c.decision)
                              .join(sessions, (sessions.c.device_id == reviews.c.device_id)
                                    & (sessions.c.session_id == reviews.c.session_id))
-                             .join(invites, invites.c.id == sessions.c.invite_id)
+                             .join(invites, _OF_INVITE)
                              .where(invites.c.drive_id == drive_id)
                              .order_by(reviews.c.submitted_at)).all()
     by_session: dict[tuple[str, str], list[Any]] = {}
@@ -294,7 +298,7 @@ def _reviewer_means(storage: HqStorage, drive_id: str) -> dict[str, float]:
         given = conn.execute(sa.select(sessions.c.invite_id, reviews.c.scores)
                              .join(reviews, (sessions.c.device_id == reviews.c.device_id)
                                    & (sessions.c.session_id == reviews.c.session_id))
-                             .join(invites, invites.c.id == sessions.c.invite_id)
+                             .join(invites, _OF_INVITE)
                              .where(invites.c.drive_id == drive_id,
                                     sessions.c.status == "completed")).all()
     levels: dict[str, list[int]] = {}

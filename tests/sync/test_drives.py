@@ -185,6 +185,7 @@ def test_a_scripted_drive_of_30_invited_candidates(hq: HqServer, tmp_path: Path,
     send(30, None, "completed", 2)
     send(31, None, "completed", 2)
     send(32, None, "completed", 2, drive_id=None)
+    send(27, invite_ids[27], "completed", 2, drive_id="d-0000000000")  # claimed elsewhere
 
     reviewer = accounts.add_user(hq_storage, "asha", "admin", "correct horse battery staple")
     for number, device, session in sessions[1:11]:  # invites 0-9 reviewed; 0-5 advance
