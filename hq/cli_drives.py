@@ -51,6 +51,24 @@ def drives_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def drives_kiosks(args: argparse.Namespace) -> int:
+    """Add or remove a drive's kiosks; print the kiosks it has now."""
+    from hq.cli import _audit, _storage
+
+    directory, storage = _storage(args)
+    try:
+        now = drives.change_kiosks(storage, _drive_id(args.drive), args.add, args.remove)
+    except drives.NoSuchDriveError as exc:
+        return _fail(str(exc))
+    except drives.DriveError as exc:
+        return _fail(str(exc), 2)
+    if args.add or args.remove:
+        _audit(directory, storage).record("drive.kiosks_changed", "admin-cli",
+                                          {"drive_id": args.drive, "kiosks": now})
+    print("\n".join(now) if now else "the drive has no kiosks")
+    return 0
+
+
 def drives_roster(args: argparse.Namespace) -> int:
     """Import a roster CSV: every row, or none with every bad row named FILE:LINE."""
     from hq.cli import _audit, _storage
@@ -191,6 +209,14 @@ def add_commands(commands: Any, passphrase_option: Callable[[argparse.ArgumentPa
     create.add_argument("--walk-ins", action="store_true",
                         help="let candidates without an invitation take the interview too")
     create.set_defaults(handler=drives_create)
+
+    kiosks = sub.add_parser("kiosks", help="add or remove a drive's kiosks; list them")
+    kiosks.add_argument("drive", help="the drive's id")
+    kiosks.add_argument("--add", action="append", default=[], metavar="DEVICE",
+                        help="a kiosk to add, by device id or name (repeatable)")
+    kiosks.add_argument("--remove", action="append", default=[], metavar="DEVICE",
+                        help="a kiosk to remove (repeatable): it no longer gets the roster")
+    kiosks.set_defaults(handler=drives_kiosks)
 
     roster = sub.add_parser("roster", help="import the roster CSV (name, contact[, roll]): "
                             "all rows or none")

@@ -34,6 +34,7 @@ from hq.storage import (
     invites,
     now_text,
     reviews,
+    sealed_rosters,
     sessions,
 )
 from kiosk.vault import Identity, Recipient, VaultError, open_bytes, seal_bytes
@@ -125,6 +126,31 @@ def create_drive(storage: HqStorage, name: str, interview_id: str, kiosks: list[
         for device_id in device_ids:
             conn.execute(drive_kiosks.insert().values(drive_id=drive_id, device_id=device_id))
     return drive_id
+
+
+def change_kiosks(storage: HqStorage, drive_id: str, add: list[str],
+                  remove: list[str]) -> list[str]:
+    """Add and remove a drive's kiosks (by id or name); return the device ids it has now.
+    A removed kiosk's sealed copy of the roster is dropped: its next configuration carries
+    neither the drive nor its roster."""
+    get_drive(storage, drive_id)
+    adding, removing = resolve_kiosks(storage, add), resolve_kiosks(storage, remove)
+    if set(adding) & set(removing):
+        raise DriveError("a kiosk cannot be both added and removed")
+    with storage.write() as conn:
+        held = set(conn.execute(sa.select(drive_kiosks.c.device_id).where(
+            drive_kiosks.c.drive_id == drive_id)).scalars())
+        for device_id in adding:
+            if device_id not in held:
+                conn.execute(drive_kiosks.insert().values(drive_id=drive_id,
+                                                          device_id=device_id))
+        for device_id in removing:
+            conn.execute(drive_kiosks.delete().where(drive_kiosks.c.drive_id == drive_id,
+                                                     drive_kiosks.c.device_id == device_id))
+            conn.execute(sealed_rosters.delete().where(
+                sealed_rosters.c.drive_id == drive_id,
+                sealed_rosters.c.device_id == device_id))
+    return sorted((held | set(adding)) - set(removing))
 
 
 def get_drive(storage: HqStorage, drive_id: str) -> dict[str, Any]:
