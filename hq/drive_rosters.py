@@ -16,14 +16,30 @@ import sqlalchemy as sa
 
 from hq import drives
 from hq.fleet import kiosk_recipient
-from hq.storage import HqStorage, sealed_rosters
+from hq.storage import HqStorage, invites, sealed_rosters
 from kiosk.vault import Identity, Recipient, seal_bytes
 from sync.drive_config import DriveConfig, drive_doc, roster_bytes
 
 
-def _sealed(storage: HqStorage, drive_id: str, device_id: str, plain: bytes,
-            recipient: str) -> bytes:
-    digest = hashlib.sha256(plain + b"\0" + recipient.encode()).hexdigest()
+def roster_digest(storage: HqStorage, drive_id: str, recipient: str) -> str:
+    """What a sealed roster was made from, without opening anything: each invite's id,
+    code and the digest of its sealed person, and the kiosk's recipient."""
+    digest = hashlib.sha256(recipient.encode() + b"\0" + drive_id.encode())
+    with storage.read() as conn:
+        for row in conn.execute(sa.select(invites.c.id, invites.c.code, invites.c.person)
+                                .where(invites.c.drive_id == drive_id)
+                                .order_by(invites.c.id)):
+            digest.update(f"\0{row.id}\0{row.code}\0".encode())
+            digest.update(hashlib.sha256(row.person).digest())
+    return digest.hexdigest()
+
+
+def _sealed(storage: HqStorage, drive_id: str, device_id: str, recipient: str,
+            hq: Identity) -> bytes:
+    """The drive's roster sealed to this kiosk: the kept one while nothing it was made
+    from changed (opening thousands of rows every minute per kiosk would be wasteful),
+    else opened and sealed afresh."""
+    digest = roster_digest(storage, drive_id, recipient)
     where = ((sealed_rosters.c.drive_id == drive_id)
              & (sealed_rosters.c.device_id == device_id))
     with storage.read() as conn:
@@ -31,6 +47,7 @@ def _sealed(storage: HqStorage, drive_id: str, device_id: str, plain: bytes,
                            .where(where)).first()
     if row is not None and row.content_sha256 == digest:
         return bytes(row.sealed)
+    plain = roster_bytes(drive_id, drives.roster_entries(storage, drive_id, hq))
     sealed = seal_bytes(plain, [Recipient.from_text(recipient)])
     with storage.write() as conn:
         # Two racing passes may both seal; the one kept is what later passes send (at
@@ -50,8 +67,7 @@ def drives_section(storage: HqStorage, device_id: str,
         drive = drives.get_drive(storage, drive_id)
         sealed = None
         if recipient is not None and hq is not None:
-            plain = roster_bytes(drive_id, drives.roster_entries(storage, drive_id, hq))
-            sealed = _sealed(storage, drive_id, device_id, plain, recipient)
+            sealed = _sealed(storage, drive_id, device_id, recipient, hq)
         section.append(drive_doc(DriveConfig(
             drive_id, drive["name"], drive["interview_id"], drive["starts_on"],
             drive["ends_on"], drive["walk_ins"], drive["expires_at"], sealed)))

@@ -238,6 +238,8 @@ def test_a_scripted_drive_of_30_invited_candidates(hq: HqServer, tmp_path: Path,
     refused = hq.cli("drives", "kiosks", drive, "--add", "Hall A", "--remove", "Hall A",
                      check=False)
     assert refused.returncode == 2 and "both added and removed" in refused.stderr
+    for kiosk in kiosks:
+        kiosk.store.close()
 
 
 def test_a_kiosk_never_heard_from_is_unseen_not_well(hq: HqServer, tmp_path: Path) -> None:
@@ -246,6 +248,7 @@ def test_a_kiosk_never_heard_from_is_unseen_not_well(hq: HqServer, tmp_path: Pat
     listed = json.loads(hq.cli("devices", "list", "--json").stdout)
     assert [(d["status"], d["reasons"]) for d in listed] == [("unseen", ["never seen"])]
     assert "unseen: never seen" in hq.cli("devices", "list").stdout
+    kiosk.store.close()
 
 
 def test_a_malformed_or_unsigned_heartbeat_is_refused(hq: HqServer, tmp_path: Path) -> None:
@@ -273,3 +276,42 @@ def test_a_malformed_or_unsigned_heartbeat_is_refused(hq: HqServer, tmp_path: Pa
     finally:
         unsigned.close()
     assert json.loads(hq.cli("devices", "list", "--json").stdout)[0]["status"] == "unseen"
+    kiosk.store.close()
+
+
+def test_a_kiosks_roster_is_sealed_again_only_when_it_changes(
+        hq: HqServer, tmp_path: Path, hq_storage: HqStorage) -> None:
+    from hq.config import config_document
+    from hq.fleet import record_heartbeat
+    from kiosk import keys
+    from sync.heartbeat import parse_heartbeat
+    from tests.sync.conftest import HQ_PASSPHRASE
+
+    kiosk = make_kiosk(tmp_path / "kiosk")
+    link = kiosk.enroll(hq, "Hall A")
+    drive = _create(hq, "--kiosk", "Hall A")
+    hq.cli("drives", "roster", drive, str(_roster(tmp_path / "first.csv", 2)))
+    identity = keys.unlock(hq.data_dir, HQ_PASSPHRASE).identity
+    record_heartbeat(hq_storage, link.device_id, parse_heartbeat(_heartbeat(kiosk)))
+    first = config_document(hq_storage, link.device_id, identity)
+    assert config_document(hq_storage, link.device_id, identity) == first
+    late = tmp_path / "late.csv"
+    late.write_text(ROSTER_HEADER + "21CS900,Late Student,late@example.edu\n")
+    hq.cli("drives", "roster", drive, str(late))
+    second = config_document(hq_storage, link.device_id, identity)
+    parsed = protocol.parse_config(second)
+    assert parsed.version > protocol.parse_config(first).version
+    assert parsed.drives[0].roster is not None
+    roster = parse_roster(open_bytes(parsed.drives[0].roster, [kiosk.unlocked.identity]),
+                          drive)
+    assert sorted(e.name for e in roster.values()) == ["Late Student", "Student 0",
+                                                        "Student 1"]
+    # A kiosk set up afresh under the same enrollment reports a new key: sealed to it.
+    other = make_kiosk(tmp_path / "other")
+    record_heartbeat(hq_storage, link.device_id, parse_heartbeat(_heartbeat(other)))
+    third = protocol.parse_config(config_document(hq_storage, link.device_id, identity))
+    assert third.drives[0].roster is not None
+    assert len(parse_roster(open_bytes(third.drives[0].roster, [other.unlocked.identity]),
+                            drive)) == 3
+    kiosk.store.close()
+    other.store.close()
