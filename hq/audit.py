@@ -25,7 +25,7 @@ ACTIONS = frozenset({
     "scorecards.exported", "device.enrolled", "device.revoked", "bundle.imported",
     "session.erased", "access.exported", "request.logged", "blind_review.changed",
     "job.row_skipped", "drive.created", "drive.kiosks_changed", "drive.roster_imported",
-    "drive.invites_written", "drive.exported",
+    "drive.invites_written", "drive.exported", "drive.deleted",
 })
 
 

@@ -153,6 +153,26 @@ def drives_invites(args: argparse.Namespace) -> int:
     return 0
 
 
+def drives_delete(args: argparse.Namespace) -> int:
+    """Delete a drive and its roster once it is over."""
+    from hq.cli import _audit, _storage
+
+    directory, storage = _storage(args)
+    try:
+        drive_id = _drive_id(args.drive)
+        if args.confirm != drive_id:
+            return _fail("to delete a drive and its roster, repeat its id: "
+                         f"--confirm {drive_id}", 2)
+        count = drives.delete_drive(storage, drive_id)
+    except drives.DriveError as exc:
+        return _fail(str(exc))
+    _audit(directory, storage).record("drive.deleted", "admin-cli",
+                                      {"drive_id": drive_id, "invites": count})
+    print(f"deleted {drive_id} and its roster of {count}; its sessions keep their own "
+          "retention")
+    return 0
+
+
 def placement_csv(rows: list[dict[str, Any]]) -> str:
     """The placement cell's list as CSV (formula-looking cells written as text)."""
     from hq.reports import _cell
@@ -245,4 +265,10 @@ def add_commands(commands: Any, passphrase_option: Callable[[argparse.ArgumentPa
                         help="include the reviewers' mean score")
     passphrase_option(export)
     export.set_defaults(handler=drives_export)
+
+    delete = sub.add_parser("delete", help="delete a drive and its roster once it is over")
+    delete.add_argument("drive", help="the drive's id")
+    delete.add_argument("--confirm", required=True, metavar="DRIVE",
+                        help="the drive's id again, to confirm")
+    delete.set_defaults(handler=drives_delete)
 

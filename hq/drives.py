@@ -153,6 +153,19 @@ def change_kiosks(storage: HqStorage, drive_id: str, add: list[str],
     return sorted((held | set(adding)) - set(removing))
 
 
+def delete_drive(storage: HqStorage, drive_id: str) -> int:
+    """Delete a drive with its roster (the sealed names and contacts) and every kiosk's
+    sealed copy; return how many invites went. Sessions stay, under their own retention;
+    kiosks drop the drive at their next configuration."""
+    get_drive(storage, drive_id)
+    with storage.write() as conn:
+        count = conn.execute(invites.delete().where(invites.c.drive_id == drive_id)).rowcount
+        for table in (sealed_rosters, drive_kiosks):
+            conn.execute(table.delete().where(table.c.drive_id == drive_id))
+        conn.execute(drives.delete().where(drives.c.id == drive_id))
+    return int(count)
+
+
 def get_drive(storage: HqStorage, drive_id: str) -> dict[str, Any]:
     """One drive with its kiosks' ids and names; NoSuchDriveError if there is none."""
     with storage.read() as conn:

@@ -238,6 +238,21 @@ def test_a_scripted_drive_of_30_invited_candidates(hq: HqServer, tmp_path: Path,
     refused = hq.cli("drives", "kiosks", drive, "--add", "Hall A", "--remove", "Hall A",
                      check=False)
     assert refused.returncode == 2 and "both added and removed" in refused.stderr
+
+    # Once the drive is over: deleted with its roster, on confirmation only.
+    unconfirmed = hq.cli("drives", "delete", drive, "--confirm", "d-0000000000", check=False)
+    assert unconfirmed.returncode == 2 and len(_drives(hq)) == 1
+    assert "roster of 30" in hq.cli("drives", "delete", drive, "--confirm", drive).stdout
+    assert _drives(hq) == []
+    with forgers[1].client() as client:
+        assert b'"drives"' not in client.config()[0]
+    assert len(json.loads(hq.cli("sessions", "list", "--json").stdout)) == len(sessions)
+    with hq_storage.read() as conn:
+        from hq.storage import invites as invite_rows
+        from hq.storage import sealed_rosters
+
+        assert conn.execute(invite_rows.select()).first() is None
+        assert conn.execute(sealed_rosters.select()).first() is None
     for kiosk in kiosks:
         kiosk.store.close()
 
