@@ -54,6 +54,24 @@ _ITEM_SCHEMA = {"type": "object",
                                "meta": {"type": "object"},
                                "sealed": {"type": "string", "format": "byte"},
                                "revision": {"type": "integer", "minimum": 1}}}
+_STATE = {"enum": ["ok", "lost", "absent", "unknown"]}
+_HEARTBEAT_SCHEMA = {   # the shape only: sync.heartbeat checks every value
+    "type": "object", "additionalProperties": False,
+    "required": ["sent_at", "app_version", "interview_id", "drive", "last_candidate_at",
+                 "transcription_backlog", "outbox_backlog", "recording_minutes_left",
+                 "camera", "camera_since", "microphone", "microphone_since", "last_error",
+                 "recipient"],
+    "properties": {"sent_at": {"type": "string"}, "app_version": {"type": "string"},
+                   "interview_id": {"type": ["string", "null"]},
+                   "drive": {"type": ["string", "null"]},
+                   "last_candidate_at": {"type": ["string", "null"]},
+                   "transcription_backlog": {"type": "integer", "minimum": 0},
+                   "outbox_backlog": {"type": "integer", "minimum": 0},
+                   "recording_minutes_left": {"type": ["integer", "null"], "minimum": 0},
+                   "camera": _STATE, "camera_since": {"type": ["string", "null"]},
+                   "microphone": _STATE, "microphone_since": {"type": ["string", "null"]},
+                   "last_error": {"type": ["object", "null"]},
+                   "recipient": {"type": "string"}}}
 _ENROLL_SCHEMA = {"type": "object", "required": ["code", "name", "public_key"],
                   "properties": {"code": {"type": "string"}, "name": {"type": "string"},
                                  "public_key": {"type": "string", "format": "byte"}}}
@@ -269,7 +287,7 @@ def create_app(ctx: HqContext) -> FastAPI:
 
     @app.post(protocol.HEARTBEAT_PATH, summary="A kiosk reports its health (each sync pass)",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": {"type": "object"}}}}})
+                  "application/json": {"schema": _HEARTBEAT_SCHEMA}}}})
     async def heartbeat(request: Request) -> Response:
         from hq.fleet import record_heartbeat
         from sync.heartbeat import MAX_BODY, parse_heartbeat
