@@ -19,7 +19,7 @@ test: $(VENV)/.installed-test
 
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py
-	KIOSK_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/hq/test_dashboard_browser.py
+	KIOSK_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/hq/test_dashboard_browser.py tests/hq/test_drive_pages_browser.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

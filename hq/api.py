@@ -54,6 +54,24 @@ _ITEM_SCHEMA = {"type": "object",
                                "meta": {"type": "object"},
                                "sealed": {"type": "string", "format": "byte"},
                                "revision": {"type": "integer", "minimum": 1}}}
+_STATE = {"enum": ["ok", "lost", "absent", "unknown"]}
+_HEARTBEAT_SCHEMA = {   # the shape only: sync.heartbeat checks every value
+    "type": "object", "additionalProperties": False,
+    "required": ["sent_at", "app_version", "interview_id", "drive", "last_candidate_at",
+                 "transcription_backlog", "outbox_backlog", "recording_minutes_left",
+                 "camera", "camera_since", "microphone", "microphone_since", "last_error",
+                 "recipient"],
+    "properties": {"sent_at": {"type": "string"}, "app_version": {"type": "string"},
+                   "interview_id": {"type": ["string", "null"]},
+                   "drive": {"type": ["string", "null"]},
+                   "last_candidate_at": {"type": ["string", "null"]},
+                   "transcription_backlog": {"type": "integer", "minimum": 0},
+                   "outbox_backlog": {"type": "integer", "minimum": 0},
+                   "recording_minutes_left": {"type": ["integer", "null"], "minimum": 0},
+                   "camera": _STATE, "camera_since": {"type": ["string", "null"]},
+                   "microphone": _STATE, "microphone_since": {"type": ["string", "null"]},
+                   "last_error": {"type": ["object", "null"]},
+                   "recipient": {"type": "string"}}}
 _ENROLL_SCHEMA = {"type": "object", "required": ["code", "name", "public_key"],
                   "properties": {"code": {"type": "string"}, "name": {"type": "string"},
                                  "public_key": {"type": "string", "format": "byte"}}}
@@ -261,10 +279,24 @@ def create_app(ctx: HqContext) -> FastAPI:
     async def get_config(request: Request) -> Response:
         device, _ = await _signed(ctx, request, 0)
         await run_in_threadpool(devices.touch, ctx.storage, device)
-        body = await run_in_threadpool(config_document, ctx.storage, device)
+        body = await run_in_threadpool(config_document, ctx.storage, device,
+                                       ctx.keys.identity)
         return _receipted(ctx, request, Response(
             body, 200, {"Hq-Signature": sign_config(ctx.keys.signing, body)},
             media_type="application/json"))
+
+    @app.post(protocol.HEARTBEAT_PATH, summary="A kiosk reports its health (each sync pass)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": _HEARTBEAT_SCHEMA}}}})
+    async def heartbeat(request: Request) -> Response:
+        from hq.fleet import record_heartbeat
+        from sync.heartbeat import MAX_BODY, parse_heartbeat
+
+        device, body = await _signed(ctx, request, MAX_BODY)
+        received = await run_in_threadpool(record_heartbeat, ctx.storage, device,
+                                           parse_heartbeat(body))
+        return _receipted(ctx, request, Response(
+            protocol.dumps({"received": received}), 200, media_type="application/json"))
 
     @app.put(protocol.ERASURES_PATH + "/{order_id}", summary="A kiosk confirms an erasure")
     async def confirm_erasure(order_id: str, request: Request) -> Response:

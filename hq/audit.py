@@ -24,7 +24,8 @@ ACTIONS = frozenset({
     "recording.viewed", "transcript.viewed", "session.viewed", "review.submitted",
     "scorecards.exported", "device.enrolled", "device.revoked", "bundle.imported",
     "session.erased", "access.exported", "request.logged", "blind_review.changed",
-    "job.row_skipped",
+    "job.row_skipped", "drive.created", "drive.kiosks_changed", "drive.roster_imported",
+    "drive.invites_written", "drive.exported", "drive.deleted",
 })
 
 

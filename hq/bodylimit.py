@@ -10,7 +10,8 @@ given before the body was read (a redirect to sign in), so a client still pushin
 body is not drained for nothing.
 
 The limits, largest first: a tus PATCH carries one chunk of a recording; a record is one
-sealed scorecard or transcript; a dashboard form is a review with its note at most; the
+sealed scorecard or transcript; a pasted drive roster is a roster file; a heartbeat is a
+kiosk's short health report; any other dashboard form is a review with its note at most; the
 sign-in form is a name and a password; every other request has no body at all.
 """
 
@@ -21,12 +22,16 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hq.roster import MAX_FILE_BYTES
 from sync import protocol
 
 FORM_LIMIT = 64 * 1024          # a review: five levels, a decision, a 5,000-character note
 SIGN_IN_LIMIT = 16 * 1024       # a name and a (long) passphrase
 RECORD_LIMIT = protocol.MAX_RECORD_BYTES + 4096   # the sealed record and its JSON envelope
 ENROLL_LIMIT = 4096
+HEARTBEAT_LIMIT = 16 * 1024     # a kiosk's health report (sync.heartbeat.MAX_BODY)
+# A pasted roster: its file's limit, percent-encoded (three bytes for each one at worst).
+ROSTER_FORM_LIMIT = 3 * MAX_FILE_BYTES + 4096
 
 # Matched against the decoded path before routing, so a pattern covers everything under its
 # prefix (a path may hold any character, newlines included): which of those paths exist
@@ -36,7 +41,9 @@ _LIMITS: tuple[tuple[str, re.Pattern[str], int], ...] = (
      protocol.MAX_CHUNK_BYTES),
     ("PUT", re.compile(re.escape(protocol.ITEMS_PATH) + "/.*", re.S), RECORD_LIMIT),
     ("POST", re.compile(re.escape(protocol.ENROLL_PATH)), ENROLL_LIMIT),
+    ("POST", re.compile(re.escape(protocol.HEARTBEAT_PATH)), HEARTBEAT_LIMIT),
     ("POST", re.compile("/login"), SIGN_IN_LIMIT),
+    ("POST", re.compile(r"/drives/[^/]{1,40}/roster"), ROSTER_FORM_LIMIT),
     # Every dashboard form (the API's own POSTs are listed above or carry no body).
     ("POST", re.compile(r"/(?!v1(?:/|$)).*", re.S), FORM_LIMIT),
 )

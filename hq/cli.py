@@ -93,14 +93,25 @@ def enroll_code_command(args: argparse.Namespace) -> int:
 
 
 def devices_list(args: argparse.Namespace) -> int:
-    """Every enrolled kiosk."""
+    """Every enrolled kiosk, with its fleet status and the reasons for it."""
+    from hq.fleet import fleet
+
     _, storage = _storage(args)
     found = devices.list_devices(storage)
+    status = {k["id"]: k for k in fleet(storage)}
     if args.json:
-        print(json.dumps([d.__dict__ for d in found], indent=2))
+        print(json.dumps([{**d.__dict__, "status": status.get(d.id, {}).get("status",
+                                                                           "revoked"),
+                           "reasons": status.get(d.id, {}).get("reasons", [])}
+                          for d in found], indent=2))
         return 0
     for device in found:
-        state = f"revoked {device.revoked_at}" if device.revoked_at else "active"
+        if device.revoked_at:
+            state = f"revoked {device.revoked_at[:16]}"
+        else:
+            kiosk = status[device.id]
+            state = kiosk["status"] + (f": {'; '.join(kiosk['reasons'])}"
+                                       if kiosk["reasons"] else "")
         print(f"{device.id}  {device.name:30}  enrolled {device.enrolled_at[:16]}  "
               f"last seen {(device.last_seen_at or 'never')[:16]}  {state}")
     if not found:
@@ -361,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_parser("verify", help="check the hash chain; name the first broken "
                               "entry").set_defaults(handler=audit_verify)
     audit_commands.add_parser("list", help="every entry").set_defaults(handler=audit_list)
+
+    from hq.cli_drives import add_commands as add_drive_commands
+
+    add_drive_commands(commands, passphrase_option, Parser)
     share_global_options(parser, _global_options)
     return parser
 

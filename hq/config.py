@@ -15,6 +15,7 @@ import base64
 import hashlib
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from hq.storage import HqStorage, device_configs, now_text, templates
 from kiosk.templates.loader import parse_template
+from kiosk.vault import Identity
 from sync import protocol
 from sync.signing import CONFIG_CONTEXT
 
@@ -37,19 +39,25 @@ def publish_template(storage: HqStorage, toml_text: bytes, source: str) -> tuple
     return template.id, sha
 
 
-def config_document(storage: HqStorage, device_id: str) -> bytes:
+def config_document(storage: HqStorage, device_id: str, hq: Identity | None = None) -> bytes:
     """One kiosk's configuration: the templates, and erasure orders for that kiosk (every
     one it has not confirmed, in every document, so none can be left out by replaying an
-    older one). The same contents keep their version and issue time; new contents get a
-    higher version than any before for this kiosk."""
+    older one), and for a kiosk assigned to drives, those drives with their rosters sealed
+    to it (`hq.drive_rosters`; `hq` opens the rosters). The same contents keep their
+    version and issue time; new contents get a higher version than any before for this
+    kiosk."""
+    from hq.drive_rosters import drives_section
     from hq.ingest import write_retrying
     from hq.privacy import pending_orders
 
     with storage.read() as conn:
         rows = conn.execute(sa.select(templates.c.id, templates.c.toml)
                             .order_by(templates.c.id)).all()
-    content = {"templates": {row.id: row.toml for row in rows},
-               "erasures": pending_orders(storage, device_id)}
+    content: dict[str, Any] = {"templates": {row.id: row.toml for row in rows},
+                               "erasures": pending_orders(storage, device_id)}
+    section = drives_section(storage, device_id, hq)
+    if section:  # only then: kiosks older than drives refuse a section they do not know
+        content["drives"] = section
     digest = hashlib.sha256(protocol.dumps(content)).hexdigest()
     with storage.read() as conn:  # most passes find nothing changed: no write, no lock
         row = conn.execute(sa.select(device_configs).where(

@@ -369,6 +369,9 @@ def register(app: FastAPI, ctx: Any) -> None:
             media_type="application/json" if fmt == "json" else "text/csv")
 
     dashboard_admin.register(router, pages)
+    from hq import dashboard_drives
+
+    dashboard_drives.register(router, pages)
     app.include_router(router)
 
 

@@ -125,6 +125,7 @@ def _store_item(conn: Connection, device_id: str, item_id: str, kind: str, sessi
             "scores": json.dumps(meta["scores"], sort_keys=True), "received_at": now_text(),
             "retention_days": meta.get("retention_days"),
             "rejected_retention_days": meta.get("rejected_retention_days"),
+            "drive_id": meta.get("drive"), "invite_id": meta.get("invite"),
         })
     return "new" if old is None else "updated"
 

@@ -83,7 +83,9 @@ sessions = sa.Table(
     sa.Column("scores", sa.Text, nullable=False),        # JSON: competency -> levels
     sa.Column("received_at", sa.String(40), nullable=False),
     sa.Column("retention_days", sa.Integer),             # from 0004_privacy
-    sa.Column("rejected_retention_days", sa.Integer))
+    sa.Column("rejected_retention_days", sa.Integer),
+    sa.Column("drive_id", sa.String(16), index=True),    # from 0007_drives: the kiosk says
+    sa.Column("invite_id", sa.String(24), index=True))   # which drive and invite, if any
 
 uploads = sa.Table(
     "uploads", metadata,
@@ -185,6 +187,54 @@ device_configs = sa.Table(
     sa.Column("content_sha256", sa.String(64), nullable=False),
     sa.Column("issued_at", sa.String(40), nullable=False))
 
+drives = sa.Table(                                             # from 0007_drives
+    "drives", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("interview_id", sa.String(64), nullable=False),
+    sa.Column("starts_on", sa.String(10)),                     # ISO dates, or null
+    sa.Column("ends_on", sa.String(10)),
+    sa.Column("walk_ins", sa.Boolean, nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),    # the invitations' expiry
+    sa.Column("created_at", sa.String(40), nullable=False))
+
+drive_kiosks = sa.Table(
+    "drive_kiosks", metadata,
+    sa.Column("drive_id", sa.String(16), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True))
+
+invites = sa.Table(
+    "invites", metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("drive_id", sa.String(16), nullable=False, index=True),
+    sa.Column("code", sa.String(9), nullable=False, unique=True),
+    sa.Column("line", sa.Integer, nullable=False),             # in the roster file
+    sa.Column("person", sa.LargeBinary, nullable=False),       # name, contact, roll: sealed
+    sa.Column("created_at", sa.String(40), nullable=False))
+
+# A drive's roster sealed to one kiosk, kept so the configuration's bytes stay the same
+# while neither roster nor kiosk key changed (a fresh seal would be new bytes every pass).
+sealed_rosters = sa.Table(
+    "sealed_rosters", metadata,
+    sa.Column("drive_id", sa.String(16), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False))
+
+heartbeats = sa.Table(                                         # from 0008_heartbeats
+    "heartbeats", metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),                # the checked heartbeat, JSON
+    sa.Column("recipient", sa.Text, nullable=False))           # the kiosk's vault recipient
+
+heartbeat_history = sa.Table(
+    "heartbeat_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(64), nullable=False, index=True),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False))
+
 _INITIAL = (devices, enroll_codes, nonces, items, sessions, uploads, templates)
 
 
@@ -249,6 +299,22 @@ def _repair_session_times(conn: Connection) -> None:
                                                                   ended_at=ended))
 
 
+def _drives(conn: Connection) -> None:
+    """Drives, their kiosks and invitations; sessions learn their drive and invite."""
+    for table in (drives, drive_kiosks, invites, sealed_rosters):
+        table.create(conn)
+    present = {column["name"] for column in sa.inspect(conn).get_columns("sessions")}
+    for column, size in (("drive_id", 16), ("invite_id", 24)):
+        if column not in present:
+            conn.execute(sa.text(f"ALTER TABLE sessions ADD COLUMN {column} VARCHAR({size})"))
+            conn.execute(sa.text(f"CREATE INDEX ix_sessions_{column} ON sessions ({column})"))
+
+
+def _heartbeats(conn: Connection) -> None:
+    for table in (heartbeats, heartbeat_history):
+        table.create(conn)
+
+
 MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0001_initial", _initial),
     ("0002_bundles", _bundles),
@@ -256,6 +322,8 @@ MIGRATIONS: tuple[tuple[str, Callable[[Connection], None]], ...] = (
     ("0004_privacy", _privacy),
     ("0005_request_erasures", _request_erasures),
     ("0006_revisions", _revisions),
+    ("0007_drives", _drives),
+    ("0008_heartbeats", _heartbeats),
 )
 
 

@@ -259,6 +259,11 @@ class HqClient:
         response = check(self.signed("GET", protocol.CONFIG_PATH), "fetching configuration")
         return response.body, response.headers.get("hq-signature", "")
 
+    def heartbeat(self, body: bytes) -> None:
+        """Send a heartbeat (`sync.heartbeat.heartbeat_body`); HQ keeps the latest."""
+        check(self.signed("POST", protocol.HEARTBEAT_PATH, body,
+                          {"Content-Type": "application/json"}), "sending a heartbeat")
+
     def confirm_erasure(self, order_id: str) -> None:
         """Tell HQ an erasure order was carried out."""
         check(self.signed("PUT", f"{protocol.ERASURES_PATH}/{order_id}"),

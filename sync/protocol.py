@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sync import fields
+from sync import fields, invites
+from sync.drive_config import DriveConfig, parse_drives
 from sync.fields import (
     ITEM_ID,
     QUESTION_ID,
@@ -36,6 +37,7 @@ ENROLL_PATH = f"{API}/enroll"
 ITEMS_PATH = f"{API}/items"
 UPLOADS_PATH = f"{API}/uploads"
 CONFIG_PATH = f"{API}/config"
+HEARTBEAT_PATH = f"{API}/heartbeat"
 ERASURES_PATH = f"{API}/erasures"
 TUS_VERSION = "1.0.0"
 
@@ -118,7 +120,7 @@ class Record:
 
 _SESSION_KEYS = ("reference", "interview_id", "template_sha256", "language", "status",
                  "started_at", "ended_at", "decision", "needs_review", "questions", "answered",
-                 "scores", "retention_days", "rejected_retention_days")
+                 "scores", "retention_days", "rejected_retention_days", "drive", "invite")
 _SESSION_REQUIRED = _SESSION_KEYS[:12]
 
 
@@ -153,7 +155,20 @@ def session_meta(doc: object) -> dict[str, Any]:
             meta.get("retention_days"), "meta.retention_days", 1, 3650),
         "rejected_retention_days": fields.optional_integer(
             meta.get("rejected_retention_days"), "meta.rejected_retention_days", 1, 3650),
+        **_drive_and_invite(meta),
     }
+
+
+def _drive_and_invite(meta: Mapping[str, Any]) -> dict[str, str]:
+    """A session at a drive names it, and the invite it was started with (a walk-in names
+    no invite); both are absent from what older kiosks send, and from walk-ins elsewhere."""
+    found = {}
+    for key, pattern in (("drive", invites.DRIVE_ID), ("invite", invites.INVITE_ID)):
+        if meta.get(key) is not None:
+            found[key] = fields.text(meta[key], f"meta.{key}", 24, pattern)
+    if "invite" in found and "drive" not in found:
+        raise ProtocolError("meta.invite needs meta.drive")
+    return found
 
 
 def transcript_meta(doc: object) -> dict[str, Any]:
@@ -354,15 +369,17 @@ class Config:
     issued_at: str                     # when HQ first issued this version (UTC ISO 8601)
     templates: dict[str, str]          # template id -> TOML text
     erasures: list[tuple[str, str]]    # (order id, session id): erase, then confirm
+    drives: tuple[DriveConfig, ...] = ()   # only for a kiosk HQ assigned to a drive
 
 
-_CONFIG_KEYS = ("device_id", "version", "issued_at", "templates", "erasures")
+_CONFIG_KEYS = ("device_id", "version", "issued_at", "templates", "erasures", "drives")
+_CONFIG_REQUIRED = _CONFIG_KEYS[:5]
 
 
 def parse_config(body: bytes) -> Config:
     """HQ's configuration answer, checked for shape (templates are checked by the kiosk)."""
     doc = fields.obj(loads(body, limit=MAX_CONFIG_BYTES), "the configuration", _CONFIG_KEYS,
-                     _CONFIG_KEYS)
+                     _CONFIG_REQUIRED)
     device_id = fields.text(doc["device_id"], "device_id", 128, DEVICE_ID)
     version = fields.integer(doc["version"], "version", 1, MAX_REVISION)
     issued_at = fields.timestamp(doc["issued_at"], "issued_at")
@@ -378,7 +395,8 @@ def parse_config(body: bytes) -> Config:
         erasures.append((fields.text(order["order_id"], f"{where}.order_id", 32, ORDER_ID),
                          fields.text(order["session_id"], f"{where}.session_id", 64,
                                      SESSION_ID)))
-    return Config(device_id, version, issued_at, checked, erasures)
+    return Config(device_id, version, issued_at, checked, erasures,
+                  parse_drives(doc.get("drives", [])))
 
 
 def error_body(code: str, message: str) -> bytes:

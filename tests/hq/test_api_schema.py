@@ -41,10 +41,11 @@ from tests.hq.conftest import FAST, HQ_PASSPHRASE
 SIGNED_ROUTES = {("PUT", "/v1/items/{item_id}"), ("GET", "/v1/config"),
                  ("PUT", "/v1/erasures/{order_id}"),
                  ("POST", "/v1/uploads"), ("HEAD", "/v1/uploads/{upload}"),
-                 ("PATCH", "/v1/uploads/{upload}")}
+                 ("PATCH", "/v1/uploads/{upload}"), ("POST", "/v1/heartbeat")}
 UNSIGNED_ROUTES = {("POST", "/v1/enroll"), ("OPTIONS", "/v1/uploads")}
 # Only these have parameters or a body that a negative case can break.
-NEGATABLE = {("POST", "/v1/enroll"), ("PUT", "/v1/items/{item_id}")}
+NEGATABLE = {("POST", "/v1/enroll"), ("PUT", "/v1/items/{item_id}"),
+             ("POST", "/v1/heartbeat")}
 CASES = [(method, path, mode) for method, path in sorted(SIGNED_ROUTES | UNSIGNED_ROUTES)
          for mode in schemathesis.GenerationMode
          if mode is schemathesis.GenerationMode.POSITIVE or (method, path) in NEGATABLE]

@@ -201,6 +201,9 @@ def test_a_body_where_none_belongs_is_refused_or_left_unread(server: Server) -> 
     ("PUT", "/v1/items/new\nline", protocol.MAX_RECORD_BYTES + 4096),   # the router's 404
     ("PATCH", "/v1/uploads/a/b", protocol.MAX_CHUNK_BYTES),
     ("POST", "/v1/enroll", 4096), ("POST", "/v1/uploads", 0), ("POST", "/v1", 0),
+    ("POST", "/v1/heartbeat", 16 * 1024), ("POST", "/v1/heartbeat/x", 0),
+    ("POST", "/drives/d-0123456789/roster", 3 * 2 * 1024 * 1024 + 4096),
+    ("POST", "/drives/d-0123456789/roster/x", FORM_LIMIT),
     ("PUT", "/v1/erasures/0123", 0), ("GET", "/v1/config", 0),
     ("POST", "/login", SIGN_IN_LIMIT), ("POST", "/admin/x\ny", FORM_LIMIT),
     ("GET", "/", 0), ("PUT", "/admin/users", 0), ("DELETE", "/v1/items/x", 0),
