@@ -19,7 +19,7 @@ from sync.drive_config import (
     roster_bytes,
 )
 from sync.fields import ProtocolError
-from tests.sync.forge import session_meta
+from tests.hq.forge import session_meta
 
 DRIVE = "d-0123456789"
 INVITE = "i-0123456789abcdef"

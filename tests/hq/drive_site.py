@@ -18,8 +18,8 @@ from hq.storage import HqStorage
 from kiosk.vault import Recipient
 from sync import invites
 from sync.heartbeat import Heartbeat, heartbeat_body
-from tests.sync.conftest import HqServer, Kiosk, make_kiosk, sync_template
-from tests.sync.forge import Forger, session_content, session_meta
+from tests.hq.conftest import HqServer, Kiosk, make_kiosk, sync_template
+from tests.hq.forge import Forger, session_content, session_meta
 
 PASSWORD = "correct horse battery staple"
 ROSTER = 12

@@ -1,5 +1,5 @@
 """The drive pages and the fleet board in a real browser (Debian's Chromium via Playwright),
-against a real HQ process with a drive in progress (`tests.sync.drive_site`).
+against a real HQ process with a drive in progress (`tests.hq.drive_site`).
 
 Skips, saying why, where Chromium or Playwright is missing.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.drive_site import PASSWORD, DriveSite, drive_site
-from tests.sync.test_dashboard_browser import CHROMIUM, SCREENSHOTS
+from tests.hq.drive_site import PASSWORD, DriveSite, drive_site
+from tests.hq.test_dashboard_browser import CHROMIUM, SCREENSHOTS
 
 playwright_api = pytest.importorskip("playwright.sync_api",
                                      reason="Playwright is not installed (the test extra)")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.sync.drive_site import DriveSite, drive_site
-from tests.sync.test_dashboard_browser import CHROMIUM
-from tests.sync.test_drive_pages_browser import sign_in
+from tests.hq.drive_site import DriveSite, drive_site
+from tests.hq.test_dashboard_browser import CHROMIUM
+from tests.hq.test_drive_pages_browser import sign_in
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1

@@ -16,14 +16,14 @@ import pytest
 from hq import accounts
 from hq.review import submit_review
 from hq.storage import HqStorage
-from kiosk import hq_link
+from kiosk.uplink import enrollment as hq_link
 from kiosk.vault import Recipient, open_bytes
 from sync import invites, protocol
 from sync.drive_config import parse_roster
 from sync.heartbeat import Heartbeat, heartbeat_body
 from sync.signing import CONFIG_CONTEXT, verify_from_hq
-from tests.sync.conftest import HqServer, Kiosk, make_kiosk
-from tests.sync.forge import Forger, session_content, session_meta
+from tests.hq.conftest import HqServer, Kiosk, make_kiosk
+from tests.hq.forge import Forger, session_content, session_meta
 
 ROSTER_HEADER = "roll,name,contact\n"
 DURING = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -300,7 +300,7 @@ def test_a_kiosks_roster_is_sealed_again_only_when_it_changes(
     from hq.fleet import record_heartbeat
     from kiosk import keys
     from sync.heartbeat import parse_heartbeat
-    from tests.sync.conftest import HQ_PASSPHRASE
+    from tests.hq.conftest import HQ_PASSPHRASE
 
     kiosk = make_kiosk(tmp_path / "kiosk")
     link = kiosk.enroll(hq, "Hall A")
