@@ -20,8 +20,7 @@ from hq.config import publish_template
 from hq.importer import import_bundle
 from hq.storage import HqStorage, StorageError
 from kiosk import keys
-from kiosk.commands.common import Parser, read_passphrase, reader_went_away, share_global_options
-from kiosk.errors import KioskError, TemplateError
+from kiosk.commands.common import Parser, read_passphrase, run_command, share_global_options
 from sync.bundle import BundleError
 
 
@@ -391,30 +390,7 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the HQ command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        status: int = args.handler(args)
-        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
-        return status
-    except TemplateError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
-    except KioskError as exc:
-        print(f"kiosk-hq: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except (BundleError, StorageError) as exc:
-        print(f"kiosk-hq: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("kiosk-hq: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return reader_went_away()
+    return run_command("kiosk-hq", build_parser(), argv, also=(BundleError, StorageError))
 
 
 if __name__ == "__main__":

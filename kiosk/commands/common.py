@@ -7,11 +7,11 @@ import contextlib
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import ConfigError
+from kiosk.errors import ConfigError, KioskError, TemplateError
 from kiosk.logs import configure_logging
 from kiosk.paths import resolve_data_dir
 from kiosk.settings import Settings
@@ -100,3 +100,38 @@ def reader_went_away() -> int:
     with contextlib.suppress(OSError):  # no descriptor to replace: nothing more is written
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return CLOSED_PIPE_STATUS
+
+
+def run_command(prog: str, parser: argparse.ArgumentParser, argv: Sequence[str] | None, *,
+                also: tuple[type[Exception], ...] = (),
+                unexpected: Callable[[argparse.Namespace, Exception], int] | None = None) -> int:
+    """Parse `argv` and run its command: every failure a user can act on (a `KioskError`, or
+    one of `also`) becomes a sentence on stderr and an exit status, never a traceback;
+    anything else goes to `unexpected`, if given."""
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        status: int = args.handler(args)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+        return status
+    except TemplateError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return exc.exit_status
+    except KioskError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except also as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return reader_went_away()
+    except Exception as exc:
+        if unexpected is None:
+            raise
+        return unexpected(args, exc)

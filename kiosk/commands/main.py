@@ -23,8 +23,7 @@ from kiosk.commands import (
     transcription,
     vault,
 )
-from kiosk.commands.common import Parser, reader_went_away, share_global_options
-from kiosk.errors import KioskError, TemplateError
+from kiosk.commands.common import Parser, run_command, share_global_options
 from kiosk.logs import get_logger
 
 _log = get_logger("cli")
@@ -57,32 +56,15 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the kiosk command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        status: int = args.handler(args)
-        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
-        return status
-    except TemplateError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return exc.exit_status
-    except KioskError as exc:
-        print(f"kiosk: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print("kiosk: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return reader_went_away()
-    except Exception as exc:
-        _log.exception("cli.internal_error", extra={"kiosk_fields": {"command": args.command}})
-        print(f"kiosk: internal error ({type(exc).__name__}); details are in the kiosk log",
-              file=sys.stderr)
-        return 1
+    return run_command("kiosk", build_parser(), argv, unexpected=_internal_error)
+
+
+def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    """A bug of ours: its details go to the kiosk's log (which holds no candidate data)."""
+    _log.exception("cli.internal_error", extra={"kiosk_fields": {"command": args.command}})
+    print(f"kiosk: internal error ({type(exc).__name__}); details are in the kiosk log",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
