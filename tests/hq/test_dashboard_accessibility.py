@@ -9,26 +9,21 @@ page through the DevTools protocol, so the pages' Content-Security-Policy stays 
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.hq import chromium
 from tests.hq.drive_site import DriveSite, drive_site
-from tests.hq.test_dashboard_browser import CHROMIUM
 from tests.hq.test_drive_pages_browser import sign_in
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
 BLOCKING = ("serious", "critical")
 
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="Playwright is not installed (the test extra)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"browser tests SKIPPED: no Chromium at {CHROMIUM} "
-                f"(apt-get install chromium)", allow_module_level=True)
+chromium.need_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +40,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DriveSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield launched
-        launched.close()
+    yield from chromium.launched()
 
 
 def audit(page: Any, axe_source: str) -> list[str]:

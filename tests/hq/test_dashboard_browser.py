@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,21 +19,17 @@ import pytest
 from capture.recorder import AUDIO_COPY_SEGMENT_SIZE, VIDEO_SEGMENT_SIZE, AnswerRecorder
 from capture.sources import SyntheticSource
 from kiosk.vault import create
+from tests.hq import chromium
 from tests.hq.conftest import HqServer, Kiosk, make_kiosk, sync_template
 from tests.hq.test_hq_sync import finished_session, service
 
-CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
 # `make screenshots` points this at docs/screenshots; a test run leaves the docs alone.
 SCREENSHOTS = Path(os.environ.get("KIOSK_SCREENSHOT_DIR")
                    or Path(tempfile.gettempdir()) / "interview-kiosk-hq-screenshots")
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 PASSWORD = "correct horse battery staple"
 
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="Playwright is not installed (the test extra)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"browser tests SKIPPED: no Chromium at {CHROMIUM} "
-                f"(apt-get install chromium)", allow_module_level=True)
+chromium.need_chromium()
 
 
 def record_answer(kiosk: Kiosk, session_id: str, question_id: str, seconds: float = 6.0) -> None:
@@ -94,23 +89,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required"])
-        yield launched
-        launched.close()
+    yield from chromium.launched("--autoplay-policy=no-user-gesture-required")
 
 
 def sign_in(browser: object, site: Site, name: str, password: str = PASSWORD) -> object:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page.set_default_timeout(120_000)  # a hang guard: a busy machine is waited for
-    page.goto(f"{site.hq.url}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    return page
+    return chromium.sign_in(browser, site.hq.url, name, password)
 
 
 def test_sign_in_overview_and_funnel(browser: object, site: Site) -> None:

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.hq import chromium
 from tests.hq.drive_site import PASSWORD, DriveSite, drive_site
-from tests.hq.test_dashboard_browser import CHROMIUM, SCREENSHOTS
+from tests.hq.test_dashboard_browser import SCREENSHOTS
 
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="Playwright is not installed (the test extra)")
-if not shutil.which(CHROMIUM):
-    pytest.skip(f"browser tests SKIPPED: no Chromium at {CHROMIUM} "
-                f"(apt-get install chromium)", allow_module_level=True)
+chromium.need_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +27,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DriveSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield launched
-        launched.close()
+    yield from chromium.launched()
 
 
 def sign_in(browser: object, site: DriveSite, name: str) -> object:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page.set_default_timeout(120_000)  # a hang guard: a busy machine is waited for
-    page.goto(f"{site.hq.url}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = chromium.sign_in(browser, site.hq.url, name, PASSWORD)
     page.wait_for_url(f"{site.hq.url}/")
     return page
 
