@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from kiosk.errors import ConfigError
 from kiosk.logs import get_logger, log_event
-from kiosk.scoring import answer_evidence, suggest
+from kiosk.scoring import suggest
 from kiosk.scoring.meaning import SentenceEncoder
 from kiosk.session import SessionStatus
 from kiosk.store import Store
@@ -29,21 +29,6 @@ def sentence_model() -> SentenceEncoder | None:
     except EvidenceModelError as exc:
         log_event(_log, "scoring.evidence_model_unavailable", reason=str(exc))
         return None
-
-
-def prepare(template: InterviewTemplate) -> bool:
-    """Load the evidence model and fit the interview's examples now, while the kiosk waits
-    for its first candidate: it takes seconds on two cores, and the first scorecard should
-    not wait for it. False when the interview suggests nothing or the model is missing."""
-    if not template.policy.ai_scoring:
-        return False
-    model = sentence_model()
-    if model is None:
-        return False
-    for language in template.languages:  # each language has its own examples to fit
-        for question in template.questions:
-            answer_evidence(template, question.id, typed_transcript("Hello.", language), model)
-    return True
 
 
 def template_of(store: Store, template_id: str, sha256: str) -> InterviewTemplate:

