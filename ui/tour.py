@@ -56,8 +56,11 @@ def settle(seconds: float = 0.05) -> None:
         time.sleep(0.02)
 
 
-def tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
-    """Every screen, in `language`, one stop at a time (the window must be showing)."""
+def tour(window: KioskWindow, clock: FakeClock, language: str,
+         evidence: bool = False) -> Iterator[str]:
+    """Every screen, in `language`, one stop at a time (the window must be showing). With
+    `evidence` (the screenshots), the first answer records for 7 s and the finished session
+    is transcribed and scored, so the console shows evidence; the fit check needs neither."""
     flow = window.flow
 
     def tick(seconds: float) -> None:
@@ -117,7 +120,7 @@ def tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
     tick(12)  # twelve seconds into the answer (the fake clock), so the screens say so
     # The self-view shows the sample picture; the sample voice records for 7 s (real time),
     # long enough to give an example, which the staff console then shows as evidence.
-    show(lambda: settle(ANSWER_SECONDS))
+    show(lambda: settle(ANSWER_SECONDS if evidence else 0.6))
     yield "recording"
     flow.finish_answer()
     show()
@@ -168,7 +171,7 @@ def tour(window: KioskWindow, clock: FakeClock, language: str) -> Iterator[str]:
     show()
     yield "device-check-typed"
     flow.abort()
-    yield from _staff_console(window)
+    yield from _staff_console(window, evidence)
     i18n.set_language("en")
 
 
@@ -239,11 +242,12 @@ def _transcribe_and_score(window: KioskWindow) -> None:
             score_session(store, session_id, force=True)
 
 
-def _staff_console(window: KioskWindow) -> Iterator[str]:
+def _staff_console(window: KioskWindow, evidence: bool) -> Iterator[str]:
     """The console with a session chosen, its evidence listed, its first answer playing from
     the first piece of evidence, and a message showing."""
     console = window.console
-    _transcribe_and_score(window)
+    if evidence:
+        _transcribe_and_score(window)
     console.refresh()
     window.stack.setCurrentWidget(console)
     for row in range(console.table.rowCount()):
@@ -336,7 +340,8 @@ def take(language: str, *, size: tuple[int, int], full_screen: bool,
                    f"{screen.height()} screen")
         shown = (screen.width(), screen.height()) if full_screen else size
         try:
-            for number, stop in enumerate(tour(window, clock, language), start=1):
+            for number, stop in enumerate(tour(window, clock, language, save is not None),
+                                          start=1):
                 found = misfits(window)
                 if (window.width(), window.height()) != shown:  # a screen pushed it out
                     found.insert(0, f"the window grew to {window.width()}×{window.height()}")
