@@ -6,11 +6,6 @@ from PySide6.QtCore import QBuffer, QByteArray, QUrl
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
-# Once the player knows the recording, a pending start position can be applied (before
-# that, QMediaPlayer ignores setPosition on a stream it has not opened yet).
-_LOADED = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
-           QMediaPlayer.MediaStatus.BufferingMedia)
-
 
 class MemoryPlayer:
     """A video widget and a player that read from an in-memory buffer.
@@ -33,8 +28,8 @@ class MemoryPlayer:
         self.video.hide()
         self.player: QMediaPlayer | None = None
 
-    def play(self, data: bytes, start: float = 0.0) -> None:
-        """Play `data` (an MP4) from memory, from `start` seconds in."""
+    def play(self, data: bytes) -> None:
+        """Play `data` (an MP4) from memory."""
         self.stop()
         player = QMediaPlayer(self.video)
         buffer = QBuffer(player)
@@ -43,16 +38,6 @@ class MemoryPlayer:
         player.setAudioOutput(QAudioOutput(player))
         player.setVideoOutput(self.video)
         player.setSourceDevice(buffer, QUrl("answer.mp4"))
-        if start > 0:
-            position = int(start * 1000)
-
-            def seek(status: QMediaPlayer.MediaStatus) -> None:
-                if status in _LOADED and player.isSeekable():
-                    player.mediaStatusChanged.disconnect(seek)
-                    player.setPosition(position)
-
-            player.mediaStatusChanged.connect(seek)
-            seek(player.mediaStatus())
         self.video.show()
         player.play()
         self.player = player

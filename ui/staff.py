@@ -360,8 +360,12 @@ class StaffConsole(QWidget):
         identity = self.store.session_identity(session_id)
         with path.open("rb") as source, VaultReader(source, [identity]) as reader:
             data = reader.read_range(0, reader.size)
-        self.playback.play(data, start)
+        # From the start: seeking a stream still loading crashed Qt's media backend (a native
+        # segfault seen in the test suite), so the reviewer is told where the evidence is.
+        self.playback.play(data)
         self._audit("review.watched", session_id=session_id)
+        if start > 0:
+            self.message.setText(f"Playing from the start; the evidence is at {mmss(start)}.")
 
     def stop_playback(self) -> None:
         """Stop and drop the decrypted recording."""
