@@ -118,24 +118,27 @@ def drives_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unlocked(args: argparse.Namespace, directory: Path) -> keys.UnlockedKeys:
-    from hq.cli import _passphrase
+def _drive_with_keys(args: argparse.Namespace) -> tuple[Path, Any, dict[str, Any],
+                                                       keys.UnlockedKeys]:
+    """HQ's folder, its storage, the drive named by `args.drive`, and HQ's keys (the roster
+    is sealed: only the admin passphrase opens it). Raises DriveError for an unknown drive."""
+    from hq.cli import _passphrase, _storage
 
-    return keys.unlock(directory, _passphrase(args))
+    directory, storage = _storage(args)
+    drive = drives.get_drive(storage, _drive_id(args.drive))
+    return directory, storage, drive, keys.unlock(directory, _passphrase(args))
 
 
 def drives_invites(args: argparse.Namespace) -> int:
     """Write the printable invitations and the mail-merge CSV into a folder."""
-    from hq.cli import _audit, _storage
+    from hq.cli import _audit
     from hq.invite_sheets import invitations, write_invitations
     from hq.results import interview_titles
 
-    directory, storage = _storage(args)
     try:
-        drive = drives.get_drive(storage, _drive_id(args.drive))
+        directory, storage, drive, unlocked = _drive_with_keys(args)
     except drives.DriveError as exc:
         return _fail(str(exc))
-    unlocked = _unlocked(args, directory)
     people = drives.invited(storage, drive["id"], unlocked.identity)
     if not people:
         return _fail(f"{drive['id']} has no roster yet (kiosk-hq drives roster)")
@@ -188,19 +191,20 @@ def placement_csv(rows: list[dict[str, Any]]) -> str:
 
 def drives_export(args: argparse.Namespace) -> int:
     """The placement cell's list: who came and finished; decisions/scores only if asked."""
-    from hq.cli import _audit, _storage
+    from hq.cli import _audit
 
-    directory, storage = _storage(args)
     try:
-        drive = drives.get_drive(storage, _drive_id(args.drive))
+        directory, storage, drive, unlocked = _drive_with_keys(args)
     except drives.DriveError as exc:
         return _fail(str(exc))
-    unlocked = _unlocked(args, directory)
     rows = drives.placement_rows(storage, drive["id"], unlocked.identity, args.decisions,
                                  args.scores)
     text = placement_csv(rows)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            return _fail(f"cannot write {args.out}: {exc.strerror}")
     else:
         sys.stdout.write(text)
     _audit(directory, storage).record("drive.exported", "admin-cli", {

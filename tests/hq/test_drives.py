@@ -217,6 +217,13 @@ def test_a_scripted_drive_of_30_invited_candidates(hq: HqServer, tmp_path: Path,
     assert list(rows[0]) == ["roll", "name", "contact", "status", "decision", "reviewer_mean"]
     assert (rows[0]["decision"], rows[0]["reviewer_mean"]) == ("advance", "4.0")
     assert (rows[29]["decision"], rows[29]["reviewer_mean"]) == ("", "")
+    nowhere = hq.cli("drives", "export", drive, "--out", str(hq.data_dir / "no" / "such.csv"),
+                     "--passphrase-file", str(hq.passphrase_file), check=False)
+    assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr
+    assert nowhere.stderr.startswith("kiosk-hq: error: cannot write "), nowhere.stderr
+    unknown = hq.cli("drives", "export", "d-0000000000", "--passphrase-file",
+                     str(hq.passphrase_file), check=False)
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr, unknown.stderr
 
     # The fleet: Hall A reported; Hall B only fetched (no heartbeat); Spare likewise.
     devices = {d["name"]: d for d in json.loads(hq.cli("devices", "list", "--json").stdout)}
