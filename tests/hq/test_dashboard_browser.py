@@ -144,20 +144,20 @@ def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site
     page.goto(site.hq.url + site.path)
     assert page.get_by_test_id("candidate-name").inner_text() == "Meera Iyer"
     video = page.locator("video").first
-    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=120_000)
+    page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=120_000)
     duration = video.evaluate("v => v.duration")
     assert 5.0 <= duration <= 7.0
     page.locator(".transcript .word", has_text="college").first.click()
-    page.wait_for_function("document.querySelector('video').currentTime > 4.0",
+    page.wait_for_function("() => document.querySelector('video').currentTime > 4.0",
                            timeout=120_000)
     # A seek asks HQ for a byte range of the decrypted file.
     video.evaluate("v => { v.pause(); v.currentTime = 2.5; }")
-    page.wait_for_function("Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
+    page.wait_for_function("() => Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
     page.screenshot(path=str(SCREENSHOTS / "hq-candidate.png"), full_page=True)
     # Opened on its own (a new tab, a download), the recording plays whole.
     src = video.get_attribute("src")
     page.goto(site.hq.url + src)
-    page.wait_for_function("document.querySelector('video') && "
+    page.wait_for_function("() => document.querySelector('video') && "
                            "document.querySelector('video').readyState >= 1", timeout=20000)
     assert 5.0 <= page.evaluate("document.querySelector('video').duration") <= 7.0
     page.close()
@@ -176,12 +176,12 @@ def test_evidence_shows_its_sentence_indicator_and_method_and_plays_from_its_sta
     jump = piece.locator("button.jump")
     start = float(jump.get_attribute("data-start"))
     assert 0 < start < 6  # inside the 6 s recording
-    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=120_000)
+    page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=120_000)
     page.evaluate("""() => { const v = document.querySelector('video');
         v.addEventListener('seeked', () => { window.seekedTo = v.currentTime; },
                            { once: true }); }""")
     jump.click()
-    page.wait_for_function("window.seekedTo !== undefined", timeout=120_000)
+    page.wait_for_function("() => window.seekedTo !== undefined", timeout=120_000)
     assert abs(page.evaluate("window.seekedTo") - start) < 0.05
     page.close()
 
