@@ -152,7 +152,8 @@ def test_video_plays_seeks_and_transcript_words_jump(browser: object, site: Site
                            timeout=120_000)
     # A seek asks HQ for a byte range of the decrypted file.
     video.evaluate("v => { v.pause(); v.currentTime = 2.5; }")
-    page.wait_for_function("() => Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
+    page.wait_for_function(
+        "() => Math.abs(document.querySelector('video').currentTime - 2.5) < 0.1")
     page.screenshot(path=str(SCREENSHOTS / "hq-candidate.png"), full_page=True)
     # Opened on its own (a new tab, a download), the recording plays whole.
     src = video.get_attribute("src")
