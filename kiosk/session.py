@@ -111,6 +111,43 @@ class Answer:
         return self.takes[self.chosen - 1]
 
 
+# A follow-up's answer is kept as an answer of its own under its question's id and this
+# suffix: a character no template id may hold, so it can never meet a question's id.
+FOLLOW_UP_SUFFIX = ".probe"
+
+
+def follow_up_key(question_id: str) -> str:
+    """Where the answer to `question_id`'s follow-up is kept in `Session.answers`."""
+    return f"{question_id}{FOLLOW_UP_SUFFIX}"
+
+
+def asked_question(answer_key: str) -> str:
+    """The question an answer key belongs to (itself, or the question of a follow-up)."""
+    return answer_key.removesuffix(FOLLOW_UP_SUFFIX)
+
+
+class FollowUpOutcome(enum.StrEnum):
+    """What the kiosk decided about a question's follow-up probes once its answer was kept."""
+
+    ASKED = "asked"
+    NOT_NEEDED = "not_needed"      # the answer showed what every probe is tied to
+    NEEDS_REVIEW = "needs_review"  # unclear speech never costs a candidate anything
+    NO_CONSENT = "no_consent"      # the candidate declined AI-assisted processing
+    NO_TIME = "no_time"            # the interview would run past its time
+    LIMIT = "limit"                # the interview's maximum of follow-ups was reached
+    NOT_READY = "not_ready"        # not decided in time: the interview went on without it
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The decision about one question's follow-up (no content: which probe, and why)."""
+
+    question_id: str
+    outcome: FollowUpOutcome
+    probe_id: str | None = None
+    decided_at: datetime | None = None
+
+
 @dataclass
 class Session:
     """Everything kept about one candidate's interview."""
@@ -133,6 +170,7 @@ class Session:
     interruption: str | None = None
     stopped_at_step: str | None = None
     breaks_taken: int = 0
+    follow_ups: dict[str, FollowUp] = field(default_factory=dict)  # by question id
 
 
 class SessionArchive(Protocol):

@@ -129,6 +129,12 @@ REGISTRY: Mapping[str, Setting] = {
             "reference code.", minimum=1, maximum=720,
         ),
         Setting(
+            "flow.follow_up_wait_seconds", int, 2, "Follow-up decision time",
+            "Seconds the kiosk may take, after a candidate keeps an answer to a question with "
+            "follow-up probes, to decide whether to ask one; past this the interview goes on "
+            "without it, and the scorecard says so.", minimum=1, maximum=10,
+        ),
+        Setting(
             "capture.camera", str, "auto", "Camera",
             "Which camera records answers: 'auto' (the first found) or a device id from "
             "`kiosk devices`.",

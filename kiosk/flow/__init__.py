@@ -3,6 +3,8 @@
 from kiosk.flow.events import (
     AnswerSubmitted,
     FlowEvent,
+    FollowUpDecided,
+    FollowUpNeeded,
     IdleCleared,
     IdleWarning,
     RecordingStarted,
@@ -24,6 +26,8 @@ __all__ = [
     "CandidateFlow",
     "FlowEvent",
     "FlowTimings",
+    "FollowUpDecided",
+    "FollowUpNeeded",
     "IdleCleared",
     "IdleWarning",
     "RecordingStarted",

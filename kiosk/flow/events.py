@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.flow.steps import Step
+from kiosk.session import FollowUpOutcome
 from kiosk.templates import AnswerMode
 
 
@@ -65,6 +66,25 @@ class AnswerSubmitted:
 
 
 @dataclass(frozen=True)
+class FollowUpNeeded:
+    """A kept answer of a question with probes: decide now whether to ask one
+    (`CandidateFlow.follow_up_decided`), within the flow's wait, or it goes on without."""
+
+    question_id: str
+    take: int
+    mode: AnswerMode
+
+
+@dataclass(frozen=True)
+class FollowUpDecided:
+    """What was decided about a question's follow-up (no content: which probe, and why)."""
+
+    question_id: str
+    outcome: FollowUpOutcome
+    probe_id: str | None
+
+
+@dataclass(frozen=True)
 class IdleWarning:
     """Nobody has touched the kiosk for a while; wipe in `seconds_left` unless touched."""
 
@@ -100,8 +120,8 @@ class SessionWiped:
 
 FlowEvent = (
     StepChanged | SessionStarted | SessionResumed | RecordingStarted | RecordingStopped
-    | AnswerSubmitted | IdleWarning | IdleCleared | SessionInterrupted | SessionFinished
-    | SessionWiped
+    | AnswerSubmitted | FollowUpNeeded | FollowUpDecided | IdleWarning | IdleCleared
+    | SessionInterrupted | SessionFinished | SessionWiped
 )
 
 

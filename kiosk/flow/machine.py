@@ -9,31 +9,32 @@ so ticking every 100 ms or once an hour gives the same result.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from kiosk.clock import Clock, SystemClock
 from kiosk.errors import IllegalTransition, InvalidInput
 from kiosk.flow import events as ev
-from kiosk.flow import plan
+from kiosk.flow import follow_ups, plan
 from kiosk.flow.attempt import Attempt
 from kiosk.flow.details import check_consents, check_contact, check_name
 from kiosk.flow.records import UnsavedTakes, find_resumable, open_session, recorded_attempt
 from kiosk.flow.steps import WAITING_STEPS, FlowTimings, Step
+from kiosk.flow.view import FlowView
 from kiosk.logs import get_logger, log_event
 from kiosk.reference import new_reference
 from kiosk.session import (
     Accommodations,
     Answer,
     CandidateDetails,
+    FollowUp,
+    FollowUpOutcome,
     MemoryArchive,
     Session,
     SessionArchive,
     SessionStatus,
-    Take,
 )
-from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
+from kiosk.templates import AnswerMode, InterviewTemplate, Probe
 
 MAX_TEXT_ANSWER = 10_000
 # The notice and consent text this kiosk shows; recorded with every consent. Change it
@@ -43,7 +44,7 @@ NOTICE_VERSION = "kiosk-notice-1"
 _log = get_logger("flow")
 
 
-class CandidateFlow:
+class CandidateFlow(FlowView):
     """One kiosk's candidate journey through one interview template."""
 
     def __init__(self, template: InterviewTemplate, *, clock: Clock | None = None,
@@ -71,105 +72,8 @@ class CandidateFlow:
         self._attempt: Attempt
         self._idle_warned: bool
         self._last_activity: float
+        self._probe: Probe | None
         self._clear_candidate(self._entered_at)
-
-    # --- what screens read --------------------------------------------------------------
-
-    @property
-    def step(self) -> Step:
-        """The current step."""
-        return self._step
-
-    @property
-    def language(self) -> str:
-        """The language the candidate chose (the template's first until they choose)."""
-        return self._language
-
-    @property
-    def in_practice(self) -> bool:
-        """Whether the current question is the practice question."""
-        return self._practice
-
-    @property
-    def question(self) -> Question | Practice | None:
-        """The question being asked, the practice question, or None outside questions."""
-        if self._step not in {Step.READ, Step.THINK, Step.COUNTDOWN, Step.ANSWER, Step.REVIEW}:
-            return None
-        return self.template.practice if self._practice else self._current_question()
-
-    @property
-    def question_number(self) -> int:
-        """1-based number of the current (or next) real question."""
-        return self._index + 1
-
-    @property
-    def question_count(self) -> int:
-        """How many real questions the interview has."""
-        return len(self.template.questions)
-
-    @property
-    def mode(self) -> AnswerMode:
-        """How the current question is answered, after accommodations."""
-        if self._practice:
-            return plan.practice_mode(self._remaining_questions(), self._accommodations)
-        return plan.answer_mode(self._current_question(), self._accommodations)
-
-    @property
-    def takes(self) -> tuple[Take, ...]:
-        """The takes of the current question so far."""
-        return tuple(self._attempt.takes)
-
-    @property
-    def chosen_take(self) -> int | None:
-        """The take number that will be submitted (the latest unless the candidate chose)."""
-        return self._attempt.chosen
-
-    @property
-    def takes_left(self) -> int | None:
-        """Retakes still allowed for the current question (None: unlimited, in practice, or
-        when there is no question, as on the finished screen where the language may change)."""
-        if self._practice or self._index >= len(self.template.questions):
-            return None
-        allowed = plan.allowed_takes(self._current_question(), self._accommodations)
-        counted = [t for t in self._attempt.takes if t.ended_by != "device"]
-        return max(0, allowed - len(counted))  # a device failure never costs a retake
-
-    @property
-    def accommodations(self) -> Accommodations:
-        """The adjustments in effect."""
-        return self._accommodations
-
-    @property
-    def reference(self) -> str | None:
-        """The session's reference code, once the candidate has consented."""
-        return self._session.reference if self._session else None
-
-    @property
-    def idle_warning(self) -> bool:
-        """Whether the 'Are you still there?' warning is showing."""
-        return self._idle_warned
-
-    @property
-    def draft_text(self) -> str:
-        """What the candidate has typed so far in a text answer."""
-        return self._attempt.draft
-
-    def session(self) -> Session | None:
-        """A copy of the current session, for summaries."""
-        return copy.deepcopy(self._session)
-
-    def time_left(self) -> float | None:
-        """Seconds until the current step's own timer runs out; None if it has none."""
-        due = self._step_deadline()
-        return None if due is None else max(0.0, due - self._clock.monotonic())
-
-    def required_devices(self) -> tuple[bool, bool]:
-        """(camera, microphone): what the questions still ahead need."""
-        return plan.required_devices(self._remaining_questions(), self._accommodations)
-
-    def subscribe(self, listener: ev.Listener) -> Callable[[], None]:
-        """Call `listener` with every event from now on; returns an unsubscribe function."""
-        return self._events.subscribe(listener)
 
     # --- intents ------------------------------------------------------------------------
 
@@ -341,6 +245,25 @@ class CandidateFlow:
         self._submit(self._now())
         self._deliver()
 
+    def follow_up_decided(self, question_id: str, outcome: FollowUpOutcome,
+                          probe_id: str | None = None) -> None:
+        """The decision about the kept answer's follow-up (`FollowUpNeeded`): ask the probe
+        `probe_id` (outcome ASKED), or go on. Refused for another question, for a probe the
+        question does not have, and once the wait is over (the flow has gone on)."""
+        self._require(Step.FOLLOW_UP_CHECK)
+        question = self._current_question()
+        if question_id != question.id:
+            raise InvalidInput("question", f"the follow-up being decided is for "
+                                           f"'{question.id}', not '{question_id}'")
+        probe = next((p for p in question.probes if p.id == probe_id), None)
+        if (outcome is FollowUpOutcome.ASKED) != (probe is not None):
+            raise InvalidInput("probe", "a probe of this question is named exactly when one "
+                                        "is asked")
+        if outcome in follow_ups.DECIDED_BY_FLOW:
+            raise InvalidInput("outcome", f"'{outcome.value}' is the flow's own decision")
+        self._follow_up(self._now(), outcome, probe)
+        self._deliver()
+
     def take_break(self) -> None:
         """Pause before the next question."""
         self._require(Step.READ)
@@ -456,33 +379,18 @@ class CandidateFlow:
         self._attempt = Attempt()
         self._idle_warned = False
         self._last_activity = at
+        self._probe = None
 
     def _save(self) -> None:
         assert self._session is not None
         self._session.updated_at = self._clock.now()
         self._archive.save(self._session)
 
-    def _current_question(self) -> Question:
-        return self.template.questions[self._index]
-
-    def _asked(self) -> Question | Practice:
-        return self.template.practice if self._practice else self._current_question()
-
-    def _answered(self) -> Collection[str]:
-        return self._session.answers.keys() if self._session else ()
-
-    def _remaining_questions(self) -> list[Question]:
-        return plan.remaining_questions(self.template, self._index, self._answered())
-
     def _next_unanswered(self, start: int) -> int:
         return plan.next_unanswered(self.template, start, self._answered())
 
     def _answer_seconds(self) -> float:
         return plan.answer_seconds(self._asked(), self._accommodations)
-
-    def _step_deadline(self) -> float | None:
-        seconds = plan.step_seconds(self._step, self._asked, self.timings, self._accommodations)
-        return None if seconds is None else self._entered_at + seconds
 
     def _next_deadline(self) -> float | None:
         if self._step in WAITING_STEPS:
@@ -509,6 +417,8 @@ class CandidateFlow:
             self._submit(at)
         elif step is Step.BREAK:
             self._go(Step.READ, at)
+        elif step is Step.FOLLOW_UP_CHECK:
+            self._follow_up(at, FollowUpOutcome.NOT_READY, None)
         elif step in (Step.FINISHED, Step.DECLINED):
             self._wipe("finished" if step is Step.FINISHED else "declined", at)
 
@@ -521,13 +431,13 @@ class CandidateFlow:
     def _start_answer(self, at: float) -> None:
         self._attempt.start_take(at, self._wall(at))
         self._go(Step.ANSWER, at)
-        self._events.queue(ev.RecordingStarted(
-            None if self._practice else self._current_question().id, self._attempt.next_take,
-            self.mode, self._answer_seconds(), self._practice))
+        self._events.queue(ev.RecordingStarted(self.answer_key, self._attempt.next_take,
+                                               self.mode, self._answer_seconds(),
+                                               self._practice))
 
     def _stop_answer(self, at: float, ended_by: str) -> None:
         take = self._attempt.stop_take(at, self.mode, self._answer_seconds(), ended_by)
-        question_id = None if self._practice else self._current_question().id
+        question_id = self.answer_key
         if question_id is not None and self._session is not None:  # kept now; used later
             self._session.recorded.setdefault(question_id, []).append(take)
             self._unsaved_takes.add(self._session, question_id, take)
@@ -539,6 +449,7 @@ class CandidateFlow:
         if self._practice:
             # Practice takes are never stored: drop them and start the real questions.
             self._practice = False
+            self._next_question(at, advance=False)
         else:
             answer = self._keep_answer(at)
             self._save()
@@ -547,17 +458,59 @@ class CandidateFlow:
                       question_id=answer.question_id, take=answer.chosen,
                       takes=len(answer.takes))
             self._events.queue(ev.AnswerSubmitted(answer.question_id, answer.chosen))
+            if self._probe is None and self._current_question().probes:
+                self._consider_follow_up(at, answer)
+            else:
+                self._next_question(at)
+
+    def _next_question(self, at: float, advance: bool = True) -> None:
+        if advance:
             self._index = self._next_unanswered(self._index + 1)
         self._attempt = Attempt()
+        self._probe = None
         if self._index >= len(self.template.questions):
             self._finish(at)
         else:
             self._go(Step.READ, at)
 
+    def _consider_follow_up(self, at: float, answer: Answer) -> None:
+        """Decide now where the flow alone can (consent, the maximum, time); else wait for
+        the answer's decision (`FollowUpNeeded`), at most the flow's wait."""
+        assert self._session is not None
+        question = self._current_question()
+        outcome = follow_ups.gate(self.template, question, self._session, self._accommodations,
+                                  self._wall(at))
+        if outcome is not None:
+            self._follow_up(at, outcome, None)
+            return
+        self._go(Step.FOLLOW_UP_CHECK, at)
+        self._events.queue(ev.FollowUpNeeded(question.id, answer.chosen,
+                                             answer.chosen_take.mode))
+
+    def _follow_up(self, at: float, outcome: FollowUpOutcome, probe: Probe | None) -> None:
+        """Record the decision about the current question's follow-up, then ask it or go on."""
+        assert self._session is not None
+        question_id = self._current_question().id
+        self._session.follow_ups[question_id] = FollowUp(
+            question_id, outcome, probe.id if probe else None, self._wall(at))
+        self._save()
+        log_event(_log, "flow.follow_up", session_id=self._session.id,
+                  question_id=question_id, outcome=outcome.value,
+                  probe_id=probe.id if probe else None)
+        self._events.queue(ev.FollowUpDecided(question_id, outcome,
+                                              probe.id if probe else None))
+        if probe is None:
+            self._next_question(at)
+            return
+        self._probe = probe
+        self._attempt = Attempt()
+        self._go(Step.THINK, at)
+
     def _keep_answer(self, at: float) -> Answer:
         """Put the chosen take of the current question into the session."""
         assert self._session is not None and self._attempt.chosen is not None
-        question_id = self._current_question().id
+        question_id = self.answer_key
+        assert question_id is not None
         answer = Answer(question_id=question_id, takes=list(self._attempt.takes),
                         chosen=self._attempt.chosen, submitted_at=self._wall(at))
         self._session.answers[question_id] = answer
@@ -577,8 +530,7 @@ class CandidateFlow:
     def _wipe(self, reason: str, at: float) -> None:
         if self._step is Step.ANSWER:
             self._events.queue(ev.RecordingStopped(
-                None if self._practice else self._current_question().id,
-                self._attempt.next_take, "abort", self._practice))
+                self.answer_key, self._attempt.next_take, "abort", self._practice))
         session = self._session
         if session is not None and session.status is not SessionStatus.COMPLETED:
             if self._step is Step.REVIEW and not self._practice:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 
 from kiosk.flow.steps import FlowTimings, Step
 from kiosk.session import Accommodations
-from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Question
+from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Probe, Question
 
 
 def answer_mode(question: Question, accommodations: Accommodations) -> AnswerMode:
@@ -21,17 +21,17 @@ def practice_mode(remaining: list[Question], accommodations: Accommodations) -> 
         AnswerMode.TEXT if accommodations.text_answers else AnswerMode.VIDEO)
 
 
-def allowed_takes(question: Question, accommodations: Accommodations) -> int:
+def allowed_takes(question: Question | Probe, accommodations: Accommodations) -> int:
     """Takes allowed: the first, the template's retakes and any extra retakes granted."""
     return 1 + question.retakes + accommodations.extra_retakes
 
 
-def think_seconds(question: Question | Practice, accommodations: Accommodations) -> float:
+def think_seconds(question: Question | Practice | Probe, accommodations: Accommodations) -> float:
     """Think time after extra time."""
     return question.think_seconds * accommodations.extra_time
 
 
-def answer_seconds(question: Question | Practice, accommodations: Accommodations) -> float:
+def answer_seconds(question: Question | Practice | Probe, accommodations: Accommodations) -> float:
     """Answer time after extra time."""
     return question.answer_seconds * accommodations.extra_time
 
@@ -58,7 +58,7 @@ def required_devices(remaining: list[Question],
     return camera, camera or AnswerMode.AUDIO in modes
 
 
-def step_seconds(step: Step, asked: Callable[[], Question | Practice], timings: FlowTimings,
+def step_seconds(step: Step, asked: Callable[[], Question | Practice | Probe], timings: FlowTimings,
                  extra: Accommodations) -> float | None:
     """How long `step` runs before it ends on its own; None for a step that waits (`asked`
     is called only for the steps of a question)."""
@@ -67,6 +67,7 @@ def step_seconds(step: Step, asked: Callable[[], Question | Practice], timings: 
     if step is Step.ANSWER:
         return answer_seconds(asked(), extra)
     return {Step.COUNTDOWN: timings.countdown_seconds,
+            Step.FOLLOW_UP_CHECK: timings.follow_up_wait_seconds,
             Step.REVIEW: timings.review_seconds * extra.extra_time,
             Step.BREAK: timings.break_seconds * extra.break_multiplier,
             Step.FINISHED: timings.finished_seconds,

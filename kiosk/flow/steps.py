@@ -22,6 +22,7 @@ class Step(enum.StrEnum):
     COUNTDOWN = "countdown"  # 3-2-1 before recording
     ANSWER = "answer"        # recording (or typing) with the answer countdown
     REVIEW = "review"        # play back, retake or submit
+    FOLLOW_UP_CHECK = "follow_up_check"  # a kept answer: is a follow-up asked? (seconds)
     BREAK = "break"
     FINISHED = "finished"
     DECLINED = "declined"    # the candidate declined a required consent
@@ -45,6 +46,7 @@ class FlowTimings:
     break_seconds: float = 120
     finished_seconds: float = 30
     resume_window_hours: float = 24
+    follow_up_wait_seconds: float = 2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FlowTimings:

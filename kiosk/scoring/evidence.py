@@ -88,6 +88,13 @@ def find_by_phrases(competency: Competency, question_id: str,
     return sorted(found.values(), key=lambda e: (e.start, e.end, e.indicator))
 
 
+def story_parts(transcript: Transcript) -> set[str]:
+    """The parts of a told story (situation, task, action, result) the answer has cues of."""
+    tokens = [token for word in _words(transcript) for token in normalise(word.word)]
+    return {part for part, cues in STRUCTURE_CUES.items()
+            if any(next(iter(_matches(tokens, normalise(cue))), None) for cue in cues)}
+
+
 def _phrases(competency: Competency) -> Iterable[tuple[str, str]]:
     """(label, phrase) pairs to look for: the indicators', then the structure cues if used."""
     for indicator in competency.indicators:

@@ -12,11 +12,13 @@ from kiosk.templates.loader import FORMAT_VERSION, load_template, parse_template
 from kiosk.templates.model import (
     AnswerMode,
     Competency,
+    FollowUps,
     Indicator,
     InterviewTemplate,
     LocalText,
     Policy,
     Practice,
+    Probe,
     Question,
 )
 
@@ -26,11 +28,13 @@ __all__ = [
     "HQ_TEMPLATES_DIR",
     "AnswerMode",
     "Competency",
+    "FollowUps",
     "Indicator",
     "InterviewTemplate",
     "LocalText",
     "Policy",
     "Practice",
+    "Probe",
     "Question",
     "bundled_template_paths",
     "find_template",

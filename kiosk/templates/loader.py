@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import Problem, TemplateError
+from kiosk.templates import probes as follow_up
 from kiosk.templates._lines import LineMap
 from kiosk.templates._lines import Path as KeyPath
 from kiosk.templates.model import (
     AnswerMode,
     Competency,
+    FollowUps,
     Indicator,
     InterviewTemplate,
     LocalText,
@@ -37,14 +39,14 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
-_TOP_KEYS = {"format", "id", "role", "languages", "title", "intro", "policy", "practice",
-             "questions", "rubric"}
-_TOP_REQUIRED = _TOP_KEYS
+_TOP_REQUIRED = {"format", "id", "role", "languages", "title", "intro", "policy", "practice",
+                 "questions", "rubric"}
+_TOP_KEYS = _TOP_REQUIRED | {"follow_ups"}
 _POLICY_KEYS = {"retention_days", "ai_scoring", "recordings_leave_kiosk",
                 "rejected_retention_days", "compliance"}
 _PRACTICE_KEYS = {"prompt", "think_seconds", "answer_seconds"}
 _QUESTION_KEYS = {"id", "type", "prompt", "think_seconds", "answer_seconds", "retakes",
-                  "competencies"}
+                  "competencies", "probes"}
 _QUESTION_REQUIRED = {"id", "prompt", "think_seconds", "answer_seconds", "competencies"}
 _COMPETENCY_KEYS = {"id", "name", "description", "weight", "levels", "indicators",
                     "structure_cues"}
@@ -106,6 +108,7 @@ class _Checker:
         # Ids seen even in entries with other problems, so cross-references are still checked.
         self.referenced: list[tuple[KeyPath, tuple[str, ...]]] = []
         self.defined: list[tuple[KeyPath, str]] = []
+        self.probe_targets: list[tuple[KeyPath, str, str]] = []  # (path, competency, label)
         self.version: int | None = None  # None: missing or unsupported, checked leniently
 
     def problem(self, path: KeyPath, message: str) -> None:
@@ -232,19 +235,25 @@ class _Checker:
         question_ids: set[str] = set()
         questions = self.entries(raw, "questions", (), MAX_QUESTIONS,
                                  lambda q, p: self.question(q, p, question_ids))
+        follow_ups = follow_up.follow_ups(self, raw["follow_ups"]) if "follow_ups" in raw \
+            else FollowUps()
         competencies = self.rubric(raw.get("rubric")) if "rubric" in raw else None
         if "rubric" in raw:
             self.cross_check()
+        if competencies is not None:
+            follow_up.check_targets(self, competencies, policy.ai_scoring if policy else None,
+                                    any(q.probes for q in questions or ()))
         parts = (template_id, role, languages, title, intro, policy, practice, questions,
-                 competencies)
+                 competencies, follow_ups)
         if any(part is None for part in parts) or self.problems:
             return None
         assert template_id and role and languages and title and intro and policy and practice
-        assert questions is not None and competencies is not None
+        assert questions is not None and competencies is not None and follow_ups is not None
         return InterviewTemplate(
             id=template_id, role=role, languages=languages, title=title, intro=intro,
             policy=policy, practice=practice, questions=tuple(questions),
             competencies=tuple(competencies), source=self.name, sha256=digest,
+            follow_ups=follow_ups,
         )
 
     def language_list(self, raw: dict[str, Any]) -> tuple[str, ...] | None:
@@ -329,13 +338,15 @@ class _Checker:
         competencies = self.id_list(raw, "competencies", path)
         if competencies is not None:
             self.referenced.append(((*path, "competencies"), competencies))
-        parts = (question_id, mode, prompt, think, answer, retakes, competencies)
+        probes = follow_up.probes(self, raw, path, competencies)
+        parts = (question_id, mode, prompt, think, answer, retakes, competencies, probes)
         if any(part is None for part in parts):
             return None
         assert question_id and mode and prompt and think and answer and competencies is not None
-        assert retakes is not None
+        assert retakes is not None and probes is not None
         return Question(id=question_id, mode=mode, prompt=prompt, think_seconds=think,
-                        answer_seconds=answer, retakes=retakes, competencies=competencies)
+                        answer_seconds=answer, retakes=retakes, competencies=competencies,
+                        probes=probes)
 
     def id_list(self, raw: dict[str, Any], key: str, path: KeyPath) -> tuple[str, ...] | None:
         value = self.value(raw, key, path, list)

@@ -28,6 +28,44 @@ class LocalText:
         return next(iter(self.by_language.values()))
 
 
+# The parts of a told story a probe may ask after (the STAR cues of scoring's evidence).
+STORY_PARTS = ("situation", "task", "action", "result")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A short follow-up a question may ask once its answer is kept, when the answer lacks
+    what the probe is tied to: exactly one of an indicator of one of the question's
+    competencies, a part of a told story, or a word count (the answer too short to judge)."""
+
+    id: str
+    prompt: LocalText
+    answer_seconds: float
+    think_seconds: float = 10
+    retakes: int = 0
+    competency: str | None = None
+    indicator: str | None = None       # an indicator label of `competency`
+    part: str | None = None            # one of STORY_PARTS
+    fewer_words_than: int | None = None
+
+    @property
+    def target(self) -> str:
+        """What the probe is tied to, as the decision record names it."""
+        if self.indicator is not None:
+            return f"{self.competency}: {self.indicator}"
+        if self.part is not None:
+            return f"structure: {self.part}"
+        return f"fewer than {self.fewer_words_than} words"
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """Interview-wide limits on follow-up probes."""
+
+    max_per_interview: int = 2
+    interview_minutes: float | None = None  # no probe that would run the interview past this
+
+
 @dataclass(frozen=True)
 class Question:
     """One interview question."""
@@ -39,6 +77,7 @@ class Question:
     answer_seconds: float
     retakes: int
     competencies: tuple[str, ...]
+    probes: tuple[Probe, ...] = ()  # in the order they are considered; at most one is asked
 
 
 @dataclass(frozen=True)
@@ -108,6 +147,7 @@ class InterviewTemplate:
     source: str
     sha256: str
     text: str = ""  # the TOML it was read from, so a store can keep the exact version
+    follow_ups: FollowUps = field(default_factory=FollowUps)
 
     @property
     def default_language(self) -> str:

@@ -38,6 +38,7 @@ think_seconds = 30
 answer_seconds = 60
 retakes = {retakes}
 competencies = ["talk"]
+{probes}
 
 [[questions]]
 id = "q-two"
@@ -67,19 +68,48 @@ levels.5 = "Talks well."
 [[rubric.competencies.indicators]]
 label = "Greets"
 phrases = ["hello"]
+{follow_ups}
 """
 
-__all__ = ["TIMINGS", "Harness", "small_template", "take_demo_interview"]
+# q-one's follow-ups: too short first, then the indicator (template order decides).
+PROBES = """
+[[questions.probes]]
+id = "say-more"
+fewer_words_than = 4
+prompt = {{ en = "Could you say a little more?", hi = "थोड़ा और बताइए?" }}
+answer_seconds = 30
+
+[[questions.probes]]
+id = "greeting"
+competency = "talk"
+indicator = "Greets"
+prompt = {{ en = "How would you greet a visitor?", hi = "आप किसी मेहमान का स्वागत कैसे करेंगे?" }}
+think_seconds = 5
+answer_seconds = 40
+retakes = 1
+"""
+
+__all__ = ["TIMINGS", "Harness", "probe_template", "small_template", "take_demo_interview"]
 
 TIMINGS = FlowTimings(idle_seconds=60, idle_warning_seconds=20, countdown_seconds=3,
                       review_seconds=120, break_seconds=120, finished_seconds=30,
                       resume_window_hours=24)
 
 
-def small_template(*, ai: bool = False, mode: str = "video", retakes: int = 1) -> InterviewTemplate:
-    """The three-question test template, with a few knobs."""
-    text = SMALL_TEMPLATE.format(ai=str(ai).lower(), mode=mode, retakes=retakes)
+def small_template(*, ai: bool = False, mode: str = "video", retakes: int = 1,
+                   probes: bool = False, follow_ups: str = "") -> InterviewTemplate:
+    """The three-question test template, with a few knobs (`probes`: q-one has two;
+    `follow_ups`: the body of a [follow_ups] table)."""
+    text = SMALL_TEMPLATE.format(
+        ai=str(ai or probes).lower(), mode=mode, retakes=retakes,
+        probes=PROBES.format() if probes else "",
+        follow_ups=f"\n[follow_ups]\n{follow_ups}\n" if follow_ups else "")
     return parse_template(text.encode(), "small.toml")
+
+
+def probe_template(follow_ups: str = "", mode: str = "video") -> InterviewTemplate:
+    """The small template with follow-up probes on its first question."""
+    return small_template(probes=True, follow_ups=follow_ups, mode=mode)
 
 
 @dataclass
@@ -145,6 +175,10 @@ class Harness:
         flow.finish_answer()
         if step is Step.REVIEW:
             return
+        if step is Step.FOLLOW_UP_CHECK:
+            flow.submit()
+            assert flow.step is step, "only a template with probes reaches this step"
+            return
         if step is Step.FINISHED:
             flow.submit()
             while flow.step is not Step.FINISHED:
@@ -180,6 +214,9 @@ def make_harness() -> Callable[..., Harness]:
 
 
 @pytest.fixture
-def harness(make_harness: Callable[..., Harness]) -> Harness:
-    """A harness around the small template."""
-    return make_harness()
+def harness(make_harness: Callable[..., Harness], request: pytest.FixtureRequest) -> Harness:
+    """A harness around the small template; a test about the follow-up step (its `step`
+    parameter) gets the template with probes, the only one that reaches it."""
+    callspec = getattr(request.node, "callspec", None)
+    step = callspec.params.get("step") if callspec is not None else None
+    return make_harness(probe_template() if step is Step.FOLLOW_UP_CHECK else None)

@@ -13,7 +13,7 @@ from kiosk.commands import main
 from kiosk.demo.headless import SAMPLE_MEDIA_NOTICE
 from tests.kiosk.conftest import SMALL_TEMPLATE
 
-GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1)
+GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1, probes="", follow_ups="")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, Step
-from kiosk.session import Accommodations
+from kiosk.session import Accommodations, FollowUpOutcome
 from tests.kiosk.conftest import Harness
 
 # The specification, written independently of the implementation: where each intent may be
@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[Step]] = {
     "retake": {Step.REVIEW},
     "recording_failed": {Step.ANSWER},
     "submit": {Step.REVIEW},
+    "follow_up_decided": {Step.FOLLOW_UP_CHECK},
     "end_break": {Step.BREAK},
     "reset": {Step.FINISHED, Step.DECLINED},
     "abort": set(Step) - {Step.WELCOME},
@@ -61,6 +62,8 @@ CALLS: dict[str, Callable[[CandidateFlow], Any]] = {
     "retake": lambda f: f.retake(),
     "recording_failed": lambda f: f.recording_failed(),
     "submit": lambda f: f.submit(),
+    "follow_up_decided": lambda f: f.follow_up_decided("q-one", FollowUpOutcome.ASKED,
+                                                       "greeting"),
     "end_break": lambda f: f.end_break(),
     "reset": lambda f: f.reset(),
     "abort": lambda f: f.abort(),

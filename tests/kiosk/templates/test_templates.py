@@ -17,7 +17,7 @@ from kiosk.templates import (
 from kiosk.templates._lines import LineMap
 from tests.kiosk.conftest import SMALL_TEMPLATE
 
-GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1)
+GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1, probes="", follow_ups="")
 
 
 def line_of(text: str, snippet: str, occurrence: int = 1) -> int:
@@ -96,7 +96,8 @@ def test_unknown_key_is_reported_at_its_line() -> None:
     text = edit("retakes = 0\n", "retakes = 0\nthink_secs = 5\n")
     assert problems(text) == [
         f"t.toml:{line_of(text, 'think_secs')}: questions[2].think_secs: unknown key "
-        "(allowed: answer_seconds, competencies, id, prompt, retakes, think_seconds, type)"
+        "(allowed: answer_seconds, competencies, id, probes, prompt, retakes, think_seconds, "
+        "type)"
     ]
 
 
