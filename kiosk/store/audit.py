@@ -27,7 +27,7 @@ ACTIONS = frozenset({
     "settings.changed", "session.erased", "vault.opened", "vault.sealed", "vault.recovered",
     "score.reviewed", "review.note_added", "review.decided", "review.watched",
     "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.locked", "staff.exited",
-    "hq.enrolled", "sessions.exported", "job.row_skipped",
+    "hq.enrolled", "sessions.exported", "job.row_skipped", "follow_up.decided",
 })
 
 

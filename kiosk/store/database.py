@@ -28,6 +28,8 @@ from kiosk.session import (
     Answer,
     CandidateDetails,
     Consents,
+    FollowUp,
+    FollowUpOutcome,
     Session,
     SessionStatus,
     Take,
@@ -257,6 +259,17 @@ class Store:
             for question_id, takes in session.recorded.items():
                 for take in takes:
                     self._write_take(db, keys, sid, question_id, take)
+            decided = {row[0] for row in db.execute(
+                "SELECT question_id FROM follow_ups WHERE session_id = ?", (sid,))}
+            for follow_up in session.follow_ups.values():
+                db.execute("INSERT OR REPLACE INTO follow_ups VALUES (?,?,?,?,?)",
+                           (sid, follow_up.question_id, follow_up.outcome.value,
+                            follow_up.probe_id, _time(follow_up.decided_at)))
+                if follow_up.question_id not in decided:  # automated processing: audited
+                    self.audit.append("follow_up.decided", {
+                        "session_id": sid, "question_id": follow_up.question_id,
+                        "outcome": follow_up.outcome.value, "probe_id": follow_up.probe_id},
+                        "kiosk")
             if session.status in (SessionStatus.COMPLETED, SessionStatus.INTERRUPTED):
                 self._queue_for_hq(db, session)
 
@@ -342,6 +355,11 @@ class Store:
             session.answers[question_id] = Answer(question_id, takes.pop(question_id, []),
                                                   chosen, submitted_at)
         session.recorded = takes  # finished takes of questions not yet submitted
+        for question_id, outcome, probe_id, decided in self._db.execute(
+                "SELECT question_id, outcome, probe_id, decided_at FROM follow_ups WHERE "
+                "session_id = ? ORDER BY decided_at", (sid,)):
+            session.follow_ups[question_id] = FollowUp(question_id, FollowUpOutcome(outcome),
+                                                       probe_id, _parse(decided))
         return session
 
     def session_id(self, reference_or_id: str) -> str:
@@ -363,7 +381,7 @@ class Store:
             rows = 0
             for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
                           "outbox", "jobs", "recordings", "decisions", "self_ids",
-                          "record_revisions", "session_keys",
+                          "record_revisions", "follow_ups", "session_keys",
                           "sessions"):
                 column = "id" if table == "sessions" else "session_id"
                 rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608

@@ -202,6 +202,21 @@ def _record_revisions(db: sqlite3.Connection) -> None:
     """)
 
 
+def _follow_ups(db: sqlite3.Connection) -> None:
+    """What was decided about each question's follow-up probe: which probe and why, never
+    what was said (the follow-up's answer is an answer row of its own)."""
+    _run(db, """
+        CREATE TABLE follow_ups (
+            session_id TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            probe_id TEXT,
+            decided_at TEXT,
+            PRIMARY KEY (session_id, question_id)
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
@@ -210,6 +225,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0005_outbox_state", _outbox_state),
     ("0006_self_ids", _self_ids),
     ("0007_record_revisions", _record_revisions),
+    ("0008_follow_ups", _follow_ups),
 )
 
 
