@@ -20,8 +20,13 @@ SAMPLE_ANSWERS = {
     "something-you-learned-recently": (
         "Recently I learned to make simple spreadsheets with formulas. At first I did not "
         "understand them, so I watched short videos and practised every evening. I learned "
-        "that small daily practice works better for me than one long session. Now I use them "
+        "that I learn best with a little practice every day. Now I use them "
         "to track the expenses of our family shop."
+    ),
+    # the demo's follow-up to the answer above, which names no next step
+    "something-you-learned-recently.probe": (
+        "Next I want to learn charts. My next step is to take a short online course, and "
+        "next time I would ask a friend to check my formulas earlier."
     ),
     "what-was-easy-what-was-unclear": (
         "One thing that felt easy was the countdown, because I always knew how much time was "

@@ -10,6 +10,7 @@ scorecard is printed.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ from kiosk.clock import FakeClock
 from kiosk.demo.answers import sample_answer
 from kiosk.flow import CandidateFlow, FlowEvent, FlowTimings, Step
 from kiosk.flow import events as ev
+from kiosk.probing import Decision, FollowUpDecider
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
 from kiosk.templates import AnswerMode, InterviewTemplate
@@ -99,11 +101,14 @@ class _Script:
     """The candidate's actions and the kiosk's reactions, narrated with fake-clock times."""
 
     def __init__(self, flow: CandidateFlow, clock: FakeClock, store: Store, voice: Voice,
-                 worker: WorkerProcess | None, out: Callable[[str], None]) -> None:
+                 worker: WorkerProcess | None, out: Callable[[str], None],
+                 decider: FollowUpDecider | None = None) -> None:
         self.flow, self.clock, self.store, self.voice = flow, clock, store, voice
         self.worker, self.out = worker, out
+        self.decider = decider
         self.start = clock.monotonic()
         self.pending: Samples | None = None
+        self.needed: ev.FollowUpNeeded | None = None
         flow.subscribe(self.on_event)
 
     def stamp(self) -> str:
@@ -146,6 +151,11 @@ class _Script:
         elif isinstance(event, ev.AnswerSubmitted):
             self.kiosk(f"answer to '{event.question_id}' submitted (take {event.take}); "
                        f"transcription queued")
+        elif isinstance(event, ev.FollowUpNeeded):
+            self.needed = event
+        elif isinstance(event, ev.FollowUpDecided):
+            self.kiosk(f"follow-up for '{event.question_id}': {event.outcome.value}"
+                       + (f" (probe '{event.probe_id}')" if event.probe_id else ""))
         elif isinstance(event, ev.IdleWarning):
             self.kiosk(f"'Are you still there?' (wipes in {event.seconds_left:.0f} s)")
         elif isinstance(event, ev.SessionFinished):
@@ -167,10 +177,15 @@ class _Script:
                        segment_size=VIDEO_SEGMENT_SIZE)
         audio = create(store.audio_path(session.id, question_id, event.take), recipients,
                        segment_size=AUDIO_COPY_SEGMENT_SIZE)
+        hear = self.decider.hear(question_id, event.take, self.flow.language) \
+            if self.decider is not None else None
         with video, audio:
-            recorder = AnswerRecorder(self.voice.source(samples, self.flow.mode), video, audio)
+            recorder = AnswerRecorder(self.voice.source(samples, self.flow.mode), video, audio,
+                                      on_speech=hear)
             recorder.start()
             stats = recorder.wait()
+        if self.decider is not None:
+            self.decider.ended(question_id, event.take)
         assert stats is not None
         store.save_recording_stats(session.id, question_id, event.take, asdict(stats))
         self.kiosk(f"stored encrypted: {stats.frames} frames, {stats.audio_seconds:.1f} s of "
@@ -188,9 +203,8 @@ class _Script:
 
     def speak(self, finish_early: bool = True) -> None:
         flow = self.flow
-        question = flow.question
-        assert question is not None
-        question_id = getattr(question, "id", "practice")
+        assert flow.question is not None
+        question_id = flow.answer_key or "practice"
         if flow.mode is AnswerMode.TEXT:
             self.wait(30, "types an answer")
             flow.update_text(self.voice.text(question_id))
@@ -206,6 +220,40 @@ class _Script:
         self.say("taps Finish answer")
         flow.finish_answer()
 
+    def follow_up(self) -> None:
+        """After an answer is kept: the kiosk's follow-up decision, and the probe if asked."""
+        flow, needed, decider = self.flow, self.needed, self.decider
+        if flow.step is not Step.FOLLOW_UP_CHECK or needed is None:
+            return
+        self.needed = None
+        wait = flow.timings.follow_up_wait_seconds
+        if decider is not None and needed.mode is not AnswerMode.TEXT:
+            decider.settle(needed.question_id, needed.take, timeout=60)  # the review's time
+        session = flow.session()
+        text = session.answers[needed.question_id].chosen_take.text if session else None
+        decided: list[Decision] = []
+        arrived = threading.Event()
+
+        def done(decision: Decision) -> None:
+            decided.append(decision)
+            arrived.set()
+        if decider is not None:
+            decider.decide(needed.question_id, needed.take, flow.language, text, wait, done)
+        if arrived.wait(wait + 0.5) and decided:
+            decision = decided[0]
+            self.kiosk(f"looked at the kept answer for its follow-up in {decision.seconds:.2f} "
+                       f"s (real time; the flow waits at most {wait:.0f} s)")
+            flow.follow_up_decided(decision.question_id, decision.outcome, decision.probe_id)
+        else:
+            self.wait(flow.time_left() or 0, "the follow-up decision was not ready in time")
+        probe = flow.follow_up
+        if probe is not None:
+            self.kiosk(f"a short follow-up to the answer just given: "
+                       f"\"{probe.prompt.get(flow.language)}\"")
+            self.answer(think_for=4)
+            self.say("taps Use this answer")
+            flow.submit()
+
 
 def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
              worker: WorkerProcess | None, out: Callable[[str], None] = print,
@@ -214,7 +262,9 @@ def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
     clock = FakeClock()
     store.keep_template(template)
     flow = CandidateFlow(template, clock=clock, archive=store, timings=timings)
-    script = _Script(flow, clock, store, voice, worker, out)
+    decider = FollowUpDecider(template)
+    decider.prepare()
+    script = _Script(flow, clock, store, voice, worker, out, decider)
     language = language or template.default_language
 
     out(f"Interview Kiosk: headless demo of '{template.id}' "
@@ -242,6 +292,9 @@ def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
         script.kiosk(f"check {result.name}: {'ok' if result.ok else 'NOT OK'}: "
                      f"{result.message}" + (f" Fix: {result.fix}" if result.fix else ""))
     flow.report_devices(camera=True, microphone=True)  # sample media: nothing to fix
+    if decider.needed:
+        script.kiosk("loads the speech and evidence models for follow-up questions")
+        decider.wait_ready(120)
     flow.devices_ready()
 
     script.say("tries the practice question (never stored)")
@@ -269,6 +322,8 @@ def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
             script.answer(think_for=8)
         script.say("taps Use this answer")
         flow.submit()
+        script.follow_up()
+    decider.forget()
     submitted = time.monotonic()
     session = flow.session()
     assert session is not None

@@ -1,0 +1,196 @@
+"""The kiosk's follow-up decisions, made off the GUI thread and in time.
+
+The flow asks (`FollowUpNeeded`) when a candidate keeps the answer to a question with
+probes, and waits at most `flow.follow_up_wait_seconds`. Two seconds do not transcribe a
+two-minute answer on two cores, so every take of such a question is heard while it is
+recorded (`hear`: a `LiveTranscriber` fed by the recorder) and only its last few seconds are
+left when the candidate keeps it; often none, because the review screen came in between.
+Typed answers are judged as typed. A decision that cannot be made (no speech model, a
+failure) is no decision: the flow's wait runs out and it records `not_ready`.
+
+Models load once, on a background thread, when a template with probes is first used
+(`prepare`), and the evidence classifiers are fitted then, not on a candidate's time.
+Nothing here writes to disk, and nothing it logs says what was said.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.logs import get_logger, log_event
+from kiosk.scoring.meaning import SentenceEncoder
+from kiosk.scoring.probes import decide
+from kiosk.scoring.service import typed_transcript as typed
+from kiosk.session import FollowUpOutcome
+from kiosk.templates import InterviewTemplate, Question
+from kiosk.transcription.live import LiveTranscriber
+from kiosk.transcription.transcript import Transcript
+
+_log = get_logger("probing")
+
+THREADS = 1  # the recorder's encoder keeps the other core
+CHUNK_SECONDS = 8.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What was decided for a kept answer, and how long it took from the ask."""
+
+    question_id: str
+    outcome: FollowUpOutcome
+    probe_id: str | None
+    seconds: float
+
+
+class FollowUpDecider:
+    """Hears takes and decides follow-ups for one kiosk's interview."""
+
+    def __init__(self, template: InterviewTemplate, *,
+                 load_transcriber: Callable[[], object] | None = None,
+                 load_model: Callable[[], SentenceEncoder | None] | None = None,
+                 chunk_seconds: float = CHUNK_SECONDS) -> None:
+        self.template = template
+        self._load_transcriber = load_transcriber or _bundled_transcriber
+        self._load_model = load_model or _evidence_model
+        self._chunk_seconds = chunk_seconds
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._transcriber: object | None = None
+        self._model: SentenceEncoder | None = None
+        self._heard: dict[tuple[str, int], LiveTranscriber] = {}
+        self._preparing: threading.Thread | None = None
+
+    @property
+    def needed(self) -> bool:
+        """Whether the interview has probes at all (else nothing here loads or runs)."""
+        return any(q.probes for q in self.template.questions)
+
+    def prepare(self) -> None:
+        """Load the models and fit the evidence classifiers on a background thread."""
+        if not self.needed or self._preparing is not None:
+            return
+        self._preparing = threading.Thread(target=self._prepare, name="FollowUpDecider",
+                                           daemon=True)
+        self._preparing.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until `prepare` has finished; whether it has."""
+        self.prepare()
+        return self._ready.wait(timeout) if self.needed else True
+
+    def hear(self, key: str, take: int, language: str) -> Callable[[np.ndarray], None] | None:
+        """A feed for the recorder of take `take` of the answer kept under `key` (a question
+        with probes only; None otherwise, or while the speech model is not loaded)."""
+        question = self._question(key)
+        if question is None or not question.probes or not self._ready.is_set() \
+                or self._transcriber is None:
+            return None
+        live = LiveTranscriber(self._transcriber,  # type: ignore[arg-type]
+                               language=language, chunk_seconds=self._chunk_seconds)
+        with self._lock:
+            old = self._heard.pop((key, take), None)
+            self._heard[(key, take)] = live
+        if old is not None:
+            old.cancel()
+        return live.feed
+
+    def ended(self, key: str, take: int, *, dropped: bool = False) -> None:
+        """The take's recording ended (kept for review, or `dropped`)."""
+        with self._lock:
+            live = self._heard.pop((key, take), None) if dropped else self._heard.get(
+                (key, take))
+        if live is not None:
+            live.cancel() if dropped else live.finish()
+
+    def settle(self, key: str, take: int, timeout: float) -> bool:
+        """Wait up to `timeout` s until take `take` under `key` is heard to its end (as the
+        review screen's time usually allows); whether it was."""
+        with self._lock:
+            live = self._heard.get((key, take))
+        return live is not None and live.result(timeout) is not None
+
+    def decide(self, question_id: str, take: int, language: str, text: str | None,
+               within: float, done: Callable[[Decision], None]) -> None:
+        """Decide for the kept take `take` of `question_id` on a background thread, and call
+        `done` (on that thread) if a decision was made within `within` seconds. `text` is a
+        typed answer's text (None for a recorded one)."""
+        asked = time.monotonic()
+        with self._lock:
+            live = self._heard.get((question_id, take))
+        worker = threading.Thread(
+            target=self._decide, args=(question_id, language, text, live, asked, within, done),
+            name="FollowUpDecision", daemon=True)
+        worker.start()
+
+    def forget(self) -> None:
+        """Drop everything heard (the candidate is gone, or the answer was decided)."""
+        with self._lock:
+            heard, self._heard = list(self._heard.values()), {}
+        for live in heard:
+            live.cancel()
+
+    # --- on background threads ---------------------------------------------------------
+
+    def _prepare(self) -> None:
+        try:
+            self._transcriber = self._load_transcriber()
+        except Exception as exc:  # no model: no probes, and the kiosk goes on
+            log_event(_log, "probing.unavailable", reason=type(exc).__name__)
+        try:
+            self._model = self._load_model()
+            for question in self.template.questions:  # fit the classifiers now, not later
+                if question.probes:
+                    decide(question, typed("warm up", self.template.default_language),
+                           self.template.competencies, self._model)
+        except Exception as exc:  # phrases still decide
+            log_event(_log, "probing.model_unavailable", reason=type(exc).__name__)
+            self._model = None
+        self._ready.set()
+
+    def _decide(self, question_id: str, language: str, text: str | None,
+                live: LiveTranscriber | None, asked: float, within: float,
+                done: Callable[[Decision], None]) -> None:
+        question = self._question(question_id)
+        if question is None:
+            return
+        if not self._ready.wait(max(0.0, within - (time.monotonic() - asked))):
+            return
+        if text is not None:
+            transcript: Transcript | None = typed(text, language)
+        elif live is not None:
+            transcript = live.result(max(0.0, within - (time.monotonic() - asked)))
+        else:
+            transcript = None
+        if transcript is None:
+            log_event(_log, "probing.no_transcript", question_id=question_id)
+            return
+        try:
+            outcome, probe = decide(question, transcript, self.template.competencies,
+                                    self._model)
+        except Exception as exc:  # no decision: the flow goes on without
+            log_event(_log, "probing.failed", question_id=question_id,
+                      reason=type(exc).__name__)
+            return
+        seconds = time.monotonic() - asked
+        if seconds <= within:
+            done(Decision(question_id, outcome, probe.id if probe else None, seconds))
+
+    def _question(self, key: str) -> Question | None:
+        return next((q for q in self.template.questions if q.id == key), None)
+
+
+def _bundled_transcriber() -> object:
+    from kiosk.transcription.transcriber import Transcriber
+
+    return Transcriber(threads=THREADS)
+
+
+def _evidence_model() -> SentenceEncoder | None:
+    from kiosk.scoring.service import sentence_model
+
+    return sentence_model()
