@@ -260,6 +260,8 @@ def run_demo(template: InterviewTemplate, store: Store, *, voice: Voice,
              language: str | None = None, timings: FlowTimings | None = None) -> DemoResult:
     """Drive one scripted candidate through `template`, storing the session in `store`."""
     clock = FakeClock()
+    if worker is not None:  # a write that finds the worker paused mid-transaction wakes it
+        store.on_locked = worker.resume
     store.keep_template(template)
     flow = CandidateFlow(template, clock=clock, archive=store, timings=timings)
     decider = FollowUpDecider(template)

@@ -13,9 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.scoring import delivery_facts, mmss
+from kiosk.scoring.probes import because
 from kiosk.scoring.service import answer_transcripts, template_of
+from kiosk.session import FollowUp, FollowUpOutcome, Session, follow_up_key
 from kiosk.store import SessionNotFoundError, Store
 from kiosk.store.results import decision, notes, scores
+from kiosk.templates import Question
+from kiosk.transcription.transcript import Transcript
 
 SCHEMA = "interview-kiosk/scorecard"
 VERSION = 1
@@ -74,8 +78,17 @@ def build(store: Store, session_id: str) -> dict[str, Any]:
             entry["transcript"] = None
             flags.append(f"question {number}: not transcribed yet")
         entry["highlights"] = []
+        decided = session.follow_ups.get(question.id)
+        if decided is not None:
+            entry["follow_up"] = _follow_up(question, decided, session, heard, recorded)
+            if decided.outcome is FollowUpOutcome.NOT_READY:
+                flags.append(f"question {number}: the follow-up decision was not ready in "
+                             "time, so none was asked")
         questions.append(entry)
     by_id = {q["id"]: q for q in questions}
+    for entry in questions:  # a follow-up's evidence is highlighted in its own answer
+        if "follow_up" in entry:
+            by_id[follow_up_key(entry["id"])] = entry["follow_up"]
     competencies = []
     for competency in template.competencies:
         record = stored.get(competency.id, {})
@@ -124,6 +137,56 @@ def build(store: Store, session_id: str) -> dict[str, Any]:
     }
 
 
+def _follow_up(question: Question, decided: FollowUp, session: Session,
+               heard: dict[str, Transcript], recorded: dict[tuple[str, int], dict[str, Any]]
+               ) -> dict[str, Any]:
+    """What was decided about the question's follow-up and, if one was asked, the probe, why,
+    and its answer (no content in the decision itself: the probe's words are the template's)."""
+    entry: dict[str, Any] = {"outcome": decided.outcome.value, "probe_id": decided.probe_id,
+                             "explanation": FOLLOW_UP_EXPLANATIONS[decided.outcome]}
+    probe = next((p for p in question.probes if p.id == decided.probe_id), None)
+    if probe is None:
+        return entry
+    key = follow_up_key(question.id)
+    entry.update(prompt=probe.prompt.get(session.language), because=because(probe),
+                 answered=key in session.answers, highlights=[])
+    answer = session.answers.get(key)
+    if answer is None:
+        return entry
+    take = answer.chosen_take
+    entry.update(mode=take.mode.value, take=answer.chosen, takes=len(answer.takes),
+                 seconds=round(take.seconds, 1), ended_by=take.ended_by)
+    capture = recorded.get((key, answer.chosen))
+    if capture is not None:
+        entry["recording"] = {name: capture[name] for name in (
+            "frames", "dropped_frames", "audio_gaps", "drift", "ended_by")}
+    transcript = heard.get(key)
+    if take.mode.value == "text" and transcript is not None:
+        entry["typed_excerpt"] = _excerpt(transcript.text)
+    elif transcript is not None:
+        entry["transcript"] = {"excerpt": _excerpt(transcript.text),
+                               "language": transcript.language,
+                               "needs_review": transcript.needs_review,
+                               "review_reasons": list(transcript.review_reasons)}
+    else:
+        entry["transcript"] = None
+    return entry
+
+
+# For reviewers: what each decision about a follow-up means.
+FOLLOW_UP_EXPLANATIONS = {
+    FollowUpOutcome.ASKED: "Follow-up asked",
+    FollowUpOutcome.NOT_NEEDED: "No follow-up: the answer showed what its follow-ups look for",
+    FollowUpOutcome.NEEDS_REVIEW: "No follow-up: the transcript needs a person to check it, "
+                                  "and unclear speech never costs a candidate anything",
+    FollowUpOutcome.NO_CONSENT: "No follow-up: the candidate declined AI-assisted processing",
+    FollowUpOutcome.NO_TIME: "No follow-up: it would have run the interview past its time",
+    FollowUpOutcome.LIMIT: "No follow-up: the interview's maximum had been asked",
+    FollowUpOutcome.NOT_READY: "No follow-up: the decision was not ready in time, and the "
+                               "interview went on",
+}
+
+
 def _excerpt(text: str) -> str:
     words = text.split()
     return " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
@@ -136,6 +199,25 @@ def how_found(item: dict[str, Any]) -> str:
         return f"found by meaning (score {float(item.get('score', 1.0)):.2f})"
     phrase = item.get("phrase")
     return f"found by the phrase \"{phrase}\"" if phrase else "found by a phrase"
+
+
+def _render_follow_up(follow_up: dict[str, Any]) -> list[str]:
+    if follow_up["outcome"] != FollowUpOutcome.ASKED.value or "prompt" not in follow_up:
+        return [f"      {follow_up['explanation']}."]
+    lines = [f"      Follow-up asked: \"{follow_up['prompt']}\" because {follow_up['because']}"]
+    heard = follow_up.get("transcript")
+    if not follow_up.get("answered"):
+        lines.append("        (not answered)")
+    elif heard and heard["excerpt"]:
+        lines.append(f"        \"{heard['excerpt']}\""
+                     + ("  ** needs a person to check **" if heard["needs_review"] else ""))
+    elif follow_up.get("typed_excerpt"):
+        lines.append(f"        typed: \"{follow_up['typed_excerpt']}\"")
+    elif heard is None:
+        lines.append("        (not transcribed yet)")
+    else:
+        lines.append("        (no transcript: no words were recognised)")
+    return lines
 
 
 def render(card: dict[str, Any]) -> str:
@@ -159,6 +241,8 @@ def render(card: dict[str, Any]) -> str:
             lines.append(f"      (no transcript: {reasons})  ** needs a person to check **")
         elif question.get("typed_excerpt"):
             lines.append(f"      typed: \"{question['typed_excerpt']}\"")
+        if "follow_up" in question:
+            lines.extend(_render_follow_up(question["follow_up"]))
     lines.append("  Competencies" + ("" if card["ai_scoring"]["enabled_by_interview"]
                                      and card["ai_scoring"]["consented"]
                                      else " (no suggestions: AI-assisted scoring is off or "
@@ -172,9 +256,11 @@ def render(card: dict[str, Any]) -> str:
         lines.append(f"    {competency['name']:28} {level}{reviewer}")
         if suggestion:
             lines.append(f"        {suggestion['explanation']}")
-            numbers = {q["id"]: q["number"] for q in card["questions"]}
+            numbers = {q["id"]: f"Q{q['number']}" for q in card["questions"]}
+            numbers.update({follow_up_key(q["id"]): f"Q{q['number']} follow-up"
+                            for q in card["questions"]})
             for item in suggestion["evidence"][:EVIDENCE_SHOWN]:
-                lines.append(f"        - Q{numbers.get(item['question_id'], '?')} at "
+                lines.append(f"        - {numbers.get(item['question_id'], '?')} at "
                              f"{mmss(item['start'])}: \"{item['text']}\"")
                 lines.append(f"          {item.get('indicator') or 'evidence'}; "
                              f"{how_found(item)}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kiosk.scoring.evidence import STRUCTURE_LABEL, Evidence, find_evidence
 from kiosk.scoring.meaning import SentenceEncoder
+from kiosk.session import FOLLOW_UP_SUFFIX, follow_up_key
 from kiosk.templates.model import Competency, InterviewTemplate
 from kiosk.transcription.transcript import Transcript
 
@@ -65,8 +66,11 @@ def _suggest_one(template: InterviewTemplate, competency: Competency,
                  transcripts: Mapping[str, Transcript],
                  model: SentenceEncoder | None) -> Suggestion:
     numbers = {question.id: n for n, question in enumerate(template.questions, 1)}
+    numbers.update({follow_up_key(q): n for q, n in list(numbers.items())})
     asked = [q.id for q in template.questions if competency.id in q.competencies]
-    heard = [question_id for question_id in asked if question_id in transcripts]
+    # A follow-up's answer is searched with its question's: what it shows counts once.
+    heard = [key for question_id in asked for key in (question_id, follow_up_key(question_id))
+             if key in transcripts]
     evidence = tuple(item for question_id in heard
                      for item in find_evidence(competency, question_id, transcripts[question_id],
                                               model, template.competencies))
@@ -113,12 +117,15 @@ def _first_of_each(competency: Competency, evidence: Sequence[Evidence],
 
 
 def _where(item: Evidence, numbers: Mapping[str, int]) -> str:
+    if item.question_id.endswith(FOLLOW_UP_SUFFIX):
+        return f"at {mmss(item.start)} in the follow-up to question {numbers[item.question_id]}"
     return f"at {mmss(item.start)} in question {numbers[item.question_id]}"
 
 
 def _questions(question_ids: Sequence[str], numbers: Mapping[str, int]) -> str:
     """'question 2', 'questions 1 and 3', 'questions 1, 2 and 3'."""
-    labels = [str(numbers[q]) for q in question_ids]
+    labels = [f"{numbers[q]}'s follow-up" if q.endswith(FOLLOW_UP_SUFFIX) else str(numbers[q])
+              for q in question_ids]
     if len(labels) == 1:
         return f"question {labels[0]}"
     return f"questions {', '.join(labels[:-1])} and {labels[-1]}"
