@@ -7,6 +7,7 @@ thread through the `Bridge`, the one way in.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import io
@@ -29,15 +30,19 @@ from capture.recorder import (
     TakeStats,
 )
 from capture.sources import FileSource, Source, SyntheticSource
+from kiosk.errors import FlowError
 from kiosk.flow import (
     CandidateFlow,
     FlowEvent,
+    FollowUpNeeded,
     RecordingStarted,
     RecordingStopped,
     SessionWiped,
 )
 from kiosk.keys import UnlockedKeys
 from kiosk.privacy import self_id
+from kiosk.probing import Decision, FollowUpDecider
+from kiosk.session import follow_up_key
 from kiosk.store import Store
 from kiosk.templates import AnswerMode
 from kiosk.transcription.sample_speech import SampleVoice
@@ -88,6 +93,7 @@ LIVE_CHECK_FRAMES = 50
 LIVE_CHECK_LEVELS = 100
 LIVE_CHECK_MIN_LEVELS = 25
 
+DECISION_CAP = 30.0  # seconds a follow-up decision may take before the decider gives up
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 MALLOC_ARENAS = 2
 
@@ -118,7 +124,9 @@ class Runtime:
                  video: Path | None = None, sample_media: bool = True,
                  sync: BackgroundSync | None = None,
                  unlocked: UnlockedKeys | None = None,
-                 live_source: Callable[[AnswerMode], Source] | None = None) -> None:
+                 live_source: Callable[[AnswerMode], Source] | None = None,
+                 decider: Callable[[CandidateFlow], FollowUpDecider | None] | None = None
+                 ) -> None:
         limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
@@ -149,13 +157,20 @@ class Runtime:
         self._seen_frames: deque[np.ndarray] = deque(maxlen=LIVE_CHECK_FRAMES)
         self._seen_levels: deque[tuple[float, float]] = deque(maxlen=LIVE_CHECK_LEVELS)
         self._last_seen: np.ndarray | None = None
+        self._make_decider = decider or _decider
+        self.decider: FollowUpDecider | None = None
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
         self.flow = flow
         flow.subscribe(self._on_event)
+        self.decider = self._make_decider(flow)
+        if self.decider is not None:
+            self.decider.prepare()  # models load in the background, before any candidate
         if self._sample_media and self._video is None:
-            self.sample_voice = SampleVoice(q.id for q in flow.template.questions)
+            self.sample_voice = SampleVoice(
+                key for q in flow.template.questions
+                for key in ((q.id, follow_up_key(q.id)) if q.probes else (q.id,)))
             self.sample_voice.prepare()
 
     # --- what screens ask -------------------------------------------------------------
@@ -243,6 +258,10 @@ class Runtime:
             # Nothing of this candidate may stay in memory for the next one.
             self._practice_media = None
             self.last_stats = None
+            if self.decider is not None:
+                self.decider.forget()
+        elif isinstance(event, FollowUpNeeded):
+            self._decide(event)
         elif isinstance(event, RecordingStarted) and event.mode is not AnswerMode.TEXT:
             self._start(event)
         elif isinstance(event, RecordingStopped):
@@ -274,8 +293,12 @@ class Runtime:
             video_sink, audio_sink = sinks
             self._take = (event.question_id, event.take)
         self._sinks = sinks
+        hear = None
+        if self.decider is not None and event.question_id is not None and not event.practice:
+            hear = self.decider.hear(event.question_id, event.take, flow.language)
         self._recorder = AnswerRecorder(self.new_source(event.mode, event.question_id),
-                                        video_sink, audio_sink, on_failure=self._failed)
+                                        video_sink, audio_sink, on_failure=self._failed,
+                                        on_speech=hear)
         self._recorder.start()
 
     def _failed(self, error: DeviceError) -> None:
@@ -312,7 +335,30 @@ class Runtime:
         session = flow.session() if flow is not None else None
         if self._take is not None and session is not None and self._sinks and not dropped:
             self.store.save_recording_stats(session.id, *self._take, asdict(stats))
+        if self.decider is not None and self._take is not None:
+            self.decider.ended(*self._take, dropped=dropped)
         self._sinks, self._take, self._paths = [], None, []
+
+    def _decide(self, event: FollowUpNeeded) -> None:
+        """Ask the decider about a kept answer; its decision comes back on the GUI thread,
+        where it is used only if the flow still waits for that very answer."""
+        flow, decider = self.flow, self.decider
+        if flow is None or decider is None:
+            return  # no decider: the flow's wait runs out and it goes on without a probe
+        session = flow.session()
+        answer = session.answers.get(event.question_id) if session else None
+        text = answer.chosen_take.text if answer is not None else None
+
+        def apply(decision: Decision) -> None:
+            # Another answer's, or too late: the flow has made its own decision.
+            with contextlib.suppress(FlowError):
+                flow.follow_up_decided(decision.question_id, decision.outcome,
+                                       decision.probe_id)
+
+        # The flow's clock says what is in time (it goes on after its wait and refuses a
+        # late decision); the cap only ends a decider's threads that could never be in time.
+        decider.decide(event.question_id, event.take, flow.language, text, DECISION_CAP,
+                       lambda decision: self.bridge.call_soon(lambda: apply(decision)))
 
     def room_for(self, seconds: float) -> bool:
         """Whether an answer of `seconds` fits on disk (checked before each question)."""
@@ -361,6 +407,12 @@ class Runtime:
             self.worker.stop()
         if self.sync is not None:
             self.sync.stop()
+
+
+def _decider(flow: CandidateFlow) -> FollowUpDecider | None:
+    """The follow-up decider of an interview with probes (None for one without)."""
+    decider = FollowUpDecider(flow.template)
+    return decider if decider.needed else None
 
 
 def _set_aside(path: Path) -> None:

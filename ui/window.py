@@ -43,6 +43,7 @@ from ui.screens.interview import (
     BreakScreen,
     DeviceCheckScreen,
     FinishedScreen,
+    FollowUpCheckScreen,
     QuestionScreen,
     ReviewScreen,
 )
@@ -51,7 +52,8 @@ from ui.widgets import button, label, set_text
 
 SCREENS: tuple[type[Screen], ...] = (
     WelcomeScreen, IdentifyScreen, ConsentScreen, AccommodationsScreen, DeviceCheckScreen,
-    QuestionScreen, ReviewScreen, BreakScreen, FinishedScreen, DeclinedScreen,
+    QuestionScreen, ReviewScreen, FollowUpCheckScreen, BreakScreen, FinishedScreen,
+    DeclinedScreen,
 )
 TICK_MS = 40  # 25 refreshes a second: the self-view stays smooth, timers stay exact
 _log = get_logger("ui")

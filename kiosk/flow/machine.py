@@ -39,7 +39,7 @@ from kiosk.templates import AnswerMode, InterviewTemplate, Probe
 MAX_TEXT_ANSWER = 10_000
 # The notice and consent text this kiosk shows; recorded with every consent. Change it
 # whenever the wording candidates see changes.
-NOTICE_VERSION = "kiosk-notice-1"
+NOTICE_VERSION = "kiosk-notice-2"  # 2: the AI consent names follow-up questions
 
 _log = get_logger("flow")
 

@@ -142,6 +142,23 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     assert not kiosk.screen.selfview.isVisible()
     kiosk.click(kiosk.screen.primary)
     kiosk.click(kiosk.screen.use)
+    # Question 2 has follow-ups: the kiosk looks at the kept answer before going on.
+    assert kiosk.flow.step is Step.FOLLOW_UP_CHECK
+    assert kiosk.screen.title.text() == "Your answer is saved. One moment…"
+    kiosk.qtbot.waitUntil(lambda: kiosk.flow.step is not Step.FOLLOW_UP_CHECK,
+                          timeout=120_000)  # the fake clock holds the flow's wait
+    # A second of speech is too short to judge: the first follow-up asks for more.
+    assert kiosk.flow.step is Step.THINK and kiosk.flow.follow_up is not None
+    assert kiosk.flow.follow_up.id == "say-more"
+    assert kiosk.screen.heading.text() == "A short follow-up to your answer to question 2"
+    assert kiosk.screen.prompt.text() == ("Could you tell us a little more? One specific "
+                                          "example is enough.")
+    kiosk.click(kiosk.screen.primary)  # I'm ready
+    kiosk.advance(3)
+    assert kiosk.flow.step is Step.ANSWER and kiosk.flow.answer_key.endswith(".probe")
+    time.sleep(0.4)
+    kiosk.click(kiosk.screen.primary)  # finish the follow-up's answer
+    kiosk.click(kiosk.screen.use)
     kiosk.click(kiosk.screen.primary)  # question 3: typed
     kiosk.click(kiosk.screen.primary)
     assert kiosk.flow.mode is AnswerMode.TEXT and kiosk.screen.typed.isVisible()
@@ -154,7 +171,9 @@ def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Pat
     assert reference == kiosk.flow.reference and kiosk.screen.qr.pixmap() is not None
     stored = kiosk.store.find(reference)
     assert stored is not None and stored.candidate.name == "Kavya Menon"
-    assert [a.chosen for a in stored.answers.values()] == [2, 1, 1]
+    assert [a.chosen for a in stored.answers.values()] == [2, 1, 1, 1]
+    assert "something-you-learned-recently.probe" in stored.answers
+    assert stored.follow_ups["something-you-learned-recently"].probe_id == "say-more"
     assert stored.answers["what-was-easy-what-was-unclear"].chosen_take.text.startswith(
         "The countdown")
     session_id = stored.id

@@ -219,7 +219,9 @@ class ConsentScreen(Screen):
         self.details.setText(details)
         set_text(self.more, i18n.tr("consent.more"))
         for box, key in ((self.recording, "consent.recording"),
-                         (self.retention, "consent.retention"), (self.ai, "consent.ai")):
+                         (self.retention, "consent.retention"),
+                         (self.ai, "consent.ai_follow_up" if any(
+                             q.probes for q in self.flow.template.questions) else "consent.ai")):
             set_text(box, i18n.tr(key, days=days))
         set_text(self.agree, i18n.tr("consent.continue"))
         set_text(self.decline, i18n.tr("consent.decline"))

@@ -189,7 +189,7 @@ class QuestionScreen(Screen):
     def refresh(self) -> None:
         flow, step = self.flow, self.flow.step
         left = flow.time_left()
-        question = flow.question
+        question = flow.follow_up or flow.question
         if question is not None and left is not None:
             total = {Step.THINK: question.think_seconds, Step.ANSWER: question.answer_seconds}
             self.ring.show_time(left, total.get(step, left) * flow.accommodations.extra_time)
@@ -205,11 +205,15 @@ class QuestionScreen(Screen):
         flow, step = self.flow, self.flow.step
         question = flow.question
         texting = flow.mode is AnswerMode.TEXT if question is not None else False
+        probe = flow.follow_up
         self.heading.setText(i18n.tr("question.practice") if flow.in_practice else
+                             i18n.tr("question.follow_up", number=flow.question_number)
+                             if probe is not None else
                              i18n.tr("question.number", number=flow.question_number,
                                      count=flow.question_count))
         showing = step in (Step.THINK, Step.COUNTDOWN, Step.ANSWER) and question is not None
-        self.prompt.setText(question.prompt.get(i18n.language()) if showing and question
+        asked = probe or question
+        self.prompt.setText(asked.prompt.get(i18n.language()) if showing and asked
                             else i18n.tr("question.ready", think=int(getattr(
                                 question, "think_seconds", 0)), answer=int(getattr(
                                     question, "answer_seconds", 0))))
@@ -233,6 +237,22 @@ class QuestionScreen(Screen):
         self.secondary.setVisible(step is Step.READ)
         set_text(self.secondary, i18n.tr("question.skip_practice") if flow.in_practice
                  else i18n.tr("question.break"))
+
+
+class FollowUpCheckScreen(Screen):
+    """The moment after an answer is kept while the kiosk decides whether to ask a
+    follow-up (two seconds at most): calm, and saying nothing about the answer."""
+
+    steps = (Step.FOLLOW_UP_CHECK,)
+
+    def build(self) -> None:
+        self.layout_.addStretch(1)
+        self.title = label("title")
+        self.centred(self.title)
+        self.layout_.addStretch(1)
+
+    def retranslate(self) -> None:
+        set_text(self.title, i18n.tr("question.follow_up_wait"))
 
 
 class ReviewScreen(Screen):

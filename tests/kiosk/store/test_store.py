@@ -70,7 +70,7 @@ def test_a_session_round_trips_through_a_reopened_store(tmp_path: Path, store: S
     assert after.status is SessionStatus.COMPLETED
     assert after.accommodations == Accommodations(extra_time=1.5, text_answers=True)
     assert after.answers["q-two"].chosen_take.text == TYPED
-    assert after.consents.notice_version == "kiosk-notice-1"
+    assert after.consents.notice_version == "kiosk-notice-2"
 
 
 def test_candidate_columns_are_ciphertext(tmp_path: Path, store: Store) -> None:
