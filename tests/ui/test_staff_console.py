@@ -161,3 +161,26 @@ def test_evidence_in_a_typed_answer_says_there_is_nothing_to_play(
     console.play_evidence(item)
     assert console.playback.player is None
     assert console.message.text() == "That answer was typed: there is no recording to play."
+
+
+def test_evidence_in_a_follow_up_names_it_and_plays_the_follow_ups_answer(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    kiosk = Kiosk(qtbot, tmp_path)
+    console = open_console(kiosk, monkeypatch)
+    card = {
+        "questions": [{"id": "q", "number": 1, "mode": "video", "take": 2, "follow_up": {
+            "outcome": "asked", "probe_id": "next", "answered": True, "mode": "audio",
+            "take": 1}}],
+        "competencies": [{"name": "Self-reflection", "suggestion": {"evidence": [
+            {"question_id": "q.probe", "start": 2.0, "end": 3.0, "text": "Next I will ask.",
+             "indicator": "Suggests a next step", "phrase": "", "score": 0.7,
+             "method": "meaning"},
+            {"question_id": "q", "start": 5.0, "end": 6.0, "text": "I learned it.",
+             "indicator": "Says what they learned", "phrase": "", "score": 0.6,
+             "method": "meaning"}]}}]}
+    console.list_evidence(card)
+    first, second = console.evidence.item(0), console.evidence.item(1)
+    assert first.text().splitlines()[0] == "Q1 at 0:05 · Self-reflection: Says what they learned"
+    assert second.text().splitlines()[0] == ("Q1 follow-up at 0:02 · Self-reflection: "
+                                             "Suggests a next step")
+    assert second.data(Qt.ItemDataRole.UserRole) == ("q.probe", 1, 2.0)
