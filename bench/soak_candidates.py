@@ -88,7 +88,7 @@ class Candidate:
         self.did: dict[str, Any] = {"takes": 0, "retakes": 0, "watched": 0, "idle_wipes": 0,
                                     "still_here": 0, "timeouts": 0, "breaks": 0,
                                     "language": "en", "resumed": False, "declined": False,
-                                    "typed": False, "practice": False}
+                                    "typed": False, "practice": False, "follow_ups": 0}
 
     def summary(self) -> dict[str, Any]:
         """What this candidate did, for the soak's counts."""
@@ -230,8 +230,13 @@ class Candidate:
         return True
 
     def questions(self) -> Iterator[Wait]:
-        while self.flow.step in (Step.READ, Step.REVIEW):
-            if self.flow.step is Step.READ:
+        while self.flow.step in (Step.READ, Step.REVIEW, Step.FOLLOW_UP_CHECK, Step.THINK):
+            if self.flow.step is Step.FOLLOW_UP_CHECK:
+                yield from self.follow_up_check()
+            elif self.flow.step is Step.THINK:  # a follow-up, asked at once
+                self.did["follow_ups"] += 1
+                yield from self.think()
+            elif self.flow.step is Step.READ:
                 if not (yield from self.maybe_walk_away()):
                     return
                 if self.rng.random() < 0.08 and not self.flow.in_practice:
@@ -249,9 +254,27 @@ class Candidate:
                 self.kiosk.advance(self.flow.timings.finished_seconds + 0.5)
                 yield self.at(Step.WELCOME)
 
+    def follow_up_check(self) -> Iterator[Wait]:
+        """A kept answer of a question with follow-ups: the kiosk decides (or its wait runs
+        out, as the fake clock moves only when the script says)."""
+        if self.rng.random() < 0.2:
+            self.did["timeouts"] += 1
+            self.kiosk.advance(self.flow.time_left() or 0)
+        else:
+            until = time.monotonic() + 60
+            yield (lambda: self.flow.step is not Step.FOLLOW_UP_CHECK
+                   or time.monotonic() > until, "the follow-up decision")
+            if self.flow.step is Step.FOLLOW_UP_CHECK:
+                self.kiosk.advance(self.flow.time_left() or 0)
+        yield self.at(Step.THINK, Step.READ, Step.FINISHED)
+
     def answer(self) -> Iterator[Wait]:
         """From the question card through recording (or typing) to its review, and on."""
         yield from self.press(self.screen.primary, self.at(Step.THINK))
+        yield from self.think()
+
+    def think(self) -> Iterator[Wait]:
+        """From the question's (or follow-up's) prompt to its review, and on."""
         if self.rng.random() < 0.1:
             self.did["timeouts"] += 1
             self.kiosk.advance(self.flow.time_left() or 0)
@@ -293,7 +316,7 @@ class Candidate:
                 yield from self.press(screen.again, self.at(Step.COUNTDOWN, Step.ANSWER))
                 yield from self.record()
                 continue
-            leave = self.at(Step.READ, Step.FINISHED)
+            leave = self.at(Step.READ, Step.FINISHED, Step.FOLLOW_UP_CHECK, Step.THINK)
             if self.rng.random() < 0.1:
                 self.did["timeouts"] += 1
                 self.kiosk.advance(self.flow.time_left() or 0)  # review time runs out

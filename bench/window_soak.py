@@ -219,8 +219,8 @@ def report(soak: Soak, lost: list[str], args: argparse.Namespace, seconds: float
     counts: dict[str, int] = {}
     for candidate in soak.candidates:
         for key in ("takes", "retakes", "watched", "idle_wipes", "still_here", "timeouts",
-                    "breaks"):
-            counts[key] = counts.get(key, 0) + candidate[key]
+                    "breaks", "follow_ups"):
+            counts[key] = counts.get(key, 0) + candidate.get(key, 0)
         for key in ("resumed", "declined", "typed", "practice"):
             counts[key] = counts.get(key, 0) + int(candidate[key])
         counts["hindi"] = counts.get("hindi", 0) + int(candidate["language"] == "hi")

@@ -48,7 +48,9 @@ class Kiosk:
         self.clock = FakeClock()
         self.flow = CandidateFlow(find_template("demo"), clock=self.clock, archive=self.store,
                                   timings=FlowTimings())
-        self.runtime = Runtime(self.store, unlocked=unlocked)
+        # No follow-up decider: these scenarios are about crashes, and the flow's own wait
+        # (moved on by `keep`) decides the demo's follow-up as "not ready".
+        self.runtime = Runtime(self.store, unlocked=unlocked, decider=lambda flow: None)
         self.window = KioskWindow(self.flow, self.runtime, kiosk_mode=False,
                                   staff_check=lambda text: text == PASS)
         self.window.resize(1280, 800)
@@ -65,6 +67,12 @@ class Kiosk:
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
         self.flow.tick()
+
+    def keep(self) -> None:
+        """'Use this answer', and past a follow-up's wait."""
+        self.click(self.screen.use)
+        if self.flow.step is Step.FOLLOW_UP_CHECK:
+            self.advance(self.flow.time_left() or 0)
 
     def to_questions(self, typed: bool) -> Iterator[Wait]:
         self.click(self.screen.start)
@@ -129,9 +137,9 @@ def review_then_close(kiosk: Kiosk) -> Iterator[Wait]:
     long time, then the staff console playing an answer back and "Close the kiosk"."""
     yield from kiosk.to_questions(typed=False)
     yield from kiosk.answer()
-    kiosk.click(kiosk.screen.use)
+    kiosk.keep()
     yield from kiosk.answer()
-    kiosk.click(kiosk.screen.use)
+    kiosk.keep()
     yield from kiosk.answer(text="The countdown was clear.")
     ring = kiosk.screen.ring
     # Paint until a binding that drops a reference to None per call would have dropped
@@ -169,7 +177,7 @@ def die_on_review(kiosk: Kiosk, mode: str) -> Iterator[Wait]:
     yield from kiosk.to_questions(typed=mode == "text")
     if mode == "audio":
         yield from kiosk.answer()
-        kiosk.click(kiosk.screen.use)
+        kiosk.keep()
     yield from kiosk.answer(text="Stock rotation first, then the shelf labels.")
     print(json.dumps({"reference": kiosk.flow.reference, "step": kiosk.flow.step.value,
                       "question": kiosk.flow.question_number}), flush=True)

@@ -31,6 +31,7 @@ def test_twenty_candidates_offscreen_no_crash_no_lost_take(tmp_path: Path) -> No
     assert figures["stuck"] == []
     assert figures["lost_takes"] == 0, figures["lost_details"]
     assert figures["candidates"] == 20 and figures["takes_reported"] > 20
+    assert figures["actions"]["follow_ups"] >= 1  # the demo's follow-up, asked and answered
 
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
