@@ -150,6 +150,14 @@ def test_demo_headless_runs_a_real_session_with_labelled_sample_media(
     assert "Asha Demo" not in json.dumps(card) and "asha.demo@" not in json.dumps(card)
     assert "Scorecard ready" in out and f"scorecard {card['candidate']['reference']}" in out
     assert (fresh_data_dir / "kiosk.db").exists()  # kept where the user said
+    # The demo's second answer names no next step: the kiosk asks its follow-up, at once.
+    assert "follow-up for 'something-you-learned-recently': asked (probe 'next-step')" in out
+    follow_up = card["questions"][1]["follow_up"]
+    assert follow_up["outcome"] == "asked" and follow_up["prompt"].startswith("What will you")
+    assert follow_up["because"] == ("the answer showed no evidence of “Suggests a change or "
+                                    "next step”")
+    assert "next step" in follow_up["transcript"]["excerpt"].lower()
+    assert "Follow-up asked:" in out
 
 
 @needs_espeak
