@@ -58,8 +58,8 @@ def ask(decider: FollowUpDecider, question_id: str, take: int = 1, text: str | N
     return got[0] if got else None
 
 
-def ready(speech: Words, template=None) -> FollowUpDecider:  # noqa: ANN001
-    decider = FollowUpDecider(template or probe_template(), load_transcriber=lambda: speech,
+def ready(speech: Words) -> FollowUpDecider:
+    decider = FollowUpDecider(probe_template(), load_transcriber=lambda: speech,
                               load_model=lambda: None)
     assert decider.wait_ready(WAIT)
     return decider
