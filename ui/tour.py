@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.clock import FakeClock
 from kiosk.flow import CandidateFlow, Step
-from kiosk.session import Accommodations
+from kiosk.session import Accommodations, FollowUpOutcome
 from ui import i18n, theme
 from ui.fit import misfits
 from ui.screens.entry import ConsentScreen
@@ -140,6 +140,20 @@ def tour(window: KioskWindow, clock: FakeClock, language: str,
     show()
     yield "review-audio"
     flow.submit()
+    if flow.step is Step.FOLLOW_UP_CHECK:  # the demo asks question 2's follow-up
+        show()
+        yield "follow-up-wait"
+        asked = flow.template.questions[flow.question_number - 1]
+        flow.follow_up_decided(asked.id, FollowUpOutcome.ASKED, asked.probes[-1].id)
+        tick(2)
+        show()
+        yield "follow-up"
+        flow.ready()
+        tick(3)
+        tick(5)
+        show(lambda: settle(0.4))
+        flow.finish_answer()
+        flow.submit()
     flow.begin_question()
     flow.ready()
     question = window.current
@@ -298,7 +312,8 @@ def demo_window(store_dir: str, *, kiosk_mode: bool = False, compliance: str | N
                                      f' = false\ncompliance = "{compliance}"', 1)
         template = parse_template(text.encode(), f"demo-{compliance}.toml")
     flow = CandidateFlow(template, clock=clock, archive=store)
-    window = KioskWindow(flow, Runtime(store), kiosk_mode=kiosk_mode)
+    # The tour decides follow-ups itself, so every tour shows the same screens.
+    window = KioskWindow(flow, Runtime(store, decider=lambda flow: None), kiosk_mode=kiosk_mode)
 
     def close() -> None:
         window._allow_close = True  # staff would close it; the tour is staff here

@@ -248,7 +248,8 @@ class FollowUpCheckScreen(Screen):
     def build(self) -> None:
         self.layout_.addStretch(1)
         self.title = label("title")
-        self.centred(self.title)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.layout_.addWidget(self.title)
         self.layout_.addStretch(1)
 
     def retranslate(self) -> None:
