@@ -15,6 +15,7 @@ database. The newest frame (small) and the sound level are kept for a preview.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ KEYFRAMES_PER_SECOND = 2
 # Vault segment sizes that fill within a second or so at typical bitrates (see docs).
 VIDEO_SEGMENT_SIZE = 8 * 1024
 AUDIO_COPY_SEGMENT_SIZE = 4 * 1024
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,16 @@ class AnswerRecorder:
                  preset: str = "superfast", audio_bitrate: int = 96_000,
                  clock: Callable[[], float] = time.monotonic,
                  on_failure: Callable[[DeviceError], None] | None = None,
-                 queue_seconds: float = 2.0) -> None:
+                 queue_seconds: float = 2.0,
+                 on_speech: Callable[[np.ndarray], None] | None = None) -> None:
         self.source = source
         self._video_sink, self._audio_sink = video_sink, audio_sink
         self._crf, self._preset, self._audio_bitrate = crf, preset, audio_bitrate
         self._clock = clock
         self._on_failure = on_failure
+        # Called on the encoder thread with each block of the 16 kHz copy's samples; it must
+        # return at once (see `_speak`). Dropped for the rest of the take if it raises.
+        self._on_speech = on_speech
         fps = source.fps or 30.0
         self._video: DropQueue[VideoFrame] = DropQueue(max(8, int(fps * queue_seconds)))
         self._audio: DropQueue[AudioBlock] = DropQueue(max(16, int(queue_seconds * 50)))
@@ -169,11 +176,13 @@ class AnswerRecorder:
             self._astream = self._out.add_stream("aac", rate=source.audio_rate, layout="mono")
             self._astream.bit_rate = self._audio_bitrate
         self._copy: Any = None
+        self._resampler: Any = None
         if self._audio_sink is not None and source.has_audio:
             self._copy = av.open(self._audio_sink, mode="w", format="adts")
             self._copy_stream: Any = self._copy.add_stream("aac", rate=TRANSCRIPTION_RATE,
                                                            layout="mono")
             self._copy_stream.bit_rate = 48_000
+        if source.has_audio and (self._copy is not None or self._on_speech is not None):
             self._resampler = av.AudioResampler(format="fltp", layout="mono",
                                                 rate=TRANSCRIPTION_RATE)
 
@@ -267,11 +276,29 @@ class AnswerRecorder:
         frame.sample_rate, frame.pts = rate, self._samples
         for packet in self._astream.encode(frame):
             self._out.mux(packet)
-        if self._copy is not None:
-            for resampled in self._resampler.resample(frame):
-                for packet in self._copy_stream.encode(resampled):
-                    self._copy.mux(packet)
+        if self._resampler is not None:
+            self._copy_out(self._resampler.resample(frame))
         self._samples += len(samples)
+
+    def _copy_out(self, resampled: list[Any]) -> None:
+        """The 16 kHz copy: into its sink, and the same samples to `on_speech`."""
+        for block in resampled:
+            if self._copy is not None:
+                for packet in self._copy_stream.encode(block):
+                    self._copy.mux(packet)
+            if self._on_speech is not None:
+                self._speak(np.asarray(block.to_ndarray(), dtype=np.float32).reshape(-1))
+
+    def _speak(self, samples: np.ndarray) -> None:
+        """Hand samples to `on_speech`. Recording comes first: a callback that fails is
+        logged once (its kind only: a message may quote what it was given) and dropped."""
+        assert self._on_speech is not None
+        try:
+            self._on_speech(samples)
+        except Exception as exc:  # whatever it is, the take goes on
+            self._on_speech = None
+            _log.warning("recorder.speech_callback_failed",
+                         extra={"kiosk_fields": {"error_type": type(exc).__name__}})
 
     def _close(self) -> None:
         for stream in (self._vstream, self._astream):
@@ -279,10 +306,9 @@ class AnswerRecorder:
                 for packet in stream.encode(None):
                     self._out.mux(packet)
         self._out.close()
+        if self._resampler is not None:
+            self._copy_out(self._resampler.resample(None))
         if self._copy is not None:
-            for resampled in self._resampler.resample(None):
-                for packet in self._copy_stream.encode(resampled):
-                    self._copy.mux(packet)
             for packet in self._copy_stream.encode(None):
                 self._copy.mux(packet)
             self._copy.close()
