@@ -4,7 +4,8 @@ Issue 16 wants a follow-up probe on screen within 2 s of the candidate keeping a
 answers up to 2 minutes, on 2 cores, with the recorder dropping no frame. Of those 2 s, the
 transcript may take about 1.2 s (`TARGET_SECONDS`); the rest goes to finding evidence.
 
-Answers are real recordings (`--data`, the shared speech clips named by its manifest.csv):
+Answers are real recordings (`--data`, or $KIOSK_SPEECH_DATA, else ../shared/data/speech:
+the shared speech clips named by its manifest.csv):
 every clip alone, and `--long-answers` answers of about `--long-seconds` each made by
 joining the clips (not the derived concatenation) in turn with short pauses between them.
 
@@ -73,7 +74,8 @@ from kiosk.transcription.transcriber import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "speech"
+DATA_ENV = "KIOSK_SPEECH_DATA"  # a folder with manifest.csv, when --data is not given
+DEFAULT_DATA = Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data" / "speech")
 MANIFEST = "manifest.csv"
 TARGET_SECONDS = 1.2
 WIDTH, HEIGHT, FPS = 1280, 720, 30
@@ -304,7 +306,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help=f"folder with {MANIFEST} and its clips (default: {DEFAULT_DATA})")
+                        help=f"folder with {MANIFEST} and its clips (default: ${DATA_ENV}, else "
+                             f"{DEFAULT_DATA})")
     parser.add_argument("--chunk-seconds", default="8",
                         help="LiveTranscriber's chunk_seconds; several, comma-separated, "
                              "are compared")
