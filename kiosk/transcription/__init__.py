@@ -1,4 +1,5 @@
 """Transcription: the speech-to-text model (`transcriber`), the transcript it makes,
-the background worker process that runs transcription and scoring jobs, and the sample
-speech the demo and the tests speak.
+the background worker process that runs transcription and scoring jobs, live transcription
+of an answer while it is recorded (`live`, for follow-up probes), and the sample speech the
+demo and the tests speak.
 """

@@ -8,7 +8,10 @@ words, not a word), and each chunk is transcribed on a background thread as soon
 complete. When the answer ends only the last, partial chunk is left to do.
 
 The thread runs at a lowered OS priority (nice 10, as the worker process does), so the
-recorder, which must not drop a frame, wins the CPU whenever both want it.
+recorder, which must not drop a frame, wins the CPU whenever both want it. The model's own
+compute threads, though, are made by CTranslate2 when the model loads, with the priority of
+the thread that loads it, and they do the heavy work: load the model with
+`load_at_low_priority` for them to be lowered too.
 
 This transcript only feeds the probe decision. It lives in memory and is never stored: the
 transcript that is kept still comes from the worker process, from the whole answer. Audio
@@ -28,6 +31,7 @@ import logging
 import os
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +69,35 @@ def quietest_cut(samples: Samples, mark: int, search: int) -> int:
     # The latest of equally quiet windows: chunks stay as long as they can.
     best = len(sums) - 1 - int(np.argmin(sums[::-1]))
     return mark - frames * FRAME + (best + window // 2) * FRAME
+
+
+def _lower_priority(nice: int) -> None:
+    """This thread at `nice` (Linux: per thread); threads it makes inherit it. Best effort."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+def load_at_low_priority(model_dir: Path | None = None, *, threads: int = 2,
+                         nice: int = NICE) -> Transcriber:
+    """A Transcriber loaded on a thread at `nice`, so the model's compute threads, which
+    CTranslate2 makes as it loads, inherit it (lowering the calling thread later does not
+    reach them). Raises what `Transcriber` raises."""
+    loaded: list[Transcriber] = []
+    failed: list[BaseException] = []
+
+    def load() -> None:
+        _lower_priority(nice)
+        try:
+            loaded.append(Transcriber(model_dir, threads=threads))
+        except BaseException as exc:  # handed to the caller as it is
+            failed.append(exc)
+
+    loader = threading.Thread(target=load, name="TranscriberLoad", daemon=True)
+    loader.start()
+    loader.join()
+    if failed:
+        raise failed[0]
+    return loaded[0]
 
 
 def _shifted(segment: Segment, seconds: float) -> Segment:
@@ -170,9 +203,7 @@ class LiveTranscriber:
             return blocks, self._finished
 
     def _run(self) -> None:
-        # Per thread on Linux; the model's worker threads, made by this thread, inherit it.
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
+        _lower_priority(self._nice)  # the model's own threads: see load_at_low_priority
         try:
             self._result = self._transcribe_as_it_comes()
         except Exception as exc:  # whatever the model did, the interview goes on without

@@ -7,15 +7,23 @@ before `finish()`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import time
+from pathlib import Path
 
 import jiwer
 import numpy as np
 import pytest
 
-from kiosk.transcription.live import FRAME, LiveTranscriber, quietest_cut
+from kiosk.transcription.live import (
+    FRAME,
+    LiveTranscriber,
+    load_at_low_priority,
+    quietest_cut,
+)
 from kiosk.transcription.sample_speech import espeak_available, synthesise
 from kiosk.transcription.transcriber import SAMPLE_RATE, Transcriber, language_flag
 from kiosk.transcription.transcript import Transcript
@@ -192,3 +200,31 @@ def test_hindi_the_english_model_cannot_read_goes_to_a_person(
     assert heard.needs_review and heard.review_reasons == (language_flag("hi"),)
     assert heard.text == "" and heard.words == [] and heard.segments
     assert heard.language == "hi"
+
+
+def _compute_by_thread() -> dict[int, tuple[int, int]]:
+    """Linux: each thread of this process, its nice value and CPU ticks so far."""
+    threads = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            threads[int(stat.parent.name)] = (int(fields[16]), int(fields[11]) + int(fields[12]))
+    return threads
+
+
+@needs_espeak
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_a_model_loaded_at_low_priority_computes_at_low_priority(answer: np.ndarray) -> None:
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    if base >= 10:
+        pytest.skip("this process already runs at nice 10 or more")
+    transcriber = load_at_low_priority(threads=1)
+    before = _compute_by_thread()
+    live = LiveTranscriber(transcriber, language="en", chunk_seconds=8.0)
+    feed_all(live, answer)
+    live.finish()
+    assert live.result(WAIT) is not None
+    after = _compute_by_thread()
+    worked = {tid: ticks - before.get(tid, (0, 0))[1] for tid, (_, ticks) in after.items()}
+    busiest = max(worked, key=lambda tid: worked[tid])
+    assert after[busiest][0] >= 10  # the thread that did the transcribing was lowered
