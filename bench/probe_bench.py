@@ -9,10 +9,12 @@ answer to the demo's question 2 (it has both kinds of probe: too few words, and 
 found by meaning), into the kiosk's own `FollowUpDecider` (`kiosk/probing/decider.py`: the
 bundled speech model heard chunk by chunk, the evidence model, the rule), while an
 `AnswerRecorder` records 1280x720 at 30 fps into sinks that keep nothing. The worst case is
-measured: the candidate taps "Finish answer" and keeps the take at once (no time spent on
-the review screen, where the transcript would otherwise finish). The time runs from the
-keep (`decide`) until the flow, given the decision, shows the follow-up's step
-(`CandidateFlow.follow_up_decided`, which the window renders in the same event-loop turn).
+measured: the candidate taps "Finish answer" (which stops the recorder, as on the kiosk) and
+keeps the take at once (no time spent on the review screen, where the transcript would
+otherwise finish). Dropped frames are the recorder's while the answer was heard live. The
+time runs from the keep (`decide`) until the flow, given the decision, shows the
+follow-up's step (`CandidateFlow.follow_up_decided`, which the window renders in the same
+event-loop turn).
 
 Named baseline, in the same run: deciding after transcribing the whole answer once it ends
 (what the kiosk would do without live transcription): `Transcriber.transcribe_samples` on
@@ -107,11 +109,11 @@ def run_one(answer: Answer, number: int, decider: FollowUpDecider, transcriber: 
         feed = decider.hear(QUESTION, number, "en")
         assert feed is not None
         play(answer.samples, feed)
-        decider.ended(QUESTION, number)  # "Finish answer"
-        kept = time.perf_counter()       # ... and "Use this answer" at once
-        decider.decide(QUESTION, number, "en", None, TIMEOUT, done)
-        arrived.wait(TIMEOUT)
-        stats = recording.stop()
+        stats = recording.stop()         # "Finish answer" stops the recorder, as the kiosk
+        decider.ended(QUESTION, number)  # does, and the last chunk is left to transcribe
+    kept = time.perf_counter()           # ... "Use this answer" at once: the worst case
+    decider.decide(QUESTION, number, "en", None, TIMEOUT, done)
+    arrived.wait(TIMEOUT)
     if not decided:
         raise RuntimeError(f"no decision for {answer.name}")
     started = time.perf_counter()
