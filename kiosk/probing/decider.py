@@ -19,7 +19,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ _log = get_logger("probing")
 # CPU whenever both want it (bench/live_transcription_bench.py: 0 frames dropped at 720p30).
 THREADS = 2
 CHUNK_SECONDS = 8.0
+JUDGEMENT_CAP = 60.0  # a take not heard by then is never decided
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class FollowUpDecider:
         self._transcriber: object | None = None
         self._model: SentenceEncoder | None = None
         self._heard: dict[tuple[str, int], LiveTranscriber] = {}
+        # Each heard take is judged as soon as it ends, while the candidate reviews it, so a
+        # keep finds its decision made (or being made).
+        self._judged: dict[tuple[str, int], _Judgement] = {}
         self._preparing: threading.Thread | None = None
 
     @property
@@ -108,8 +112,17 @@ class FollowUpDecider:
         with self._lock:
             live = self._heard.pop((key, take), None) if dropped else self._heard.get(
                 (key, take))
-        if live is not None:
-            live.cancel() if dropped else live.finish()
+        if live is None:
+            return
+        if dropped:
+            live.cancel()
+            return
+        live.finish()
+        judgement = _Judgement()
+        with self._lock:
+            self._judged[(key, take)] = judgement
+        threading.Thread(target=self._judge, args=(key, live, judgement),
+                         name="FollowUpJudgement", daemon=True).start()
 
     def settle(self, key: str, take: int, timeout: float) -> bool:
         """Wait up to `timeout` s until take `take` under `key` is heard to its end (as the
@@ -126,8 +139,10 @@ class FollowUpDecider:
         asked = time.monotonic()
         with self._lock:
             live = self._heard.get((question_id, take))
+            judgement = self._judged.get((question_id, take)) if text is None else None
         worker = threading.Thread(
-            target=self._decide, args=(question_id, language, text, live, asked, within, done),
+            target=self._decide,
+            args=(question_id, language, text, live, judgement, asked, within, done),
             name="FollowUpDecision", daemon=True)
         worker.start()
 
@@ -135,6 +150,7 @@ class FollowUpDecider:
         """Drop everything heard (the candidate is gone, or the answer was decided)."""
         with self._lock:
             heard, self._heard = list(self._heard.values()), {}
+            self._judged = {}
         for live in heard:
             live.cancel()
 
@@ -157,12 +173,19 @@ class FollowUpDecider:
         self._ready.set()
 
     def _decide(self, question_id: str, language: str, text: str | None,
-                live: LiveTranscriber | None, asked: float, within: float,
-                done: Callable[[Decision], None]) -> None:
+                live: LiveTranscriber | None, judgement: _Judgement | None, asked: float,
+                within: float, done: Callable[[Decision], None]) -> None:
         question = self._question(question_id)
         if question is None:
             return
         if not self._ready.wait(max(0.0, within - (time.monotonic() - asked))):
+            return
+        if judgement is not None:
+            if judgement.done.wait(max(0.0, within - (time.monotonic() - asked))) \
+                    and judgement.outcome is not None:
+                seconds = time.monotonic() - asked
+                if seconds <= within:
+                    done(Decision(question_id, judgement.outcome, judgement.probe_id, seconds))
             return
         if text is not None:
             transcript: Transcript | None = typed(text, language)
@@ -184,8 +207,33 @@ class FollowUpDecider:
         if seconds <= within:
             done(Decision(question_id, outcome, probe.id if probe else None, seconds))
 
+    def _judge(self, key: str, live: LiveTranscriber, judgement: _Judgement) -> None:
+        """The decision for a take that just ended, made ahead of the keep."""
+        try:
+            question = self._question(key)
+            transcript = live.result(JUDGEMENT_CAP) if self._ready.wait(JUDGEMENT_CAP) else None
+            if question is None or transcript is None:
+                log_event(_log, "probing.no_transcript", question_id=key)
+                return
+            outcome, probe = decide(question, transcript, self.template.competencies,
+                                    self._model)
+            judgement.outcome, judgement.probe_id = outcome, probe.id if probe else None
+        except Exception as exc:  # no decision: the flow goes on without
+            log_event(_log, "probing.failed", question_id=key, reason=type(exc).__name__)
+        finally:
+            judgement.done.set()
+
     def _question(self, key: str) -> Question | None:
         return next((q for q in self.template.questions if q.id == key), None)
+
+
+@dataclass
+class _Judgement:
+    """The decision for one ended take, once `done` is set (no outcome: none was made)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: FollowUpOutcome | None = None
+    probe_id: str | None = None
 
 
 def _import_models() -> None:
