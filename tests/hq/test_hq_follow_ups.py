@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -279,6 +280,17 @@ def test_how_often_each_probe_was_asked(site: Site) -> None:
     assert rate == "next-step asked in 2 of 2 (100%)"
     assert 'data-testid="most-asked"' not in page.text   # two say too little
     assert "1 decided too late" in page.text and "too few to judge" in page.text
+    # The same figures at HQ's command line, with the admin passphrase.
+    listed = json.loads(site.hq.cli("follow-ups", "rates", "--json", "--passphrase-file",
+                                    str(site.hq.passphrase_file)).stdout)
+    assert listed == [{"question_id": "intro", "number": 1, "judged": 7,
+                       "not_judged": {"no_consent": 1, "not_ready": 1},
+                       "probes": [{"probe_id": "result", "asked": 5, "share": 0.714,
+                                   "most": True}]}]
+    text = site.hq.cli("follow-ups", "rates", "--passphrase-file",
+                       str(site.hq.passphrase_file)).stdout
+    assert "result asked in 5 of 7 (71%)  asked of most candidates" in text
+    assert site.hq.cli("follow-ups", "../x", check=False).returncode == 2
     # The interview's page links to it; an interview without follow-ups says so.
     assert "/interviews/sync-drive/follow-ups" in site.admin.get("/interviews/sync-drive").text
     assert 'data-testid="no-follow-ups"' in site.admin.get(
