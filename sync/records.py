@@ -231,7 +231,8 @@ def _question(value: object, where: str) -> dict[str, Any]:
         question["delivery"] = _delivery(doc["delivery"], f"{where}.delivery", question["id"])
     question["highlights"] = _highlights(doc["highlights"], f"{where}.highlights")
     if "follow_up" in doc:
-        question["follow_up"] = _follow_up(doc["follow_up"], f"{where}.follow_up")
+        question["follow_up"] = _follow_up(doc["follow_up"], f"{where}.follow_up",
+                                           question["id"])
     return question
 
 
@@ -266,13 +267,15 @@ def _highlights(value: object, where: str) -> list[dict[str, Any]]:
 
 
 _ASKED_KEYS = ("prompt", "because", "answered", "highlights")
-_FOLLOW_UP_KEYS = ("outcome", "probe_id", "explanation", *_ASKED_KEYS, *_ANSWER_KEYS)
+_FOLLOW_UP_KEYS = ("outcome", "probe_id", "explanation", *_ASKED_KEYS, *_ANSWER_KEYS,
+                   "delivery")
 
 
-def _follow_up(value: object, where: str) -> dict[str, Any]:
+def _follow_up(value: object, where: str, question_id: str) -> dict[str, Any]:
     """A question's follow-up (docs/scorecard.md): the decision, and for an asked probe its
     prompt, why it was asked and its answer. A probe is named exactly when one was asked; only
-    an asked one has a prompt, and only an answered one has an answer or highlights."""
+    an asked one has a prompt, and only an answered one has an answer, highlights or delivery
+    facts (which name the follow-up's answer key)."""
     doc = fields.obj(value, where, _FOLLOW_UP_KEYS, ("outcome", "probe_id", "explanation"))
     outcome = fields.choice(doc["outcome"], f"{where}.outcome", FOLLOW_UP_OUTCOMES)
     follow_up: dict[str, Any] = {
@@ -284,7 +287,7 @@ def _follow_up(value: object, where: str) -> dict[str, Any]:
     if asked != (follow_up["probe_id"] is not None):
         raise ProtocolError(f"{where}.probe_id names a probe exactly when one was asked")
     if not asked:
-        if any(key in doc for key in (*_ASKED_KEYS, *_ANSWER_KEYS)):
+        if any(key in doc for key in (*_ASKED_KEYS, *_ANSWER_KEYS, "delivery")):
             raise ProtocolError(f"{where} has a member only an asked follow-up has")
         return follow_up
     for key in _ASKED_KEYS:
@@ -296,9 +299,12 @@ def _follow_up(value: object, where: str) -> dict[str, Any]:
         because=fields.text(doc["because"], f"{where}.because", _TEXT),
         answered=answered, highlights=_highlights(doc["highlights"], f"{where}.highlights"))
     if not answered and (follow_up["highlights"]
-                         or any(key in doc for key in _ANSWER_KEYS)):
+                         or any(key in doc for key in (*_ANSWER_KEYS, "delivery"))):
         raise ProtocolError(f"{where} has an answer, but says it was not answered")
     follow_up.update(_answer(doc, where, answered))
+    if "delivery" in doc:
+        follow_up["delivery"] = _delivery(doc["delivery"], f"{where}.delivery",
+                                          question_id + fields.FOLLOW_UP_SUFFIX)
     return follow_up
 
 
@@ -328,7 +334,7 @@ def _delivery(value: object, where: str, question_id: str) -> dict[str, Any]:
              "longest_silence", "share_of_time_used")
     doc = fields.obj(value, where, names, names)
     if doc["question_id"] != question_id:
-        raise ProtocolError(f"{where}.question_id is not its question's id")
+        raise ProtocolError(f"{where}.question_id is not its answer's key")
     return {"question_id": question_id,
             "speaking_seconds": fields.number(doc["speaking_seconds"],
                                               f"{where}.speaking_seconds", 0.0, _SECONDS),

@@ -92,6 +92,15 @@ def test_typed_answers_may_be_a_follow_ups() -> None:
         records.session_content(json.dumps(doc).encode())
 
 
+DELIVERY = {"question_id": "intro.probe", "speaking_seconds": 9.0, "words": 20,
+            "words_per_minute": 133.3, "longest_silence": 0.8, "share_of_time_used": 0.3}
+
+
+def test_an_answered_follow_up_may_carry_delivery_facts_under_its_key() -> None:
+    checked = records.scorecard(changed(_asked(), (*FOLLOW_UP, "delivery"), DELIVERY))
+    assert checked["questions"][0]["follow_up"]["delivery"]["question_id"] == "intro.probe"
+
+
 def _asked() -> dict[str, Any]:
     return with_follow_up(scorecard())
 
@@ -136,8 +145,12 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
                     evidence=False), "follow_up has an answer, but says it was not answered"),
     ("a member the protocol does not know", changed(_asked(), (*FOLLOW_UP, "mood"), "happy"),
      "follow_up has a member the protocol does not know"),
-    ("delivery facts, which a follow-up has not",
-     changed(_asked(), (*FOLLOW_UP, "delivery"), {}), "follow_up has a member"),
+    ("delivery facts of the question's answer",
+     changed(_asked(), (*FOLLOW_UP, "delivery"), {**DELIVERY, "question_id": "intro"}),
+     "follow_up.delivery.question_id is not its answer's key"),
+    ("delivery facts of a follow-up not answered",
+     with_follow_up(scorecard(), {**follow_up(answered=False), "delivery": DELIVERY},
+                    evidence=False), "follow_up has an answer, but says it was not answered"),
     ("a highlight with a text time",
      changed(_asked(), (*FOLLOW_UP, "highlights", 0, "start"), "0.5"),
      "follow_up.highlights[0].start"),
