@@ -245,6 +245,9 @@ def upload(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
     item = (protocol.item_id(session_id, "recording",
                              f"{meta.get('question_id')}/{meta.get('take')}/{meta.get('media')}")
             if isinstance(meta, dict) else "x")
+    # A lone surrogate drawn into the meta cannot be UTF-8 in a header at all (the meta's
+    # JSON escapes it); the item id carries a stand-in, as any client's encoder would.
+    item = item.encode("utf-8", "replace").decode("utf-8")
     headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
                "Upload-Metadata": protocol.tus_metadata({
                    "item_id": item, "session_id": session_id,
