@@ -146,6 +146,34 @@ def sessions_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def follow_ups_command(args: argparse.Namespace) -> int:
+    """How often each follow-up probe of an interview was asked (`hq.follow_ups`)."""
+    from hq.follow_ups import NOT_JUDGED, probe_rates
+    from sync.fields import QUESTION_ID
+
+    if not QUESTION_ID.fullmatch(args.interview):
+        print("kiosk-hq: error: that is not an interview id", file=sys.stderr)
+        return 2
+    directory, storage = _storage(args)
+    unlocked = keys.unlock(directory, _passphrase(args))
+    rates = probe_rates(storage, unlocked.identity, args.interview, _audit(directory, storage))
+    if args.json:
+        print(json.dumps([question.as_json() for question in rates], indent=2))
+        return 0
+    for question in rates:
+        apart = ", ".join(f"{n} {NOT_JUDGED.get(outcome, outcome)}"
+                          for outcome, n in sorted(question.not_judged.items()))
+        print(f"Q{question.number} {question.question_id}: {question.judged} judged"
+              + (f" (not judged: {apart})" if apart else ""))
+        for rate in question.probes:
+            print(f"  {rate.sentence()}"
+                  + ("  asked of most candidates: look at the question" if rate.most else ""))
+    if not rates:
+        print("no completed session of this interview has a follow-up decision",
+              file=sys.stderr)
+    return 0
+
+
 def export_csv(args: argparse.Namespace) -> int:
     """Scorecards as CSV, to a file or stdout."""
     _, storage = _storage(args)
@@ -332,6 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
     csv = commands.add_parser("export-csv", help="scorecards as CSV")
     csv.add_argument("--out", metavar="FILE", help="write to FILE (default: stdout)")
     csv.set_defaults(handler=export_csv)
+
+    follow = commands.add_parser("follow-ups", help="how often each follow-up probe of an "
+                                 "interview was asked")
+    follow.add_argument("interview", help="the interview's id")
+    follow.add_argument("--json", action="store_true", help="print JSON")
+    passphrase_option(follow)
+    follow.set_defaults(handler=follow_ups_command)
 
     bundle = commands.add_parser("import", help="import a bundle carried from a kiosk")
     bundle.add_argument("file", help="the .ikbundle file")

@@ -254,6 +254,19 @@ def register(app: FastAPI, ctx: Any) -> None:
             user, csrf, interview_id=interview_id, title=title, rows=rows, sort=sort,
             kiosk=kiosk, kiosks=kiosks, needs_review=needs_review))
 
+    @router.get("/interviews/{interview_id}/follow-ups")
+    async def follow_up_rates(request: Request, interview_id: str) -> Response:
+        user, csrf = pages.require(request, "view")
+        forms.path_id(interview_id, protocol.QUESTION_ID, "interview")
+        from hq import follow_ups
+
+        rates = await run_in_threadpool(follow_ups.probe_rates, storage, ctx.keys.identity,
+                                        interview_id, ctx.audit)
+        title = (await run_in_threadpool(results.interview_titles, storage)).get(interview_id)
+        return page("follow_ups.html", **pages.base(
+            user, csrf, interview_id=interview_id, title=title, questions=rates,
+            most=follow_ups.MOST, small=follow_ups.SMALL, not_judged=follow_ups.NOT_JUDGED))
+
     def candidate_page(user: User, csrf: str, device: str, session: str,
                        draft: dict[str, Any] | None = None, problem: str = "",
                        status: int = 200) -> Response:
@@ -310,7 +323,7 @@ def register(app: FastAPI, ctx: Any) -> None:
                         kind: str) -> Response:
         user, _ = pages.require(request, "view")
         device, session = forms.session_path(device, session)
-        forms.path_id(question, protocol.QUESTION_ID, "question")
+        forms.path_id(question, protocol.ANSWER_KEY, "answer")  # a question's or its follow-up's
         if kind not in ("video", "audio"):
             raise forms.NotFoundError("a recording is video or audio")
         try:

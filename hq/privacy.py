@@ -39,6 +39,7 @@ from hq.storage import (
 from kiosk.reference import normalize_reference
 from kiosk.vault import Identity, open_bytes
 from sync import fields, protocol
+from sync.fields import FOLLOW_UP_SUFFIX
 
 REQUEST_DEADLINE = timedelta(days=30)
 _log = logging.getLogger("hq.privacy")
@@ -166,9 +167,13 @@ def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
             archive.writestr(_answer_name(question_id, "transcript.txt"), transcript["text"])
             archive.writestr(_answer_name(question_id, "transcript.json"), _json(transcript))
         for question in card["questions"]:
-            text = typed.get(question["id"], question.get("typed_excerpt"))
-            if text is not None:
-                archive.writestr(_answer_name(question["id"], "typed.txt"), text)
+            answers = [(question["id"], question)]
+            if "follow_up" in question:  # its answer is the candidate's as much as any
+                answers.append((question["id"] + FOLLOW_UP_SUFFIX, question["follow_up"]))
+            for key, answer in answers:
+                text = typed.get(key, answer.get("typed_excerpt"))
+                if text is not None:
+                    archive.writestr(_answer_name(key, "typed.txt"), text)
         for question_id, media in opened.recordings.items():
             for kind in media:
                 with review.recording(blobs, opened, question_id, kind) as reader:
@@ -179,9 +184,10 @@ def access_archive(storage: HqStorage, blobs: BlobStore, hq: Identity, device_id
 
 
 def _answer_name(question_id: str, suffix: str) -> str:
-    """A zip entry name from a question id the parsers checked, checked once more here:
-    a kiosk chooses question ids, and an entry name must never climb out of `answers/`."""
-    if not protocol.QUESTION_ID.fullmatch(question_id) or suffix not in _SUFFIXES:
+    """A zip entry name from an answer key (a question id, or one and `.probe` for its
+    follow-up) the parsers checked, checked once more here: a kiosk chooses question ids,
+    and an entry name must never climb out of `answers/`."""
+    if not protocol.ANSWER_KEY.fullmatch(question_id) or suffix not in _SUFFIXES:
         raise review.ReviewError("a question id of this session has a form HQ refuses")
     return f"answers/{question_id}-{suffix}"
 
@@ -213,7 +219,8 @@ def _readme(card: dict[str, Any]) -> str:
             "scorecard.json  the scorecard: transcript excerpts, suggested scores with the\n"
             "                evidence behind them, and flags for a person to check\n"
             "reviews.json    the scores, notes and decisions of the people who reviewed you\n"
-            "answers/        your recordings, their transcripts, and your typed answers\n\n"
+            "answers/        your recordings, their transcripts, and your typed answers\n"
+            "                (a follow-up's answer is named for its question and .probe)\n\n"
             "Suggested scores are made by matching your words against the job's rubric; a\n"
             "person makes every decision.\n")
 

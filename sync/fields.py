@@ -22,6 +22,12 @@ class ProtocolError(ValueError):
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 QUESTION_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# An answer is a question's, or the answer to that question's follow-up probe, which the
+# kiosk keeps under the question's id and this suffix (kiosk.session.follow_up_key). Every
+# record that names an answer (transcripts, recordings, typed answers, evidence) names it so.
+FOLLOW_UP_SUFFIX = ".probe"
+ANSWER_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(?:\.probe)?")
+ANSWER_KEY_LENGTH = 64 + len(FOLLOW_UP_SUFFIX)
 ITEM_ID = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -35,6 +41,12 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # Control characters but tab, newline and carriage return; C1 controls; lone surrogates
 # (which JSON's \ud800 escapes can produce, and neither UTF-8 nor PostgreSQL can hold).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def asked_question(answer_key: str) -> str:
+    """The question an answer key belongs to: itself, or the question its follow-up
+    followed."""
+    return answer_key.removesuffix(FOLLOW_UP_SUFFIX)
 
 
 def encodable(doc: object, where: str) -> None:

@@ -22,6 +22,8 @@ from typing import Any
 from sync import fields, invites
 from sync.drive_config import DriveConfig, parse_drives
 from sync.fields import (
+    ANSWER_KEY,
+    ANSWER_KEY_LENGTH,
     ITEM_ID,
     QUESTION_ID,
     SESSION_ID,
@@ -29,7 +31,7 @@ from sync.fields import (
     ProtocolError,
 )
 
-__all__ = ["ITEM_ID", "QUESTION_ID", "SESSION_ID", "ProtocolError"]
+__all__ = ["ANSWER_KEY", "ITEM_ID", "QUESTION_ID", "SESSION_ID", "ProtocolError"]
 
 PROTOCOL_VERSION = 2
 API = "/v1"
@@ -171,12 +173,18 @@ def _drive_and_invite(meta: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+def _answer_key(value: object) -> str:
+    """`meta.question_id` of a transcript or a recording: the answer it is of, a question's
+    or its follow-up's (`<question id>.probe`)."""
+    return fields.text(value, "meta.question_id", ANSWER_KEY_LENGTH, ANSWER_KEY)
+
+
 def transcript_meta(doc: object) -> dict[str, Any]:
-    """Which question a transcript belongs to, and whether a person should check it."""
+    """Which answer (a question's, or its follow-up's) a transcript belongs to, and whether a
+    person should check it."""
     meta = fields.obj(doc, "meta", ("question_id", "needs_review"),
                       ("question_id", "needs_review"))
-    return {"question_id": fields.text(meta["question_id"], "meta.question_id", 64,
-                                       QUESTION_ID),
+    return {"question_id": _answer_key(meta["question_id"]),
             "needs_review": fields.boolean(meta["needs_review"], "meta.needs_review")}
 
 
@@ -184,10 +192,10 @@ _RECORDING_KEYS = ("question_id", "take", "media", "size", "sha256")
 
 
 def recording_meta(doc: object) -> dict[str, Any]:
-    """Which answer a recording belongs to; its size and SHA-256 are checked on arrival."""
+    """Which answer (a question's, or its follow-up's) a recording belongs to; its size and
+    SHA-256 are checked on arrival."""
     meta = fields.obj(doc, "meta", _RECORDING_KEYS, _RECORDING_KEYS)
-    return {"question_id": fields.text(meta["question_id"], "meta.question_id", 64,
-                                       QUESTION_ID),
+    return {"question_id": _answer_key(meta["question_id"]),
             "take": fields.integer(meta["take"], "meta.take", 1, 100),
             "media": fields.choice(meta["media"], "meta.media", MEDIA),
             "size": fields.integer(meta["size"], "meta.size", 1, MAX_RECORDING_BYTES),

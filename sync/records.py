@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from sync import fields
-from sync.fields import QUESTION_ID, ProtocolError
+from sync.fields import ANSWER_KEY, ANSWER_KEY_LENGTH, QUESTION_ID, ProtocolError
 
 SCORECARD_SCHEMA = "interview-kiosk/scorecard"
 SCORECARD_VERSIONS = (1,)
@@ -35,6 +35,12 @@ _MODES = ("video", "audio", "text")
 _STATUSES = ("completed", "interrupted", "in_progress")
 _DECISIONS = ("advance", "hold", "reject")
 _LEVEL_KEYS = ("1", "2", "3", "4", "5")
+# What the kiosk decided about a question's follow-up probe (kiosk.session.FollowUpOutcome):
+# asked; or not, because the answer showed what the probes look for, its transcript needs a
+# person, the candidate declined AI-assisted processing, time or the maximum ran out, or the
+# decision came too late.
+FOLLOW_UP_OUTCOMES = ("asked", "not_needed", "needs_review", "no_consent", "no_time", "limit",
+                      "not_ready")
 
 
 def load(raw: bytes, what: str) -> dict[str, Any]:
@@ -69,7 +75,7 @@ def session_content(raw: bytes, reference: str | None = None) -> dict[str, Any]:
     card = scorecard(doc["scorecard"])
     if reference is not None and card["candidate"]["reference"] != reference:
         raise ProtocolError("scorecard.candidate.reference differs from the record's index")
-    typed = fields.mapping(doc.get("typed_answers", {}), "typed_answers", 200, QUESTION_ID)
+    typed = fields.mapping(doc.get("typed_answers", {}), "typed_answers", 400, ANSWER_KEY)
     return {
         "scorecard": card,
         "candidate": {"name": fields.text(candidate["name"], "candidate.name", _NAME,
@@ -121,7 +127,8 @@ _CARD_KEYS = ("schema", "version", "generated_at", "interview", "candidate", "se
 
 def scorecard(value: object) -> dict[str, Any]:
     """A scorecard (docs/scorecard.md), every member checked; question ids unique, and every
-    highlight and piece of evidence pointing at one of them."""
+    highlight and piece of evidence pointing at one of them, or at the answer to one's
+    follow-up where the scorecard shows that follow-up asked and answered."""
     card = fields.obj(value, "scorecard", _CARD_KEYS, _CARD_KEYS)
     if card["schema"] != SCORECARD_SCHEMA or card["version"] not in SCORECARD_VERSIONS \
             or type(card["version"]) is not int:
@@ -147,10 +154,13 @@ def scorecard(value: object) -> dict[str, Any]:
     ids = [q["id"] for q in questions]
     if len(set(ids)) != len(ids):
         raise ProtocolError("scorecard.questions names one question twice")
-    competencies = [_competency(c, f"scorecard.competencies[{n}]", set(ids)) for n, c in
+    answers = set(ids) | {q["id"] + fields.FOLLOW_UP_SUFFIX for q in questions
+                          if q.get("follow_up", {}).get("answered")}
+    competencies = [_competency(c, f"scorecard.competencies[{n}]", answers) for n, c in
                     enumerate(fields.array(card["competencies"], "scorecard.competencies", 50))]
     for question in questions:
-        for highlight in question["highlights"]:
+        follow_up = question.get("follow_up", {})
+        for highlight in [*question["highlights"], *follow_up.get("highlights", [])]:
             if highlight["competency"] not in {c["id"] for c in competencies}:
                 raise ProtocolError(f"a highlight of question {question['number']} names a "
                                     "competency the scorecard does not have")
@@ -201,9 +211,10 @@ def scorecard(value: object) -> dict[str, Any]:
     }
 
 
-_QUESTION_KEYS = ("id", "number", "prompt", "answered", "mode", "take", "takes", "seconds",
-                  "ended_by", "recording", "typed_excerpt", "transcript", "delivery",
-                  "highlights")
+_ANSWER_KEYS = ("mode", "take", "takes", "seconds", "ended_by", "recording", "typed_excerpt",
+                "transcript")
+_QUESTION_KEYS = ("id", "number", "prompt", "answered", *_ANSWER_KEYS, "delivery",
+                  "highlights", "follow_up")
 
 
 def _question(value: object, where: str) -> dict[str, Any]:
@@ -215,30 +226,86 @@ def _question(value: object, where: str) -> dict[str, Any]:
         "prompt": fields.text(doc["prompt"], f"{where}.prompt", _TEXT, empty=True),
         "answered": fields.boolean(doc["answered"], f"{where}.answered"),
     }
-    if question["answered"]:
+    question.update(_answer(doc, where, question["answered"]))
+    if "delivery" in doc:
+        question["delivery"] = _delivery(doc["delivery"], f"{where}.delivery", question["id"])
+    question["highlights"] = _highlights(doc["highlights"], f"{where}.highlights")
+    if "follow_up" in doc:
+        question["follow_up"] = _follow_up(doc["follow_up"], f"{where}.follow_up",
+                                           question["id"])
+    return question
+
+
+def _answer(doc: dict[str, Any], where: str, answered: bool) -> dict[str, Any]:
+    """The members an answer has, a question's or a follow-up's: the take that was kept,
+    its recording's facts, and its typed or transcribed excerpt."""
+    answer: dict[str, Any] = {}
+    if answered:
         for key in ("mode", "take", "takes", "seconds", "ended_by"):
             if key not in doc:
                 raise ProtocolError(f"{where}.{key} is missing")
-        question.update(
+        answer.update(
             mode=fields.choice(doc["mode"], f"{where}.mode", _MODES),
             take=fields.integer(doc["take"], f"{where}.take", 1, 100),
             takes=fields.integer(doc["takes"], f"{where}.takes", 1, 100),
             seconds=fields.number(doc["seconds"], f"{where}.seconds", 0.0, _SECONDS),
             ended_by=fields.text(doc["ended_by"], f"{where}.ended_by", 40, _ENDED_BY))
     if "recording" in doc:
-        question["recording"] = _capture(doc["recording"], f"{where}.recording")
+        answer["recording"] = _capture(doc["recording"], f"{where}.recording")
     if "typed_excerpt" in doc:
-        question["typed_excerpt"] = fields.text(doc["typed_excerpt"], f"{where}.typed_excerpt",
-                                                _TEXT, empty=True)
+        answer["typed_excerpt"] = fields.text(doc["typed_excerpt"], f"{where}.typed_excerpt",
+                                              _TEXT, empty=True)
     if "transcript" in doc:
-        question["transcript"] = None if doc["transcript"] is None else _excerpt(
+        answer["transcript"] = None if doc["transcript"] is None else _excerpt(
             doc["transcript"], f"{where}.transcript")
+    return answer
+
+
+def _highlights(value: object, where: str) -> list[dict[str, Any]]:
+    return [_highlight(h, f"{where}[{n}]") for n, h in
+            enumerate(fields.array(value, where, 1000))]
+
+
+_ASKED_KEYS = ("prompt", "because", "answered", "highlights")
+_FOLLOW_UP_KEYS = ("outcome", "probe_id", "explanation", *_ASKED_KEYS, *_ANSWER_KEYS,
+                   "delivery")
+
+
+def _follow_up(value: object, where: str, question_id: str) -> dict[str, Any]:
+    """A question's follow-up (docs/scorecard.md): the decision, and for an asked probe its
+    prompt, why it was asked and its answer. A probe is named exactly when one was asked; only
+    an asked one has a prompt, and only an answered one has an answer, highlights or delivery
+    facts (which name the follow-up's answer key)."""
+    doc = fields.obj(value, where, _FOLLOW_UP_KEYS, ("outcome", "probe_id", "explanation"))
+    outcome = fields.choice(doc["outcome"], f"{where}.outcome", FOLLOW_UP_OUTCOMES)
+    follow_up: dict[str, Any] = {
+        "outcome": outcome,
+        "probe_id": None if doc["probe_id"] is None else fields.text(
+            doc["probe_id"], f"{where}.probe_id", 64, QUESTION_ID),
+        "explanation": fields.text(doc["explanation"], f"{where}.explanation", _LINE)}
+    asked = outcome == "asked"
+    if asked != (follow_up["probe_id"] is not None):
+        raise ProtocolError(f"{where}.probe_id names a probe exactly when one was asked")
+    if not asked:
+        if any(key in doc for key in (*_ASKED_KEYS, *_ANSWER_KEYS, "delivery")):
+            raise ProtocolError(f"{where} has a member only an asked follow-up has")
+        return follow_up
+    for key in _ASKED_KEYS:
+        if key not in doc:
+            raise ProtocolError(f"{where}.{key} is missing")
+    answered = fields.boolean(doc["answered"], f"{where}.answered")
+    follow_up.update(
+        prompt=fields.text(doc["prompt"], f"{where}.prompt", _TEXT),
+        because=fields.text(doc["because"], f"{where}.because", _TEXT),
+        answered=answered, highlights=_highlights(doc["highlights"], f"{where}.highlights"))
+    if not answered and (follow_up["highlights"]
+                         or any(key in doc for key in (*_ANSWER_KEYS, "delivery"))):
+        raise ProtocolError(f"{where} has an answer, but says it was not answered")
+    follow_up.update(_answer(doc, where, answered))
     if "delivery" in doc:
-        question["delivery"] = _delivery(doc["delivery"], f"{where}.delivery", question["id"])
-    question["highlights"] = [_highlight(h, f"{where}.highlights[{n}]") for n, h in
-                              enumerate(fields.array(doc["highlights"], f"{where}.highlights",
-                                                     1000))]
-    return question
+        follow_up["delivery"] = _delivery(doc["delivery"], f"{where}.delivery",
+                                          question_id + fields.FOLLOW_UP_SUFFIX)
+    return follow_up
 
 
 def _capture(value: object, where: str) -> dict[str, Any]:
@@ -267,7 +334,7 @@ def _delivery(value: object, where: str, question_id: str) -> dict[str, Any]:
              "longest_silence", "share_of_time_used")
     doc = fields.obj(value, where, names, names)
     if doc["question_id"] != question_id:
-        raise ProtocolError(f"{where}.question_id is not its question's id")
+        raise ProtocolError(f"{where}.question_id is not its answer's key")
     return {"question_id": question_id,
             "speaking_seconds": fields.number(doc["speaking_seconds"],
                                               f"{where}.speaking_seconds", 0.0, _SECONDS),
@@ -290,7 +357,7 @@ def _highlight(value: object, where: str) -> dict[str, Any]:
                                       QUESTION_ID)}
 
 
-def _competency(value: object, where: str, question_ids: Collection[str]) -> dict[str, Any]:
+def _competency(value: object, where: str, answers: Collection[str]) -> dict[str, Any]:
     names = ("id", "name", "weight", "suggestion", "reviewer_score", "overrides_suggestion")
     doc = fields.obj(value, where, names, names)
     suggestion = None
@@ -304,7 +371,7 @@ def _competency(value: object, where: str, question_ids: Collection[str]) -> dic
             "explanation": fields.text(raw["explanation"], f"{inner}.explanation", _TEXT,
                                        empty=True),
             "withheld": fields.optional_text(raw["withheld"], f"{inner}.withheld", _LINE),
-            "evidence": [_evidence(e, f"{inner}.evidence[{n}]", question_ids) for n, e in
+            "evidence": [_evidence(e, f"{inner}.evidence[{n}]", answers) for n, e in
                          enumerate(fields.array(raw["evidence"], f"{inner}.evidence", 500))]}
     return {"id": fields.text(doc["id"], f"{where}.id", 64, QUESTION_ID),
             "name": fields.text(doc["name"], f"{where}.name", _LINE, empty=True),
@@ -315,11 +382,17 @@ def _competency(value: object, where: str, question_ids: Collection[str]) -> dic
                                                    f"{where}.overrides_suggestion")}
 
 
-def _evidence(value: object, where: str, question_ids: Collection[str]) -> dict[str, Any]:
+def _evidence(value: object, where: str, answers: Collection[str]) -> dict[str, Any]:
+    """One piece of evidence, in an answer of the scorecard: a question's, or the answer to
+    a follow-up the scorecard shows asked and answered."""
     names = ("question_id", "start", "end", "text", "indicator", "phrase", "score", "method")
     doc = fields.obj(value, where, names, ("question_id", "start", "end", "text"))
-    question_id = fields.text(doc["question_id"], f"{where}.question_id", 64, QUESTION_ID)
-    if question_id not in question_ids:
+    question_id = fields.text(doc["question_id"], f"{where}.question_id", ANSWER_KEY_LENGTH,
+                              ANSWER_KEY)
+    if question_id not in answers:
+        if question_id.endswith(fields.FOLLOW_UP_SUFFIX):
+            raise ProtocolError(f"{where}.question_id names a follow-up the scorecard does "
+                                "not show asked and answered")
         raise ProtocolError(f"{where}.question_id is not a question of the scorecard")
     return {"question_id": question_id,
             "start": _seconds(doc["start"], f"{where}.start"),

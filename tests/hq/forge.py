@@ -78,6 +78,45 @@ def scorecard(reference: str = "ABCD-2345",
     }
 
 
+def follow_up(outcome: str = "asked", answered: bool = True,
+              prompt: str = "What happened in the end?") -> dict[str, Any]:
+    """A valid `follow_up` of a question (docs/scorecard.md): the decision, and for an asked
+    probe its prompt, why, and (answered) its answer with a transcript excerpt."""
+    entry: dict[str, Any] = {"outcome": outcome,
+                             "probe_id": "result" if outcome == "asked" else None,
+                             "explanation": "Follow-up asked" if outcome == "asked"
+                             else "No follow-up: the answer showed what its follow-ups look for"}
+    if outcome != "asked":
+        return entry
+    entry.update(prompt=prompt, because="no result was described", answered=answered,
+                 highlights=[])
+    if answered:
+        entry.update(mode="video", take=1, takes=1, seconds=12.0, ended_by="candidate",
+                     recording={"frames": 300, "dropped_frames": 0, "audio_gaps": 0,
+                                "drift": 0.0, "ended_by": "stop"},
+                     transcript={"excerpt": "In the end we sold every ticket",
+                                 "language": "en", "needs_review": False,
+                                 "review_reasons": []},
+                     highlights=[{"start": 0.5, "end": 2.0, "text": "we sold every ticket",
+                                  "competency": "communication"}])
+    return entry
+
+
+def with_follow_up(card: dict[str, Any], entry: dict[str, Any] | None = None,
+                   evidence: bool = True) -> dict[str, Any]:
+    """`card` (a copy) whose first question has `entry` as its follow-up (an asked and
+    answered one by default) and, with `evidence`, evidence in the follow-up's answer."""
+    result = copy.deepcopy(card)
+    first = result["questions"][0]
+    first["follow_up"] = follow_up() if entry is None else entry
+    if evidence:
+        result["competencies"][0]["suggestion"]["evidence"].append(
+            {"question_id": f"{first['id']}.probe", "start": 0.5, "end": 2.0,
+             "text": "we sold every ticket", "indicator": "Describes the result",
+             "phrase": "in the end"})
+    return result
+
+
 def session_content(hq: Recipient, reference: str = "ABCD-2345",
                     questions: tuple[str, ...] = ("intro", "teamwork")) -> dict[str, Any]:
     """A valid sealed session document: scorecard, candidate, keys sealed to HQ."""

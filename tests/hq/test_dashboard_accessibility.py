@@ -53,8 +53,9 @@ def audit(page: Any, axe_source: str) -> list[str]:
             for v in result["violations"] if v["impact"] in BLOCKING]
 
 
-PAGES = ("/", "/interviews/sync-drive", "{session}", "/admin", "/admin/requests",
-         "/admin/requests?reference=S000-2345", "/reports/fairness", "/drives",
+PAGES = ("/", "/interviews/sync-drive", "/interviews/sync-drive/follow-ups", "{session}",
+         "/admin", "/admin/requests", "/admin/requests?reference=S000-2345",
+         "/reports/fairness", "/drives",
          "/drives/{drive}", "/drives/{drive}/invitations", "/fleet", "/fleet?drive={drive}",
          "/no-such-page")
 

@@ -209,10 +209,12 @@ def test_every_page_answers_without_a_server_error(fuzzed: Fuzzed, data: st.Data
         ["sort", "needs_review", "kiosk", "interview", "reference", "next", "failed",
          "erased", data.draw(st.text(max_size=8))]), values, max_size=4), label="query")
     path = data.draw(st.sampled_from([
-        "/", "/interviews/sync-drive",
+        "/", "/interviews/sync-drive", "/interviews/sync-drive/follow-ups",
         f"/interviews/{urllib.parse.quote(data.draw(values), safe='')}",
+        f"/interviews/{urllib.parse.quote(data.draw(values), safe='')}/follow-ups",
         desk.path(desk.meera), desk.path("NoSuchSession01"), desk.media(desk.meera),
-        desk.media(desk.meera, "no-such-question"), "/export/scorecards.csv",
+        desk.media(desk.meera, "no-such-question"),
+        desk.media(desk.meera, "introduce-yourself.probe"), "/export/scorecards.csv",
         "/export/scorecards.json", "/export/scorecards.xml", "/admin", "/admin/requests",
         "/reports/fairness", "/login", "/favicon.ico", "/docs"]), label="path")
     who = data.draw(st.sampled_from([name for name, _ in TEAM] + [None]), label="who")

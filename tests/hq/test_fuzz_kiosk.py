@@ -48,13 +48,17 @@ from sync import protocol
 from sync.bundle import EntrySpec, write_bundle
 from sync.client import HqClient, enroll
 from tests.hq.conftest import HQ_PASSPHRASE, HqServer, _postgres_schema_url
-from tests.hq.forge import session_content, session_meta, transcript_content
+from tests.hq.forge import follow_up, session_content, session_meta, transcript_content
 from tests.hq.web import Dashboard
 
 EXAMPLES = int(os.environ.get("IK_FUZZ_EXAMPLES", "25"))
 PASSWORD = "correct horse battery staple"
 SESSION_IDS = ("sessA00001", "sessB00002", "sessC00003", "sessD00004", "sessE00005")
 QUESTION_IDS = ("intro", "teamwork", "q-2_b", "a", "z" * 64)
+# What transcripts and recordings name: a question's answer, or its follow-up's.
+ANSWER_KEYS = (*QUESTION_IDS, "intro.probe", "teamwork.probe", "z" * 64 + ".probe")
+OUTCOMES = ("asked", "not_needed", "needs_review", "no_consent", "no_time", "limit",
+            "not_ready")
 
 
 @dataclass
@@ -153,11 +157,36 @@ def valid_session(draw: st.DrawFn, recipient: Recipient, reference: str,
         question["prompt"] = draw(st.text(st.characters(exclude_categories=("Cs", "Cc")),
                                           max_size=60))
         question["seconds"] = draw(st.floats(0, 600))
+    for question in card["questions"]:
+        if draw(st.booleans()):
+            question["follow_up"] = draw(follow_up_entry())
+            if question["follow_up"].get("answered") and draw(st.booleans()):
+                card["competencies"][0]["suggestion"]["evidence"].append(
+                    {"question_id": question["id"] + ".probe", "start": 0.5, "end": 2.0,
+                     "text": draw(st.sampled_from(["we sold every ticket", "<b>sold</b>",
+                                                   "=SUM(A1)", "हिन्दी उत्तर"])),
+                     "indicator": "Describes the result", "phrase": "in the end"})
     card["flags"] = draw(st.lists(st.sampled_from(["<b>check</b>", "=SUM(A1)", "ok"]),
                                   max_size=3))
     content["candidate"]["name"] = draw(st.sampled_from(
         ["Meera Iyer", "<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "", "ज़ोया"]))
     return content
+
+
+@st.composite
+def follow_up_entry(draw: st.DrawFn) -> dict[str, Any]:
+    """A well-formed follow-up of a question (docs/scorecard.md), with odd but allowed
+    prompts: any outcome, asked ones answered or not, typed or transcribed."""
+    outcome = draw(st.sampled_from(OUTCOMES))
+    answered = draw(st.booleans())
+    entry = follow_up(outcome, answered, prompt=draw(st.sampled_from(
+        ["What happened in the end?", "<script>alert(1)</script>", "=HYPERLINK(\"x\")",
+         "क्या आप थोड़ा और बता सकते हैं?", "a" * 300])))
+    if outcome == "asked" and answered and draw(st.booleans()):
+        del entry["transcript"], entry["recording"]
+        entry.update(mode="text", typed_excerpt=draw(st.sampled_from(
+            ["We sold every ticket", "<b>typed</b>", ""])))
+    return entry
 
 
 def reference_for(session_id: str) -> str:
@@ -179,7 +208,7 @@ def record(draw: st.DrawFn, recipient: Recipient) -> tuple[str, bytes]:
         content: Any = draw(valid_session(recipient, reference))
         part = ""
     elif kind == "transcript":
-        question = draw(st.sampled_from(QUESTION_IDS))
+        question = draw(st.sampled_from(ANSWER_KEYS))
         meta, content, part = ({"question_id": question, "needs_review": draw(st.booleans())},
                                transcript_content(question), question)
     else:
@@ -208,7 +237,7 @@ def upload(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
     """tus creation headers (valid, or with any field changed) and the file's bytes."""
     data = draw(st.binary(min_size=1, max_size=2048))
     session_id = draw(st.sampled_from(SESSION_IDS))
-    meta: Any = {"question_id": draw(st.sampled_from(QUESTION_IDS)), "take": 1,
+    meta: Any = {"question_id": draw(st.sampled_from(ANSWER_KEYS)), "take": 1,
                  "media": draw(st.sampled_from(["video", "audio"])), "size": len(data),
                  "sha256": hashlib.sha256(data).hexdigest()}
     if draw(st.integers(0, 3)) == 0:
@@ -216,6 +245,9 @@ def upload(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
     item = (protocol.item_id(session_id, "recording",
                              f"{meta.get('question_id')}/{meta.get('take')}/{meta.get('media')}")
             if isinstance(meta, dict) else "x")
+    # A lone surrogate drawn into the meta cannot be UTF-8 in a header at all (the meta's
+    # JSON escapes it); the item id carries a stand-in, as any client's encoder would.
+    item = item.encode("utf-8", "replace").decode("utf-8")
     headers = {"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
                "Upload-Metadata": protocol.tus_metadata({
                    "item_id": item, "session_id": session_id,
@@ -323,6 +355,7 @@ def run_jobs_and_pages(arena: Arena) -> None:
             items.c.kind == "recording")).all()
     for interview in {row.interview_id for row in listed}:
         assert admin.get(f"/interviews/{interview}").status == 200
+        assert admin.get(f"/interviews/{interview}/follow-ups").status == 200
     for row in listed:
         page = admin.get(f"/sessions/{row.device_id}/{row.session_id}")
         assert page.status in (200, 403), (row.session_id, page.status, page.text[:300])
