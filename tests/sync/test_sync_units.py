@@ -256,9 +256,12 @@ def test_a_full_stick_says_so_and_leaves_no_half_bundle(tmp_path: Path, kiosk: K
     finished_session(kiosk)
     stick = tmp_path / "usb"
     stick.mkdir()
+    real_fsync = os.fsync
 
-    def full(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def full(fd: int) -> None:  # the stick is full; the kiosk's own disk is not
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(stick)):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(KioskError, match="stick full"):
