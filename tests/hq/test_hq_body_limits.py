@@ -115,6 +115,13 @@ class Server:
 
 
 @pytest.fixture
+def hq_db(tmp_path: Path) -> str:
+    """A body is limited while it streams, before any database sees it: SQLite only here
+    (what HQ stores is tested on both SQLite and PostgreSQL, tests/hq/conftest.py)."""
+    return f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+
+
+@pytest.fixture
 def server(hq: HqServer) -> Server:
     storage = HqStorage(hq.db)
     try:

@@ -22,6 +22,13 @@ from tests.hq.test_hq_sync import finished_session, service
 
 
 @pytest.fixture
+def hq_db(tmp_path: Path) -> str:
+    """What a man in the middle changes is refused by signatures and receipts before
+    storage: SQLite only here (what HQ stores is tested on both, tests/hq/conftest.py)."""
+    return f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+
+
+@pytest.fixture
 def storage(hq: HqServer) -> Iterator[HqStorage]:
     opened = HqStorage(hq.db)
     yield opened

@@ -54,7 +54,7 @@ def ask(decider: FollowUpDecider, question_id: str, take: int = 1, text: str | N
         got.append(decision)
         done.set()
     decider.decide(question_id, take, "en", text, within, keep)
-    done.wait(10 if within >= WAIT else within + 5)
+    done.wait(10 if within >= WAIT else within + 1)  # past `within`, nothing may come
     return got[0] if got else None
 
 
@@ -116,7 +116,7 @@ def test_no_decision_rather_than_a_wrong_one(why: str) -> None:
         hear(decider, "q-one", 1)
     if why == "wiped":
         decider.forget()
-    assert ask(decider, "q-one", within=1.0) is None
+    assert ask(decider, "q-one", within=0.5) is None
 
 
 def test_a_recording_dropped_by_a_wipe_is_forgotten() -> None:
@@ -124,7 +124,7 @@ def test_a_recording_dropped_by_a_wipe_is_forgotten() -> None:
     feed = decider.hear("q-one", 1, "en")
     assert feed is not None
     decider.ended("q-one", 1, dropped=True)
-    assert ask(decider, "q-one", within=1.0) is None
+    assert ask(decider, "q-one", within=0.5) is None
 
 
 def test_without_a_speech_model_there_is_no_decision_and_no_crash() -> None:
@@ -134,7 +134,7 @@ def test_without_a_speech_model_there_is_no_decision_and_no_crash() -> None:
                               load_model=lambda: None)
     assert decider.wait_ready(WAIT)
     assert decider.hear("q-one", 1, "en") is None
-    assert ask(decider, "q-one", within=1.0) is None
+    assert ask(decider, "q-one", within=0.5) is None
     typed = ask(decider, "q-one", text="Hello and welcome, please come in and sit down.")
     assert typed is not None and typed.outcome is FollowUpOutcome.NOT_NEEDED
 
