@@ -26,15 +26,18 @@ class Kiosk:
 
     def __init__(self, qtbot, data_dir: Path, lose_after: float | None = None, *,
                  template: str = "demo", video: Path | None = None,
-                 live_source=None) -> None:
+                 live_source=None, follow_ups: bool = False) -> None:
         keys.init_keys(data_dir, PASS, keys.KdfParams(8192, 1, 1))
         unlocked = keys.unlock(data_dir, PASS)
         self.store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
         self.clock = FakeClock()
         self.flow = CandidateFlow(find_template(template), clock=self.clock, archive=self.store,
                                   timings=FlowTimings())
+        # The follow-up decider loads the speech and evidence models in the background: only
+        # the tests about follow-ups want it (without it the flow's wait decides).
         self.runtime = Runtime(self.store, video=video, sample_media=live_source is None,
-                               live_source=live_source)
+                               live_source=live_source,
+                               **({} if follow_ups else {"decider": lambda flow: None}))
         if lose_after is not None:
             self.runtime.new_source = lambda mode, question_id=None, **_: (  # type: ignore[method-assign]
                 SyntheticSource(640, 360, 30.0, lose_after=lose_after))
@@ -113,7 +116,7 @@ class Kiosk:
 
 
 def test_the_whole_journey_with_a_retake_and_a_typed_answer(qtbot, tmp_path: Path) -> None:
-    kiosk = Kiosk(qtbot, tmp_path)
+    kiosk = Kiosk(qtbot, tmp_path, follow_ups=True)
     kiosk.to_questions()
     kiosk.speak()
     assert kiosk.screen.recording.isVisible() and kiosk.screen.recording.text() == "● Recording"
