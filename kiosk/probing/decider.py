@@ -118,11 +118,7 @@ class FollowUpDecider:
             live.cancel()
             return
         live.finish()
-        judgement = _Judgement()
-        with self._lock:
-            self._judged[(key, take)] = judgement
-        threading.Thread(target=self._judge, args=(key, live, judgement),
-                         name="FollowUpJudgement", daemon=True).start()
+        self._start_judging(key, take, lambda: live.result(JUDGEMENT_CAP))
 
     def settle(self, key: str, take: int, timeout: float) -> bool:
         """Wait up to `timeout` s until take `take` under `key` is heard to its end (as the
@@ -137,14 +133,18 @@ class FollowUpDecider:
         `done` (on that thread) if a decision was made within `within` seconds. `text` is a
         typed answer's text (None for a recorded one)."""
         asked = time.monotonic()
-        with self._lock:
-            live = self._heard.get((question_id, take))
-            judgement = self._judged.get((question_id, take)) if text is None else None
-        worker = threading.Thread(
-            target=self._decide,
-            args=(question_id, language, text, live, judgement, asked, within, done),
-            name="FollowUpDecision", daemon=True)
-        worker.start()
+        if text is not None:  # typed: judged now, as typed
+            judgement: _Judgement | None = self._start_judging(
+                question_id, take, lambda: typed(text, language))
+        else:  # heard: judged since the take ended (`ended`), or never heard
+            with self._lock:
+                judgement = self._judged.get((question_id, take))
+        if judgement is None:
+            log_event(_log, "probing.no_transcript", question_id=question_id)
+            return
+        threading.Thread(target=self._deliver, args=(question_id, judgement, asked, within,
+                                                     done),
+                         name="FollowUpDecision", daemon=True).start()
 
     def forget(self) -> None:
         """Drop everything heard (the candidate is gone, or the answer was decided)."""
@@ -172,56 +172,41 @@ class FollowUpDecider:
             self._model = None
         self._ready.set()
 
-    def _decide(self, question_id: str, language: str, text: str | None,
-                live: LiveTranscriber | None, judgement: _Judgement | None, asked: float,
-                within: float, done: Callable[[Decision], None]) -> None:
-        question = self._question(question_id)
-        if question is None:
-            return
-        if not self._ready.wait(max(0.0, within - (time.monotonic() - asked))):
-            return
-        if judgement is not None:
-            if judgement.done.wait(max(0.0, within - (time.monotonic() - asked))) \
-                    and judgement.outcome is not None:
-                seconds = time.monotonic() - asked
-                if seconds <= within:
-                    done(Decision(question_id, judgement.outcome, judgement.probe_id, seconds))
-            return
-        if text is not None:
-            transcript: Transcript | None = typed(text, language)
-        elif live is not None:
-            transcript = live.result(max(0.0, within - (time.monotonic() - asked)))
-        else:
-            transcript = None
-        if transcript is None:
-            log_event(_log, "probing.no_transcript", question_id=question_id)
-            return
-        try:
-            outcome, probe = decide(question, transcript, self.template.competencies,
-                                    self._model)
-        except Exception as exc:  # no decision: the flow goes on without
-            log_event(_log, "probing.failed", question_id=question_id,
-                      reason=type(exc).__name__)
-            return
-        seconds = time.monotonic() - asked
-        if seconds <= within:
-            done(Decision(question_id, outcome, probe.id if probe else None, seconds))
+    def _start_judging(self, key: str, take: int,
+                       transcript: Callable[[], Transcript | None]) -> _Judgement:
+        judgement = _Judgement()
+        with self._lock:
+            self._judged[(key, take)] = judgement
+        threading.Thread(target=self._judge, args=(key, transcript, judgement),
+                         name="FollowUpJudgement", daemon=True).start()
+        return judgement
 
-    def _judge(self, key: str, live: LiveTranscriber, judgement: _Judgement) -> None:
-        """The decision for a take that just ended, made ahead of the keep."""
+    def _judge(self, key: str, transcript: Callable[[], Transcript | None],
+               judgement: _Judgement) -> None:
+        """The decision for one answer: its transcript (waited for), then the rule."""
         try:
             question = self._question(key)
-            transcript = live.result(JUDGEMENT_CAP) if self._ready.wait(JUDGEMENT_CAP) else None
-            if question is None or transcript is None:
+            heard = transcript() if self._ready.wait(JUDGEMENT_CAP) else None
+            if question is None or heard is None:
                 log_event(_log, "probing.no_transcript", question_id=key)
                 return
-            outcome, probe = decide(question, transcript, self.template.competencies,
-                                    self._model)
+            outcome, probe = decide(question, heard, self.template.competencies, self._model)
             judgement.outcome, judgement.probe_id = outcome, probe.id if probe else None
         except Exception as exc:  # no decision: the flow goes on without
             log_event(_log, "probing.failed", question_id=key, reason=type(exc).__name__)
         finally:
             judgement.done.set()
+
+    @staticmethod
+    def _deliver(question_id: str, judgement: _Judgement, asked: float, within: float,
+                 done: Callable[[Decision], None]) -> None:
+        """Hand the judgement to `done` if it is made within `within` s of the ask."""
+        if not judgement.done.wait(max(0.0, within - (time.monotonic() - asked))) \
+                or judgement.outcome is None:
+            return
+        seconds = time.monotonic() - asked
+        if seconds <= within:
+            done(Decision(question_id, judgement.outcome, judgement.probe_id, seconds))
 
     def _question(self, key: str) -> Question | None:
         return next((q for q in self.template.questions if q.id == key), None)
