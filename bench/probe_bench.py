@@ -44,6 +44,7 @@ from record_bench import make_frames
 
 from capture.recorder import TakeStats
 from kiosk.clock import FakeClock
+from kiosk.demo.scripted_candidate import to_first_question
 from kiosk.flow import CandidateFlow, Step
 from kiosk.probing import Decision, FollowUpDecider
 from kiosk.scoring.probes import decide
@@ -71,14 +72,7 @@ def flow_at_the_check() -> CandidateFlow:
     """A demo flow whose second answer was just kept (the decision is awaited)."""
     clock = FakeClock()
     flow = CandidateFlow(find_template("demo"), clock=clock)
-    flow.start()
-    flow.choose_language("en")
-    flow.identify("Bench Candidate", "bench@example.com")
-    flow.give_consent(recording=True, retention=True, ai_scoring=True)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
+    to_first_question(flow, name="Bench Candidate", contact="bench@example.com")
     for _ in range(2):
         flow.begin_question()
         flow.ready()

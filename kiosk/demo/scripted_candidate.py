@@ -30,6 +30,21 @@ def take_demo_interview(archive: SessionArchive, *, ai: bool = True, typed: str 
                              contact=contact, language=language)
 
 
+def to_first_question(flow: CandidateFlow, *, ai: bool = True, name: str = "Ravi Kumar",
+                      contact: str = "candidate@example.com", language: str = "en") -> None:
+    """Take `flow` from its welcome to the first real question's card: details, consent
+    (to AI-assisted processing as `ai` says), no adjustments, devices fine, no practice."""
+    flow.start()
+    if flow.step is Step.LANGUAGE:  # a window over the flow may have chosen it already
+        flow.choose_language(language)
+    flow.identify(name, contact)
+    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
+    flow.set_accommodations()
+    flow.report_devices(camera=True, microphone=True)
+    flow.devices_ready()
+    flow.skip_practice()
+
+
 def answer_everything(flow: CandidateFlow, clock: FakeClock, *, ai: bool = True,
                       typed: str = "",
                       on_event: Callable[[CandidateFlow, FlowEvent], None] | None = None,
@@ -40,15 +55,7 @@ def answer_everything(flow: CandidateFlow, clock: FakeClock, *, ai: bool = True,
     if on_event is not None:
         handler = on_event
         flow.subscribe(lambda event: handler(flow, event))
-    flow.start()
-    if flow.step is Step.LANGUAGE:  # a window over the flow may have chosen it already
-        flow.choose_language(language)
-    flow.identify(name, contact)
-    flow.give_consent(recording=True, retention=True, ai_scoring=ai)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
+    to_first_question(flow, ai=ai, name=name, contact=contact, language=language)
     while flow.step is not Step.FINISHED:
         flow.begin_question()
         flow.ready()

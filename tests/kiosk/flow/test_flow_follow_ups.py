@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from kiosk.demo.scripted_candidate import to_first_question
 from kiosk.errors import IllegalTransition, InvalidInput
 from kiosk.flow import Step
 from kiosk.flow import events as ev
@@ -95,14 +96,7 @@ def test_the_flow_alone_skips_the_probe(make_harness: Make, follow_ups: str,
 def test_no_probe_for_a_candidate_who_declined_ai_processing(make_harness: Make) -> None:
     h = make_harness(probe_template())
     flow = h.flow
-    flow.start()
-    flow.choose_language("en")
-    flow.identify("Ann Lee", "ann@example.com")
-    flow.give_consent(recording=True, retention=True, ai_scoring=False)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
+    to_first_question(flow, ai=False)
     h.answer_current()
     assert flow.step is Step.READ and flow.question_number == 2
     session = flow.session()

@@ -93,18 +93,12 @@ def test_the_same_words_give_the_same_decision_whoever_says_them(
     """Candidates who differ in everything but their words get the same decision: the flow
     with each one, the decision from the same transcript, the record compared."""
     from kiosk.clock import FakeClock
+    from kiosk.demo.scripted_candidate import to_first_question
     from kiosk.flow import CandidateFlow, Step
 
     template = probe_template()
     flow = CandidateFlow(template, clock=FakeClock())
-    flow.start()
-    flow.choose_language(language)
-    flow.identify(name, contact)
-    flow.give_consent(recording=True, retention=True, ai_scoring=True)
-    flow.set_accommodations()
-    flow.report_devices(camera=True, microphone=True)
-    flow.devices_ready()
-    flow.skip_practice()
+    to_first_question(flow, name=name, contact=contact, language=language)
     flow.begin_question()
     flow.ready()
     flow.tick()
