@@ -8,7 +8,8 @@
         ├── IllegalTransition     the action is not possible at the current step
         ├── InvalidInput          a value the candidate gave is not acceptable (names the field)
         ├── ConsentNeeded         "Continue" without a consent the interview needs (names them)
-        └── ResumeError           an interrupted session cannot be resumed by that code
+        ├── ResumeError           an interrupted session cannot be resumed by that code
+        └── InvitationError       a drive invitation cannot be used here (`reason` says why)
 
 The CLI turns each into a one-line message and exit status 1 (2 for ConfigError); the UI
 maps each to a calm sentence for the candidate and the detail for staff. Later packages add
@@ -90,3 +91,15 @@ class ConsentNeeded(FlowError):
 
 class ResumeError(FlowError):
     """An interrupted session cannot be resumed with the code given."""
+
+
+class InvitationError(FlowError):
+    """A campus-drive invitation (scanned or typed) cannot be used at this kiosk now.
+
+    `reason` is one stable word for programs and logs ("malformed", "tampered", "expired",
+    "other_drive", "not_on_roster", "used", "no_roster", "no_drive"); the message is a
+    polite sentence for the candidate."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -171,6 +171,23 @@ class Session:
     stopped_at_step: str | None = None
     breaks_taken: int = 0
     follow_ups: dict[str, FollowUp] = field(default_factory=dict)  # by question id
+    # At a campus drive: its id, and the invite the session was started with (None for a
+    # walk-in). Sent to HQ in the clear index, so HQ can count the drive's funnel.
+    drive: str | None = None
+    invite: str | None = None
+
+
+@dataclass(frozen=True)
+class Invited:
+    """A candidate whose invitation the kiosk checked: the drive and invite, the details
+    the drive's roster holds for them (to confirm or correct; None where the roster has not
+    reached this kiosk), and the reference of their unfinished session, if any, to resume."""
+
+    drive: str
+    invite: str
+    name: str | None = None
+    contact: str | None = None
+    resume: str | None = None
 
 
 class SessionArchive(Protocol):

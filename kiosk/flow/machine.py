@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from kiosk.clock import Clock, SystemClock
-from kiosk.errors import IllegalTransition, InvalidInput
+from kiosk.errors import IllegalTransition, InvalidInput, ResumeError
 from kiosk.flow import events as ev
 from kiosk.flow import follow_ups, plan
 from kiosk.flow.attempt import Attempt
@@ -29,6 +29,7 @@ from kiosk.session import (
     CandidateDetails,
     FollowUp,
     FollowUpOutcome,
+    Invited,
     MemoryArchive,
     Session,
     SessionArchive,
@@ -50,8 +51,13 @@ class CandidateFlow(FlowView):
     def __init__(self, template: InterviewTemplate, *, clock: Clock | None = None,
                  archive: SessionArchive | None = None, timings: FlowTimings | None = None,
                  make_reference: Callable[[], str] = new_reference,
-                 notice_version: str = NOTICE_VERSION) -> None:
+                 notice_version: str = NOTICE_VERSION, drive: str | None = None,
+                 walk_ins: bool = True) -> None:
         self.template = template
+        # At a campus drive: its id (every session names it) and whether candidates without
+        # an invitation may start (`start`); invited ones come through `accept_invitation`.
+        self.drive = drive
+        self.walk_ins = walk_ins or drive is None
         self.notice_version = notice_version
         self.timings = timings or FlowTimings()
         self._clock = clock or SystemClock()
@@ -73,14 +79,53 @@ class CandidateFlow(FlowView):
         self._idle_warned: bool
         self._last_activity: float
         self._probe: Probe | None
+        self._invited: Invited | None
         self._clear_candidate(self._entered_at)
 
     # --- intents ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """The candidate tapped Start on the welcome screen."""
+        """The candidate tapped Start on the welcome screen (a walk-in)."""
         self._require(Step.WELCOME)
+        if not self.walk_ins:
+            raise InvalidInput("invitation", "this kiosk is for invited candidates: scan "
+                                             "your invitation")
         now = self._now()
+        self._go(Step.LANGUAGE if len(self.template.languages) > 1 else Step.IDENTIFY, now)
+        self._deliver()
+
+    def scan_invitation(self) -> None:
+        """'Scan your invitation' on the welcome screen (only at a drive)."""
+        self._require(Step.WELCOME)
+        if self.drive is None:
+            raise IllegalTransition("this kiosk is not at a drive: there is nothing to scan")
+        self._go(Step.INVITATION, self._now())
+        self._deliver()
+
+    def leave_invitation(self) -> None:
+        """'Back' from scanning: to the welcome screen, nothing kept."""
+        self._require(Step.INVITATION)
+        now = self._now()
+        self._clear_candidate(now)
+        self._go(Step.WELCOME, now)
+        self._deliver()
+
+    def accept_invitation(self, invited: Invited) -> None:
+        """A checked invitation (`kiosk.drives.desk`): its unfinished session resumes;
+        otherwise the candidate goes on with the roster's details to confirm or correct."""
+        self._require(Step.WELCOME, Step.INVITATION)
+        if invited.drive != self.drive:
+            raise InvalidInput("invitation", "this invitation is for another drive")
+        now = self._now()
+        if invited.resume is not None:
+            session = self._archive.find(invited.resume)
+            if session is None or session.invite != invited.invite \
+                    or session.status is SessionStatus.COMPLETED:
+                raise ResumeError("that interview cannot be resumed: ask a member of staff")
+            self._resume(session, now)
+            return
+        self._invited = invited
+        log_event(_log, "flow.invitation_accepted", prefilled=invited.name is not None)
         self._go(Step.LANGUAGE if len(self.template.languages) > 1 else Step.IDENTIFY, now)
         self._deliver()
 
@@ -118,6 +163,8 @@ class CandidateFlow(FlowView):
         self._session = open_session(self._archive, self.template, self._language,
                                      self._candidate, bool(ai_scoring), self._wall(now),
                                      self._make_reference, self.notice_version)
+        self._session.drive = self.drive
+        self._session.invite = self._invited.invite if self._invited else None
         self._save()
         log_event(_log, "flow.session_started", session_id=self._session.id,
                   template_id=self.template.id, language=self._language)
@@ -303,6 +350,9 @@ class CandidateFlow(FlowView):
         now = self._now()
         session = find_resumable(self._archive, code, self.template.id, self._wall(now),
                                  self.timings.resume_window_hours)
+        self._resume(session, now)
+
+    def _resume(self, session: Session, now: float) -> None:
         self._session = session
         self._language = session.language
         self._candidate = session.candidate
@@ -380,6 +430,7 @@ class CandidateFlow(FlowView):
         self._idle_warned = False
         self._last_activity = at
         self._probe = None
+        self._invited = None
 
     def _save(self) -> None:
         assert self._session is not None

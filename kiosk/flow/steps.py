@@ -12,6 +12,7 @@ class Step(enum.StrEnum):
     """Where the candidate is. The practice question uses the question steps too."""
 
     WELCOME = "welcome"
+    INVITATION = "invitation"  # at a campus drive: scan the invitation or type its code
     LANGUAGE = "language"
     IDENTIFY = "identify"
     CONSENT = "consent"
@@ -30,8 +31,8 @@ class Step(enum.StrEnum):
 
 # Steps that wait for the candidate with no timer of their own: idle time counts here.
 WAITING_STEPS = frozenset({
-    Step.LANGUAGE, Step.IDENTIFY, Step.CONSENT, Step.ACCOMMODATIONS, Step.DEVICE_CHECK,
-    Step.READ,
+    Step.INVITATION, Step.LANGUAGE, Step.IDENTIFY, Step.CONSENT, Step.ACCOMMODATIONS,
+    Step.DEVICE_CHECK, Step.READ,
 })
 
 

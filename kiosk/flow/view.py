@@ -14,7 +14,7 @@ from kiosk.flow import events as ev
 from kiosk.flow import plan
 from kiosk.flow.attempt import Attempt
 from kiosk.flow.steps import FlowTimings, Step
-from kiosk.session import Accommodations, Session, Take, follow_up_key
+from kiosk.session import Accommodations, Invited, Session, Take, follow_up_key
 from kiosk.templates import AnswerMode, InterviewTemplate, Practice, Probe, Question
 
 
@@ -35,6 +35,7 @@ class FlowView:
     _attempt: Attempt
     _idle_warned: bool
     _probe: Probe | None
+    _invited: Invited | None
 
     # --- what screens read --------------------------------------------------------------
 
@@ -116,6 +117,20 @@ class FlowView:
     def accommodations(self) -> Accommodations:
         """The adjustments in effect."""
         return self._accommodations
+
+    @property
+    def prefill(self) -> tuple[str, str] | None:
+        """The name and contact the drive's roster holds for the invited candidate, for the
+        "about you" screen to show for confirming or correcting (None: they type them)."""
+        invited = self._invited
+        if invited is None or invited.name is None or invited.contact is None:
+            return None
+        return invited.name, invited.contact
+
+    @property
+    def invited(self) -> bool:
+        """Whether the current candidate came with an invitation."""
+        return self._invited is not None
 
     @property
     def reference(self) -> str | None:

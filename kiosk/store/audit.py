@@ -28,6 +28,7 @@ ACTIONS = frozenset({
     "score.reviewed", "review.note_added", "review.decided", "review.watched",
     "staff.pin_set", "staff.entered", "staff.entry_failed", "staff.locked", "staff.exited",
     "hq.enrolled", "sessions.exported", "job.row_skipped", "follow_up.decided",
+    "invite.override_granted", "invite.override_used", "invite.refused",
 })
 
 

@@ -270,6 +270,9 @@ class Store:
                         "session_id": sid, "question_id": follow_up.question_id,
                         "outcome": follow_up.outcome.value, "probe_id": follow_up.probe_id},
                         "kiosk")
+            if session.drive is not None:
+                db.execute("INSERT OR REPLACE INTO drive_sessions VALUES (?,?,?)",
+                           (sid, session.drive, session.invite))
             if session.status in (SessionStatus.COMPLETED, SessionStatus.INTERRUPTED):
                 self._queue_for_hq(db, session)
 
@@ -355,6 +358,10 @@ class Store:
             session.answers[question_id] = Answer(question_id, takes.pop(question_id, []),
                                                   chosen, submitted_at)
         session.recorded = takes  # finished takes of questions not yet submitted
+        at_drive = self._db.execute("SELECT drive, invite FROM drive_sessions WHERE "
+                                    "session_id = ?", (sid,)).fetchone()
+        if at_drive is not None:
+            session.drive, session.invite = at_drive
         for question_id, outcome, probe_id, decided in self._db.execute(
                 "SELECT question_id, outcome, probe_id, decided_at FROM follow_ups WHERE "
                 "session_id = ? ORDER BY decided_at", (sid,)):
@@ -381,7 +388,7 @@ class Store:
             rows = 0
             for table in ("takes", "answers", "consents", "transcripts", "scores", "notes",
                           "outbox", "jobs", "recordings", "decisions", "self_ids",
-                          "record_revisions", "follow_ups", "session_keys",
+                          "record_revisions", "follow_ups", "drive_sessions", "session_keys",
                           "sessions"):
                 column = "id" if table == "sessions" else "session_id"
                 rows += db.execute(f"DELETE FROM {table} WHERE {column} = ?",  # noqa: S608

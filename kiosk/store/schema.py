@@ -217,6 +217,24 @@ def _follow_ups(db: sqlite3.Connection) -> None:
     """)
 
 
+def _drive_sessions(db: sqlite3.Connection) -> None:
+    """Sessions started at a campus drive (with the invite, if any), and staff's audited
+    permissions to use a completed invite once more."""
+    _run(db, """
+        CREATE TABLE drive_sessions (
+            session_id TEXT PRIMARY KEY,
+            drive TEXT NOT NULL,
+            invite TEXT
+        );
+        CREATE INDEX drive_sessions_invite ON drive_sessions(invite);
+        CREATE TABLE invite_overrides (
+            invite TEXT PRIMARY KEY,
+            granted_at TEXT NOT NULL,
+            used_by TEXT                    -- the session that used it, once used
+        )
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_initial", _initial),
     ("0002_templates", _templates),
@@ -226,6 +244,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("0006_self_ids", _self_ids),
     ("0007_record_revisions", _record_revisions),
     ("0008_follow_ups", _follow_ups),
+    ("0009_drive_sessions", _drive_sessions),
 )
 
 

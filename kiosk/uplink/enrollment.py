@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from durable.files import write_atomically
 from kiosk import keys
+from kiosk.drives.held import save_drives
 from kiosk.errors import ConfigError, KioskError, TemplateError
 from kiosk.templates import HQ_TEMPLATES_DIR, parse_template
 from kiosk.vault import Recipient
@@ -170,6 +171,7 @@ def apply_config(data_dir: Path, link: HqLink, body: bytes,
     for old in directory.glob("*.toml"):
         if old.stem not in config.templates:
             old.unlink()
+    save_drives(data_dir, config.drives)
     save_link(data_dir, HqLink(**{**asdict(link), "config_version": config.version,
                                   "config_sha256": digest,
                                   "config_issued_at": config.issued_at,

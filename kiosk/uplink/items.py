@@ -88,6 +88,8 @@ def _session_content(store: Store, session: Session,
                              "reviewer": c["reviewer_score"]} for c in card["competencies"]},
         "retention_days": template.policy.retention_days,
         "rejected_retention_days": template.policy.rejected_retention_days,
+        **({"drive": session.drive, "invite": session.invite}
+           if session.drive is not None else {}),
     })
     rubric = {c.id: {"name": c.name, "description": c.description,
                      "levels": {str(level): text for level, text in c.levels.items()}}

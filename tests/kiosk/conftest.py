@@ -89,7 +89,9 @@ answer_seconds = 40
 retakes = 1
 """
 
-__all__ = ["TIMINGS", "Harness", "probe_template", "small_template", "take_demo_interview"]
+DRIVE = "d-0123456789"  # the campus drive of a harness made with `drive=DRIVE`
+
+__all__ = ["DRIVE", "TIMINGS", "Harness", "probe_template", "small_template", "take_demo_interview"]
 
 TIMINGS = FlowTimings(idle_seconds=60, idle_warning_seconds=20, countdown_seconds=3,
                       review_seconds=120, break_seconds=120, finished_seconds=30,
@@ -133,6 +135,9 @@ class Harness:
         """Drive from welcome to `step` (the first question, or practice) the shortest way."""
         flow = self.flow
         if step is Step.WELCOME:
+            return
+        if step is Step.INVITATION:
+            flow.scan_invitation()
             return
         flow.start()
         if flow.step is Step.LANGUAGE and step is not Step.LANGUAGE:
@@ -202,11 +207,12 @@ class Harness:
 def make_harness() -> Callable[..., Harness]:
     """Build a harness around a template (the small one by default)."""
     def build(template: InterviewTemplate | None = None, timings: FlowTimings = TIMINGS,
-              archive: MemoryArchive | None = None, clock: FakeClock | None = None) -> Harness:
+              archive: MemoryArchive | None = None, clock: FakeClock | None = None,
+              drive: str | None = None, walk_ins: bool = True) -> Harness:
         clock = clock or FakeClock()
         archive = archive if archive is not None else MemoryArchive()
         flow = CandidateFlow(template or small_template(), clock=clock, archive=archive,
-                             timings=timings)
+                             timings=timings, drive=drive, walk_ins=walk_ins)
         harness = Harness(flow, clock, archive)
         flow.subscribe(harness.events.append)
         return harness
@@ -219,4 +225,6 @@ def harness(make_harness: Callable[..., Harness], request: pytest.FixtureRequest
     parameter) gets the template with probes, the only one that reaches it."""
     callspec = getattr(request.node, "callspec", None)
     step = callspec.params.get("step") if callspec is not None else None
+    if step is Step.INVITATION:  # only a kiosk at a campus drive reaches it
+        return make_harness(drive=DRIVE)
     return make_harness(probe_template() if step is Step.FOLLOW_UP_CHECK else None)

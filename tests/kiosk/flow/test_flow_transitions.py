@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from kiosk.errors import FlowError
 from kiosk.flow import CandidateFlow, Step
-from kiosk.session import Accommodations, FollowUpOutcome
-from tests.kiosk.conftest import Harness
+from kiosk.session import Accommodations, FollowUpOutcome, Invited
+from tests.kiosk.conftest import DRIVE, Harness
 
 # The specification, written independently of the implementation: where each intent may be
 # used. (Some also need a condition, e.g. retakes left; those are tested elsewhere.)
@@ -41,6 +41,9 @@ ALLOWED: dict[str, set[Step]] = {
     "reset": {Step.FINISHED, Step.DECLINED},
     "abort": set(Step) - {Step.WELCOME},
     "resume": {Step.WELCOME},
+    "scan_invitation": {Step.WELCOME},
+    "leave_invitation": {Step.INVITATION},
+    "accept_invitation": {Step.WELCOME, Step.INVITATION},
 }
 
 CALLS: dict[str, Callable[[CandidateFlow], Any]] = {
@@ -68,6 +71,9 @@ CALLS: dict[str, Callable[[CandidateFlow], Any]] = {
     "reset": lambda f: f.reset(),
     "abort": lambda f: f.abort(),
     "resume": lambda f: f.resume("ZZZZ-ZZZZ"),
+    "scan_invitation": lambda f: f.scan_invitation(),
+    "leave_invitation": lambda f: f.leave_invitation(),
+    "accept_invitation": lambda f: f.accept_invitation(Invited(DRIVE, "i-0123456789abcdef")),
 }
 
 

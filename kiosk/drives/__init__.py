@@ -1,0 +1,1 @@
+"""Campus drives on the kiosk: the drives HQ assigned it, their invitations, scanning."""
