@@ -19,11 +19,15 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk import keys
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
+from kiosk.drives.desk import open_desk
+from kiosk.drives.held import drive_for, load_drives
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
 from kiosk.logs import configure_logging
@@ -34,6 +38,9 @@ from kiosk.store import Store
 from kiosk.templates import InterviewTemplate, find_template
 from kiosk.uplink.enrollment import load_link
 from kiosk.uplink.sender import BackgroundSync
+
+if TYPE_CHECKING:
+    from ui.invitations import InvitationReader
 
 STAFF_ENTRY = "staff entry: Ctrl+Alt+S, or five taps in the top-left corner"
 
@@ -155,6 +162,46 @@ def kiosk_data_dir(explicit: str | None) -> Iterator[tuple[Path, Path, bool]]:
         yield demo, home, True
 
 
+def _drive_interview(data_dir: Path) -> str | None:
+    """The interview of the campus drive this kiosk serves today, if HQ assigned it one and
+    its template is installed here (a kiosk at a drive runs the drive's interview)."""
+    drive = drive_for(load_drives(data_dir), None, datetime.now(UTC).date())
+    if drive is None:
+        return None
+    try:
+        find_template(drive.interview_id, data_dir)
+    except KioskError:
+        return None
+    return drive.interview_id
+
+
+def _invitations(store: Store, data_dir: Path, unlocked: keys.UnlockedKeys,
+                 template: InterviewTemplate, video: str | None,
+                 sample_media: bool) -> InvitationReader | None:
+    """The invitation desk and scanner of the drive this kiosk serves with `template`, or
+    None where it serves none (walk-ins only, as before drives)."""
+    from capture.sources import FileSource, Source
+    from ui.invitations import InvitationReader
+
+    link = load_link(data_dir)
+    desk = None if link is None else open_desk(store, data_dir, [unlocked.identity],
+                                               link.verify_key, template.id)
+    if desk is None:
+        return None
+    camera: Callable[[], Source] | None = None
+    if video:
+        camera = lambda: FileSource(video, loop=True, video=True)  # noqa: E731
+    elif not sample_media:
+        def camera() -> Source:
+            from capture.devices import CameraSource, DeviceSource
+
+            return DeviceSource(CameraSource(), None)
+    print(f"Campus drive '{desk.drive.name}': invitations are scanned"
+          + ("" if camera else " (no camera here: typed codes only)")
+          + ("; walk-ins welcome." if desk.walk_ins else "; no walk-ins."), flush=True)
+    return InvitationReader(desk, camera)
+
+
 def _init_hint(explicit: str | None, home: Path) -> str:
     return f"kiosk --data-dir {home} init" if explicit else "kiosk init"
 
@@ -163,8 +210,8 @@ def _run(args: argparse.Namespace) -> int:
     with kiosk_data_dir(args.data_dir) as (data_dir, home, demo):
         settings = Settings.load(data_dir)
         configure_logging(data_dir)
-        template = find_template(args.template or str(settings.get("interview.template")),
-                                 data_dir)
+        template = find_template(args.template or _drive_interview(data_dir)
+                                 or str(settings.get("interview.template")), data_dir)
         interview = f"interview '{template.title.get(template.default_language)}'"
         if not demo:
             print(f"Interview Kiosk: the kiosk in {home}, {interview}.", flush=True)
@@ -207,9 +254,14 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
         sync = BackgroundSync(data_dir, unlocked)
         sync.start()
+    invitations = _invitations(store, data_dir, unlocked, template, args.video, sample_media)
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
-                      sample_media=sample_media, sync=sync, unlocked=unlocked)
-    flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings))
+                      sample_media=sample_media, sync=sync, unlocked=unlocked,
+                      invitations=invitations)
+    drive = invitations.desk.drive if invitations is not None else None
+    flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings),
+                         drive=drive.id if drive else None,
+                         walk_ins=drive.walk_ins if drive else True)
 
     def staff_check(text: str) -> bool:
         try:

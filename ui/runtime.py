@@ -51,6 +51,7 @@ from kiosk.transcription.worker import WorkerProcess
 from kiosk.uplink.sender import BackgroundSync
 from kiosk.vault import VaultReader, VaultWriter, create
 from ui import i18n
+from ui.invitations import InvitationReader
 
 
 class Bridge(QObject):
@@ -125,8 +126,8 @@ class Runtime:
                  sync: BackgroundSync | None = None,
                  unlocked: UnlockedKeys | None = None,
                  live_source: Callable[[AnswerMode], Source] | None = None,
-                 decider: Callable[[CandidateFlow], FollowUpDecider | None] | None = None
-                 ) -> None:
+                 decider: Callable[[CandidateFlow], FollowUpDecider | None] | None = None,
+                 invitations: InvitationReader | None = None) -> None:
         limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
@@ -145,6 +146,7 @@ class Runtime:
         self._paths: list[Path] = []  # the take's vault files, while it is recorded
         self._take: tuple[str, int] | None = None
         self.ask_resume: Callable[[], None] = lambda: None
+        self.invitations = invitations  # at a campus drive: scanning and checking invites
         self.last_stats: TakeStats | None = None
         self.last_error: str | None = None  # for the staff console, never for candidates
         self._practice_media: io.BytesIO | None = None
@@ -399,6 +401,8 @@ class Runtime:
 
     def shut_down(self) -> None:
         """Stop recording and the worker."""
+        if self.invitations is not None:
+            self.invitations.stop()
         if self._recorder is not None:
             self._recorder.stop()
             for sink in self._sinks:

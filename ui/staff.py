@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from capture.disk import check_space
-from kiosk.errors import KioskError, TemplateError
+from kiosk.errors import InvitationError, KioskError, TemplateError
 from kiosk.reference import normalize_reference
 from kiosk.scoring import mmss
 from kiosk.scoring.scorecard import build, how_found, render
@@ -43,6 +43,7 @@ from kiosk.session import asked_question, follow_up_key
 from kiosk.settings import Settings
 from kiosk.store import jobs as job_queue
 from kiosk.store import outbox
+from kiosk.store.invites import grant_override
 from kiosk.store.results import (
     DECISIONS,
     add_note,
@@ -101,6 +102,11 @@ class StaffConsole(QWidget):
         set_text(self.export, "Export for HQ (USB)…")
         self.export.clicked.connect(self.export_for_hq)
         top.addWidget(self.export)
+        self.allow_invite = button()
+        set_text(self.allow_invite, "Allow an invitation again…")
+        self.allow_invite.clicked.connect(self.allow_invitation_again)
+        self.allow_invite.setVisible(runtime.invitations is not None)
+        top.addWidget(self.allow_invite)
         top.addWidget(self.lock)
         top.addWidget(self.quit)
         layout.addLayout(top)
@@ -440,6 +446,29 @@ class StaffConsole(QWidget):
         noun = "session" if count == 1 else "sessions"
         self.message.setText(f"Wrote {count} {noun} to {path.name} in {folder}. Take it to "
                              f"HQ; only HQ can read it (kiosk-hq import).")
+
+    def ask_invite_code(self) -> str | None:
+        """The invite code staff type (a dialog; tests replace it)."""
+        typed, ok = QInputDialog.getText(
+            self, "Allow an invitation again",
+            "This candidate completed the interview with their invitation. To let them take "
+            "it once more (audited), type the invite code printed on the invitation:")
+        return typed if ok else None
+
+    def allow_invitation_again(self) -> None:
+        """Let an invite that completed its interview start one more session (audited)."""
+        invitations = self.runtime.invitations
+        typed = self.ask_invite_code() if invitations is not None else None
+        if invitations is None or not typed:
+            return
+        try:
+            invite = invitations.desk.invite_of(typed)
+        except InvitationError as exc:
+            self.message.setText(f"Not allowed: {exc}")
+            return
+        grant_override(self.store, invite)
+        self.message.setText("Allowed: the next scan of that invitation starts a new "
+                             "interview (once). This was recorded in the audit log.")
 
     def erase_selected(self) -> None:
         """Erase the selected session after staff type its code again."""

@@ -47,13 +47,14 @@ from ui.screens.interview import (
     QuestionScreen,
     ReviewScreen,
 )
+from ui.screens.invitation import InvitationScreen
 from ui.staff import StaffConsole
 from ui.widgets import button, label, set_text
 
 SCREENS: tuple[type[Screen], ...] = (
-    WelcomeScreen, IdentifyScreen, ConsentScreen, AccommodationsScreen, DeviceCheckScreen,
-    QuestionScreen, ReviewScreen, FollowUpCheckScreen, BreakScreen, FinishedScreen,
-    DeclinedScreen,
+    WelcomeScreen, InvitationScreen, IdentifyScreen, ConsentScreen, AccommodationsScreen,
+    DeviceCheckScreen, QuestionScreen, ReviewScreen, FollowUpCheckScreen, BreakScreen,
+    FinishedScreen, DeclinedScreen,
 )
 TICK_MS = 40  # 25 refreshes a second: the self-view stays smooth, timers stay exact
 _log = get_logger("ui")

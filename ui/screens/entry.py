@@ -50,11 +50,15 @@ class WelcomeScreen(Screen):
         self.length = label("prompt")
         for widget in (self.title, self.intro, self.length):
             self.layout_.addWidget(widget)
-        self.start = button(primary=True)
+        self.scan = button(primary=True)  # at a campus drive: the invited come this way
+        self.scan.clicked.connect(lambda: self.act(self.flow.scan_invitation))
+        self.start = button(primary=self.flow.drive is None)
         self.start.clicked.connect(lambda: self.act(self.flow.start))
         self.resume = button()
         self.resume.clicked.connect(self.runtime.ask_resume)
-        self.row(self.start, self.resume)
+        self.scan.setVisible(self.flow.drive is not None)
+        self.start.setVisible(self.flow.walk_ins)
+        self.row(self.scan, self.start, self.resume)
         self.languages = []
         for code in self.flow.template.languages:
             choice = button()
@@ -76,7 +80,9 @@ class WelcomeScreen(Screen):
         set_text(self.title, template.title.get(i18n.language()))
         self.intro.setText(template.intro.get(i18n.language()))
         self.length.setText(i18n.tr("welcome.length", minutes=estimated_minutes(template)))
-        set_text(self.start, i18n.tr("welcome.start"))
+        set_text(self.scan, i18n.tr("invitation.scan"))
+        set_text(self.start, i18n.tr("invitation.walk_in" if self.flow.drive is not None
+                                     else "welcome.start"))
         set_text(self.resume, i18n.tr("welcome.resume"))
         self.notice.setText(i18n.tr("welcome.ai_notice"))
 
@@ -89,6 +95,8 @@ class IdentifyScreen(Screen):
     def build(self) -> None:
         self.title = label("title")
         self.layout_.addWidget(self.title)
+        self.confirm = label("muted")  # shown when the roster filled the fields in
+        self.layout_.addWidget(self.confirm)
         self.name_label, self.contact_label = label(), label()
         self.name, self.contact = QLineEdit(), QLineEdit()
         for text, field in ((self.name_label, self.name), (self.contact_label, self.contact)):
@@ -105,8 +113,10 @@ class IdentifyScreen(Screen):
         super().entered()
         if self.flow.step is Step.LANGUAGE:  # the language was chosen on the welcome screen
             self.act(lambda: self.flow.choose_language(i18n.language()))
-        self.name.clear()
-        self.contact.clear()
+        prefill = self.flow.prefill
+        self.name.setText(prefill[0] if prefill else "")
+        self.contact.setText(prefill[1] if prefill else "")
+        self.confirm.setVisible(prefill is not None)
         self.name.setFocus()
 
     def _next(self) -> None:
@@ -114,6 +124,7 @@ class IdentifyScreen(Screen):
 
     def retranslate(self) -> None:
         set_text(self.title, i18n.tr("identify.title"))
+        self.confirm.setText(i18n.tr("invitation.confirm"))
         self.name_label.setText(i18n.tr("identify.name"))
         self.contact_label.setText(i18n.tr("identify.contact"))
         self.name.setAccessibleName(i18n.tr("identify.name"))

@@ -1,0 +1,87 @@
+"""The invitation screen's machinery: the camera scanning for a QR code, and the desk that
+checks what it reads (or what is typed). Owned by the Runtime; the screen only polls.
+
+The scanner calls back on its own thread; the text waits here, under a lock, until the
+screen's next refresh takes it on the GUI thread, so nothing Qt is touched off that thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from capture.sources import Source
+from kiosk.drives.desk import InvitationDesk
+from kiosk.logs import get_logger, log_event
+from kiosk.session import Invited
+
+if TYPE_CHECKING:
+    from kiosk.drives.scanner import InviteScanner
+
+_log = get_logger("ui")
+
+
+class InvitationReader:
+    """Scans and checks invitations for one drive at one kiosk window."""
+
+    def __init__(self, desk: InvitationDesk,
+                 camera: Callable[[], Source] | None) -> None:
+        self.desk = desk
+        self._camera = camera  # None: no camera here, only typed codes
+        self._scanner: InviteScanner | None = None  # made on the GUI thread (it imports cv2)
+        self._lock = threading.Lock()
+        self._found: str | None = None
+
+    @property
+    def can_scan(self) -> bool:
+        """Whether this kiosk has a camera to scan with."""
+        return self._camera is not None
+
+    def start(self) -> None:
+        """Start looking (the invitation screen is showing); nothing is recorded."""
+        if self._scanner is not None or self._camera is None:
+            return
+        with self._lock:
+            self._found = None
+        from kiosk.drives.scanner import InviteScanner
+
+        try:
+            self._scanner = InviteScanner(self._camera(), self._on_found)
+            self._scanner.start()
+        except Exception as exc:  # a camera that does not open: typed codes still work
+            log_event(_log, "ui.scanner_failed", error_type=type(exc).__name__)
+            self._scanner = None
+
+    def stop(self) -> None:
+        """Stop looking and let the camera go."""
+        scanner, self._scanner = self._scanner, None
+        if scanner is not None:
+            scanner.stop()
+        with self._lock:
+            self._found = None
+
+    def rearm(self) -> None:
+        """Look again, the same code included (after a refusal was shown)."""
+        if self._scanner is not None:
+            self._scanner.rearm()
+
+    def preview(self) -> np.ndarray | None:
+        """The newest camera picture, small, for the screen."""
+        return self._scanner.preview() if self._scanner is not None else None
+
+    def take_found(self) -> str | None:
+        """What the scanner read since the last call, once."""
+        with self._lock:
+            found, self._found = self._found, None
+        return found
+
+    def check(self, text: str) -> Invited:
+        """The candidate `text` admits (InvitationError says why not)."""
+        return self.desk.check(text)
+
+    def _on_found(self, text: str) -> None:
+        with self._lock:
+            self._found = text
