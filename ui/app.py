@@ -34,6 +34,7 @@ from kiosk.store import Store
 from kiosk.templates import InterviewTemplate, find_template
 from kiosk.uplink.enrollment import load_link
 from kiosk.uplink.sender import BackgroundSync
+from kiosk.uplink.status import KioskStatus
 
 STAFF_ENTRY = "staff entry: Ctrl+Alt+S, or five taps in the top-left corner"
 
@@ -203,12 +204,13 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     store = open_day(data_dir, unlocked, template)
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
+    health = KioskStatus()  # the window updates it; each sync pass reports it to HQ
     sync = None
     if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
-        sync = BackgroundSync(data_dir, unlocked)
+        sync = BackgroundSync(data_dir, unlocked, status=health)
         sync.start()
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
-                      sample_media=sample_media, sync=sync, unlocked=unlocked)
+                      sample_media=sample_media, sync=sync, unlocked=unlocked, status=health)
     flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings))
 
     def staff_check(text: str) -> bool:
