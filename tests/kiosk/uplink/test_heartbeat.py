@@ -169,6 +169,14 @@ def test_an_hq_without_heartbeats_still_gets_the_pass_and_a_busy_one_stops_it(
             assert again.stopped_by is None and again.total == 0
             assert [(e.path, a.status) for e, a in mitm.seen][:2] == [
                 (f"{protocol.API}/no-heartbeats-here", 413), (protocol.CONFIG_PATH, 200)]
+        # A heartbeat the kiosk cannot even build (its key file unreadable) is not sent,
+        # and the pass goes on without it.
+        key_file = kiosk.data_dir / "keys" / "kiosk-keys.json"
+        key_file.rename(key_file.with_suffix(".away"))
+        try:
+            assert _service(kiosk, hq.url).run_pass().stopped_by is None
+        finally:
+            key_file.with_suffix(".away").rename(key_file)
     finally:
         logger.removeHandler(events)
         logger.setLevel(level)
@@ -176,6 +184,7 @@ def test_an_hq_without_heartbeats_still_gets_the_pass_and_a_busy_one_stops_it(
     assert outbox.status(kiosk.store).waiting == {}
     refused = [fields for event, fields in events.seen if event == "sync.heartbeat_refused"]
     assert refused == [{"reason": "not_found"}, {"reason": "too_large"}]
+    assert ("sync.heartbeat_not_sent", {"reason": "NotInitialisedError"}) in events.seen
 
 
 def test_a_device_s_state_keeps_when_it_began_and_errors_are_code_words_only() -> None:
