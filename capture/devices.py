@@ -72,6 +72,8 @@ def list_microphones() -> list[Device]:
 class CameraSource(Source):
     """A camera through OpenCV: MJPG at 1280x720@30 if it can, else the best it offers."""
 
+    device = "camera"
+
     def __init__(self, device: str | int = 0) -> None:
         super().__init__()
         import cv2
@@ -103,7 +105,7 @@ class CameraSource(Source):
                 if not ok:
                     failures += 1
                     if failures >= MAX_FAILED_READS:
-                        raise DeviceLostError("the camera stopped sending pictures")
+                        raise DeviceLostError("the camera stopped sending pictures", "camera")
                     time.sleep(0.02)
                     continue
                 failures = 0
@@ -114,6 +116,8 @@ class CameraSource(Source):
 
 class MicrophoneSource(Source):
     """A microphone through sounddevice; its callback only copies into the queue."""
+
+    device = "microphone"
 
     def __init__(self, device: str | int | None = None, rate: int = 48_000) -> None:
         super().__init__()
@@ -140,7 +144,7 @@ class MicrophoneSource(Source):
                 while not self._stop.is_set():
                     time.sleep(0.05)
         except self._sd.PortAudioError as exc:
-            raise DeviceLostError(f"the microphone stopped: {exc}") from exc
+            raise DeviceLostError(f"the microphone stopped: {exc}", "microphone") from exc
 
 
 class DeviceSource(Source):

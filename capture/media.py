@@ -31,7 +31,12 @@ class DeviceNotFoundError(DeviceError):
 
 
 class DeviceLostError(DeviceError):
-    """A device stopped delivering in the middle of an answer."""
+    """A device stopped delivering in the middle of an answer; `device` says which one
+    ("camera" or "microphone") where the source knows, so HQ can be told without a message."""
+
+    def __init__(self, message: str, device: str | None = None) -> None:
+        super().__init__(message)
+        self.device = device
 
 
 class SinkFullError(DeviceError):

@@ -39,6 +39,7 @@ class Source:
     height = 0
     fps = 0.0
     audio_rate = 0
+    device: str | None = None   # "camera" or "microphone" for a source that is one device
 
     def __init__(self) -> None:
         self.lost: DeviceError | None = None
@@ -82,7 +83,7 @@ class Source:
         except DeviceError as exc:
             self.lost = exc
         except Exception as exc:  # a device failing in any way is a lost device
-            self.lost = DeviceLostError(f"{type(self).__name__} failed: {exc}")
+            self.lost = DeviceLostError(f"{type(self).__name__} failed: {exc}", self.device)
         finally:
             self.finished.set()
 
@@ -163,7 +164,7 @@ class SyntheticSource(Source):
             if self._seconds is not None and due >= self._seconds:
                 return
             if self._lose is not None and due >= self._lose:
-                raise DeviceLostError("the synthetic camera was unplugged (simulated)")
+                raise DeviceLostError("the synthetic camera was unplugged (simulated)", "camera")
             if self.realtime:
                 self._wait_until(clock, t0 + due)
             if next_video <= next_audio:

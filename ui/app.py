@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from kiosk import keys
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
-from kiosk.drives.desk import open_desk
+from kiosk.drives.desk import InvitationDesk, open_desk
 from kiosk.drives.held import drive_for, load_drives
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
@@ -38,6 +38,7 @@ from kiosk.store import Store
 from kiosk.templates import InterviewTemplate, find_template
 from kiosk.uplink.enrollment import load_link
 from kiosk.uplink.sender import BackgroundSync
+from kiosk.uplink.status import KioskStatus
 
 if TYPE_CHECKING:
     from ui.invitations import InvitationReader
@@ -184,8 +185,14 @@ def _invitations(store: Store, data_dir: Path, unlocked: keys.UnlockedKeys,
     from ui.invitations import InvitationReader
 
     link = load_link(data_dir)
-    desk = None if link is None else open_desk(store, data_dir, [unlocked.identity],
-                                               link.verify_key, template.id)
+    if link is None:
+        return None
+
+    def reopen() -> InvitationDesk | None:
+        assert link is not None
+        return open_desk(store, data_dir, [unlocked.identity], link.verify_key, template.id)
+
+    desk = reopen()
     if desk is None:
         return None
     camera: Callable[[], Source] | None = None
@@ -199,7 +206,7 @@ def _invitations(store: Store, data_dir: Path, unlocked: keys.UnlockedKeys,
     print(f"Campus drive '{desk.drive.name}': invitations are scanned"
           + ("" if camera else " (no camera here: typed codes only)")
           + ("; walk-ins welcome." if desk.walk_ins else "; no walk-ins."), flush=True)
-    return InvitationReader(desk, camera)
+    return InvitationReader(desk, camera, reopen)
 
 
 def _init_hint(explicit: str | None, home: Path) -> str:
@@ -250,15 +257,17 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     store = open_day(data_dir, unlocked, template)
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
+    health = KioskStatus()  # the window updates it; each sync pass reports it to HQ
     sync = None
     if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
-        sync = BackgroundSync(data_dir, unlocked)
+        sync = BackgroundSync(data_dir, unlocked, status=health)
         sync.start()
     invitations = _invitations(store, data_dir, unlocked, template, args.video, sample_media)
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
                       sample_media=sample_media, sync=sync, unlocked=unlocked,
-                      invitations=invitations)
+                      invitations=invitations, status=health)
     drive = invitations.desk.drive if invitations is not None else None
+    health.drive(drive.id if drive else None)
     flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings),
                          drive=drive.id if drive else None,
                          walk_ins=drive.walk_ins if drive else True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from capture.sources import Source
 from kiosk.drives.desk import InvitationDesk
+from kiosk.drives.held import DRIVES_FILE
 from kiosk.logs import get_logger, log_event
 from kiosk.session import Invited
 
@@ -27,9 +28,13 @@ _log = get_logger("ui")
 class InvitationReader:
     """Scans and checks invitations for one drive at one kiosk window."""
 
-    def __init__(self, desk: InvitationDesk,
-                 camera: Callable[[], Source] | None) -> None:
+    def __init__(self, desk: InvitationDesk, camera: Callable[[], Source] | None,
+                 reopen: Callable[[], InvitationDesk | None] | None = None) -> None:
         self.desk = desk
+        # The sync thread may bring a newer roster (late registrations) during the day: the
+        # desk is opened again when the kept drives change, if it is still the same drive.
+        self._reopen = reopen
+        self._drives_stamp = self._stamp()
         self._camera = camera  # None: no camera here, only typed codes
         self._scanner: InviteScanner | None = None  # made on the GUI thread (it imports cv2)
         self._lock = threading.Lock()
@@ -80,7 +85,20 @@ class InvitationReader:
 
     def check(self, text: str) -> Invited:
         """The candidate `text` admits (InvitationError says why not)."""
+        stamp = self._stamp()
+        if stamp != self._drives_stamp and self._reopen is not None:
+            self._drives_stamp = stamp
+            fresh = self._reopen()
+            if fresh is not None and fresh.drive.id == self.desk.drive.id:
+                self.desk = fresh
+                log_event(_log, "ui.drive_roster_reloaded", roster=fresh.has_roster)
         return self.desk.check(text)
+
+    def _stamp(self) -> int | None:
+        try:
+            return (self.desk.store.data_dir / DRIVES_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
 
     def _on_found(self, text: str) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from capture.check import FACE_SAMPLES, CheckResult, check_frames, check_levels
-from capture.media import DeviceError
+from capture.media import DeviceError, DeviceLostError, SinkFullError
 from capture.recorder import (
     AUDIO_COPY_SEGMENT_SIZE,
     VIDEO_SEGMENT_SIZE,
@@ -49,6 +49,7 @@ from kiosk.transcription.sample_speech import SampleVoice
 from kiosk.transcription.transcriber import SAMPLE_RATE
 from kiosk.transcription.worker import WorkerProcess
 from kiosk.uplink.sender import BackgroundSync
+from kiosk.uplink.status import DEVICES, KioskStatus
 from kiosk.vault import VaultReader, VaultWriter, create
 from ui import i18n
 from ui.invitations import InvitationReader
@@ -127,7 +128,8 @@ class Runtime:
                  unlocked: UnlockedKeys | None = None,
                  live_source: Callable[[AnswerMode], Source] | None = None,
                  decider: Callable[[CandidateFlow], FollowUpDecider | None] | None = None,
-                 invitations: InvitationReader | None = None) -> None:
+                 invitations: InvitationReader | None = None,
+                 status: KioskStatus | None = None) -> None:
         limit_malloc_arenas()  # before any take starts its threads
         self.store = store
         self.unlocked = unlocked  # the device key signs export bundles
@@ -161,11 +163,16 @@ class Runtime:
         self._last_seen: np.ndarray | None = None
         self._make_decider = decider or _decider
         self.decider: FollowUpDecider | None = None
+        # What HQ hears in each heartbeat: devices, errors (code words), the interview.
+        self.status = status or KioskStatus()
+        if sample_media:  # the app found no camera at start
+            self.status.device("camera", "absent")
 
     def attach(self, flow: CandidateFlow) -> None:
         """Follow `flow`'s recording events."""
         self.flow = flow
         flow.subscribe(self._on_event)
+        self.status.interview(flow.template.id)
         self.decider = self._make_decider(flow)
         if self.decider is not None:
             self.decider.prepare()  # models load in the background, before any candidate
@@ -245,8 +252,14 @@ class Runtime:
                     CheckResult("microphone", True, i18n.tr("check.sample_microphone"),
                                 None, None)]
         if self._video is None:
-            return [*check_frames(list(self._seen_frames)),
-                    *check_levels(list(self._seen_levels))]
+            found = [*check_frames(list(self._seen_frames)),
+                     *check_levels(list(self._seen_levels))]
+            # A device that passed works; one that did not may only be covered, or facing a
+            # quiet candidate, so a failed check is not reported as a lost device.
+            for result in found:
+                if result.name in DEVICES and result.ok:
+                    self.status.device(result.name, "ok")
+            return found
         source = self.new_source(AnswerMode.VIDEO)
         frames = [source.image(0)] if isinstance(source, SyntheticSource) else []
         if isinstance(source, FileSource):
@@ -306,6 +319,9 @@ class Runtime:
     def _failed(self, error: DeviceError) -> None:
         # On the encoder's thread: hand over to the GUI thread, where the flow lives.
         self.last_error = f"{type(error).__name__}: {error}"
+        self.status.error(_error_code(error))
+        if isinstance(error, DeviceLostError) and error.device in DEVICES:
+            self.status.device(error.device, "lost")
 
         def tell_flow() -> None:
             if self.flow is not None and self.flow.step.value == "answer":
@@ -370,6 +386,7 @@ class Runtime:
         if not space.ok:
             self.last_error = (f"disk nearly full: {space.free_bytes / 1e6:.0f} MB free, "
                                f"{space.needed_bytes / 1e6:.0f} MB needed for the next answer")
+            self.status.error("disk.nearly_full")
         return space.ok
 
     def take_media(self) -> bytes | None:
@@ -411,6 +428,13 @@ class Runtime:
             self.worker.stop()
         if self.sync is not None:
             self.sync.stop()
+
+
+def _error_code(error: DeviceError) -> str:
+    """The code word HQ hears for a take that failed (the message stays on the kiosk)."""
+    if isinstance(error, DeviceLostError):
+        return f"{error.device}.lost" if error.device in DEVICES else "device.lost"
+    return "disk.full" if isinstance(error, SinkFullError) else "device.failed"
 
 
 def _decider(flow: CandidateFlow) -> FollowUpDecider | None:

@@ -249,6 +249,7 @@ class KioskWindow(QWidget):
         """The one error path for surprises: a calm sentence here, the detail for staff."""
         _log.error("ui.unexpected_error", exc_info=(kind, error, trace))
         self.runtime.last_error = f"{kind.__name__} (details in the kiosk log)"
+        self.runtime.status.error("ui.unexpected_error")
         if self.stack.currentWidget() is not self.console:
             self.current.problem.setText(i18n.tr("problem.unexpected"))
 

@@ -93,3 +93,11 @@ def mark_failed(store: Store, job: Job, reason: str) -> str:
 def counts(store: Store) -> dict[str, int]:
     """Jobs by state, e.g. {"queued": 2, "running": 1, "done": 10}."""
     return dict(store.connection.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+
+
+def waiting(store: Store, kind: str) -> int:
+    """Jobs of `kind` still to be done (queued or running)."""
+    found: int = store.connection.execute(
+        "SELECT COUNT(*) FROM jobs WHERE kind = ? AND state IN ('queued', 'running')",
+        (kind,)).fetchone()[0]
+    return found

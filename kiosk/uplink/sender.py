@@ -1,15 +1,20 @@
 """The sync worker: drains the outbox to HQ whenever HQ can be reached.
 
-One pass fetches HQ's configuration (templates flow down), then sends every waiting entry in
-priority order. HQ being down is normal: the pass stops at the first transient failure and
-the loop waits with exponential backoff and full jitter (so fifty kiosks coming back online
-do not knock on HQ in step). An entry HQ refuses for good is set aside and shown; one that
-refuses the whole kiosk (revoked, clock wrong) stops syncing until staff act.
+One pass tells HQ how the kiosk is (a signed heartbeat, `kiosk.uplink.heartbeat`), fetches
+HQ's configuration (templates and drives flow down), then sends every waiting entry in
+priority order. The heartbeat goes first because HQ seals a drive's roster to the vault key
+the heartbeat carries: so a kiosk's very first pass brings its roster.
+
+HQ being down is normal: the pass stops at the first transient failure and the loop waits
+with exponential backoff and full jitter (so fifty kiosks coming back online do not knock on
+HQ in step). An entry HQ refuses for good is set aside and shown; one that refuses the whole
+kiosk (revoked, clock wrong) stops syncing until staff act.
 """
 
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +27,11 @@ from kiosk.store import SessionNotFoundError, Store
 from kiosk.store import outbox as queue
 from kiosk.store.skipped_rows import skip_row
 from kiosk.uplink import enrollment, items
+from kiosk.uplink.heartbeat import build_heartbeat
+from kiosk.uplink.status import KioskStatus
 from sync import protocol
 from sync.client import HqClient, HqRefusedError, HqRejectedError, TransientSyncError
+from sync.heartbeat import heartbeat_body
 
 _log = get_logger("sync")
 
@@ -60,22 +68,25 @@ class SyncService:
 
     def __init__(self, store: Store, link: enrollment.HqLink, client: HqClient,
                  chunk_size: int = 1024 * 1024,
-                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+                 on_progress: Callable[[str, int, int], None] | None = None,
+                 status: KioskStatus | None = None) -> None:
         self.store = store
         self.link = link
         self.client = client
         self.chunk_size = chunk_size
         self.on_progress = on_progress
+        self.status = status or KioskStatus()   # without the app: every device "unknown"
         # Cleared while a candidate records: uploads wait rather than compete on 2 cores.
         self.gate = threading.Event()
         self.gate.set()
 
     def run_pass(self) -> PassResult:
-        """Fetch configuration, then send what waits until done or HQ fails."""
+        """Report to HQ, fetch configuration, then send what waits until done or HQ fails."""
         result = PassResult()
         for _, session_id in self.link.erasures:  # orders already received: no HQ needed
             self._erase_here(session_id, result)
         try:
+            self._heartbeat()
             body, signature = self.client.config()
             result.templates, orders = enrollment.apply_config(self.store.data_dir, self.link,
                                                             body, signature)
@@ -105,6 +116,20 @@ class SyncService:
             "complete" if result.stopped_by is None else
             "will_retry" if result.transient else "stopped"))
         return result
+
+    def _heartbeat(self) -> None:
+        """Send the heartbeat. One that HQ refuses (an HQ older than heartbeats answers 404)
+        is logged and the pass goes on: how the kiosk is must never hold back what candidates
+        sent. A transient failure or a refused kiosk stops the pass like any request's."""
+        try:
+            body = heartbeat_body(build_heartbeat(self.store, self.status))
+        except (OSError, sqlite3.Error, keys.KeysError) as exc:  # the disk or the key file
+            log_event(_log, "sync.heartbeat_not_sent", reason=type(exc).__name__)
+            return
+        try:
+            self.client.heartbeat(body)
+        except HqRejectedError as exc:
+            log_event(_log, "sync.heartbeat_refused", reason=exc.code)
 
     def _erase(self, order_id: str, session_id: str, result: PassResult) -> None:
         """Carry out HQ's signed erasure order, then confirm it (again, if it was lost). An
@@ -232,10 +257,11 @@ class BackgroundSync:
     """The sync loop in a thread of the kiosk app, with its own store connection."""
 
     def __init__(self, data_dir: Path, unlocked: keys.UnlockedKeys,
-                 interval: float = 60.0) -> None:
+                 interval: float = 60.0, status: KioskStatus | None = None) -> None:
         self._data_dir = data_dir
         self._unlocked = unlocked
         self._interval = interval
+        self._status = status   # the app's: its devices, errors and interview
         self._loop: SyncLoop | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
@@ -250,7 +276,8 @@ class BackgroundSync:
                       [self._unlocked.identity])
         try:
             link, client = open_client(self._data_dir, self._unlocked)
-            self._loop = SyncLoop(SyncService(store, link, client), self._interval)
+            self._loop = SyncLoop(SyncService(store, link, client, status=self._status),
+                                  self._interval)
             self._ready.set()
             self._loop.run()
         finally:

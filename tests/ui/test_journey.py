@@ -251,6 +251,11 @@ def test_a_camera_lost_mid_answer_costs_no_retake(qtbot, tmp_path: Path) -> None
     kiosk.qtbot.waitUntil(lambda: kiosk.flow.step is Step.REVIEW, timeout=60_000)
     assert "does not cost you a try" in kiosk.screen.body.text()
     assert kiosk.screen.again.text() == "Try again (2 left)"
+    # HQ hears of it in the next heartbeat: the camera lost, and a code word, no message.
+    seen = kiosk.runtime.status.snapshot()
+    assert seen.camera.state == "lost" and seen.camera.since is not None
+    assert seen.last_error is not None and seen.last_error[1] == "camera.lost"
+    assert seen.interview_id == "demo"
 
 
 def test_the_language_switches_live(qtbot, tmp_path: Path) -> None:
@@ -351,6 +356,8 @@ def test_an_unexpected_error_gets_a_calm_sentence_and_staff_get_the_detail(
         kiosk.window.report_unexpected(ValueError, exc, exc.__traceback__)
     assert "Please ask a member of staff" in kiosk.screen.problem.text()
     assert kiosk.runtime.last_error == "ValueError (details in the kiosk log)"
+    error = kiosk.runtime.status.snapshot().last_error
+    assert error is not None and error[1] == "ui.unexpected_error"
 
 
 def test_no_question_starts_when_the_disk_is_nearly_full(qtbot, tmp_path: Path,
@@ -367,6 +374,8 @@ def test_no_question_starts_when_the_disk_is_nearly_full(qtbot, tmp_path: Path,
     assert kiosk.flow.step is Step.READ
     assert "running out of space" in kiosk.screen.problem.text()
     assert "disk nearly full" in (kiosk.runtime.last_error or "")
+    error = kiosk.runtime.status.snapshot().last_error
+    assert error is not None and error[1] == "disk.nearly_full"
 
 
 @pytest.mark.parametrize("language", ["en", "hi"])
