@@ -15,7 +15,7 @@ evidence is found by meaning for every competency of the question. Both are time
 evidence time against the 0.5 s target. Memory: the worker's resident set before and after
 loading the model and scoring the answer (VmRSS).
 
-    .venv/bin/python bench/evidence_bench.py [--set heldout|fresh|tuning|all] [--speed]
+    .venv/bin/python bench/evidence_bench.py [--set heldout|fresh|fresh2|tuning|all] [--speed]
         [--per-indicator]
 
 Exit status 0 after a run; 2 if the model is missing or a data line is bad.
@@ -42,6 +42,8 @@ from kiosk.scoring.service import typed_transcript
 from kiosk.templates import InterviewTemplate, find_template
 
 DATA = Path(__file__).parent / "evidence_data"
+# In the order they were written; `fresh2` is the one never looked at while tuning (README).
+SETS = ("heldout", "tuning", "fresh", "fresh2")
 
 SPEECH_ANSWER = (
     "Okay so the customer called and he was shouting because his internet had been down for "
@@ -225,7 +227,7 @@ def speed(threads: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("heldout", "fresh", "tuning", "all"), default="all")
+    parser.add_argument("--set", choices=(*SETS, "all"), default="all")
     parser.add_argument("--speed", action="store_true", help="also time a 2-minute answer")
     parser.add_argument("--per-indicator", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
@@ -233,7 +235,7 @@ def main() -> int:
     print(f"Machine: {cpu_model()}, Python {platform.python_version()}")
     model = SentenceModel(threads=args.threads)
     print(f"Model: {model.name}")
-    names = ("heldout", "fresh", "tuning") if args.set == "all" else (args.set,)
+    names = SETS if args.set == "all" else (args.set,)
     for name in names:
         answers = read_answers(DATA / f"{name}.jsonl")
         templates = {a.template: find_template(a.template) for a in answers}
