@@ -1,0 +1,1 @@
+"""Campus drives on the kiosk: invitations, the drive's roster, scanning."""
