@@ -21,6 +21,7 @@ read every 0.1 s and reading back to back. `--count 0` runs only the live part. 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import threading
@@ -33,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: tests are imported
 
+from bench._machine import cpu_model
 from kiosk.drives.scanner import READ_EVERY, CodeReader, InviteScanner
 from sync import invites
 from tests.kiosk.drives.phone_frames import (
@@ -127,11 +129,13 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=40, help="frames per condition (40)")
     parser.add_argument("--live", type=int, default=10, help="live trials per condition (10)")
     args = parser.parse_args()
-    print(f"OpenCV {cv2.__version__}, {args.count} frames per condition (1280x720), "
+    print(f"{os.cpu_count()} CPUs ({cpu_model()}), load {os.getloadavg()[0]:.1f}, "
+          f"OpenCV {cv2.__version__}, {args.count} frames per condition (1280x720), "
           f"{args.live} live trials per condition")
     if args.count:
         _frames(args.count)
-    _live(args.live)
+    if args.live:
+        _live(args.live)
     return 0
 
 
