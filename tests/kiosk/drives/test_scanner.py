@@ -27,11 +27,14 @@ KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 FRAMES = 8  # per condition: each frame is drawn and read in about half a second
 WAIT = 30.0  # a bound on waits for the scanner's thread, never a timing assertion
 
-# Frames read per condition, of FRAMES. A kiosk should read every frame of a phone held
-# still in front of it, tilted, turned, in glare, dim or washed out. Blur loses a few per
-# frame (a sigma of 2 px on 3 px modules leaves little), which a live camera makes up
-# for with the next frames. Expected to fail, and not claimed: "far" (a phone 60-100 cm
-# away gets about one pixel per module) and "extreme" (everything at once, at its worst).
+# Frames read per condition, of FRAMES (the bench's rates over 40 fresh frames are in
+# docs/benchmarks.md). A kiosk should read every frame of a phone held in front of it,
+# tilted, turned, dim or washed out. It may lose the odd frame to a glare spot over one of
+# the three finder squares, to strong noise and JPEG or to the smallest codes, and about
+# one frame in six to blur (sigma near 2 px on 3 px modules): a live camera makes up for
+# these with its next frames, in which the hand has moved. Expected to fail, and not
+# claimed: "far" (a phone 60-100 cm away gets about one pixel per module) and "extreme"
+# (everything at its worst at once).
 MIN_READ = {
     "clean": 8, "tilted 15-30 deg": 8, "any rotation": 8, "glare": 7, "low light": 7,
     "low contrast": 8, "overexposed": 7, "noise + jpeg": 7, "small (2.5-3 ppm)": 7,
