@@ -137,7 +137,9 @@ class InviteScanner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the camera and the scanning thread (safe to call twice, or from on_found)."""
+        """Stop the camera and the scanning thread (safe to call twice, or from on_found).
+
+        A `CameraSource` releases its device when stopped: scan again with a new one."""
         self._stopping.set()
         self.source.stop()
         thread = self._thread

@@ -7,6 +7,8 @@ The frames are synthetic (`phone_frames.py`) and seeded, so every run sees the s
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from capture.media import DeviceError, DeviceLostError
+from capture.sources import SyntheticSource
 from kiosk.drives.scanner import PREVIEW_WIDTH, CodeReader, InviteScanner, read_codes
 from sync import invites
 from tests.kiosk.drives.phone_frames import (
@@ -118,11 +121,16 @@ class Found:
         self.event.set()
 
 
+def wait_until(done: Callable[[], bool]) -> None:
+    """Poll `done` for up to WAIT seconds: a bound against hanging, not a timing check."""
+    deadline = time.monotonic() + WAIT
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def wait_for_frames(scanner: InviteScanner, count: int) -> None:
     target = scanner.frames_read + count
-    done = threading.Event()
-    while scanner.frames_read < target and scanner.running:
-        done.wait(0.05)
+    wait_until(lambda: scanner.frames_read >= target or not scanner.running)
 
 
 def test_the_scanner_reports_an_invitation_once(tmp_path: Path,
@@ -235,9 +243,27 @@ def test_reads_are_paced_while_the_preview_follows_the_camera() -> None:
                             read_every=3600.0)
     scanner.start()
     try:
-        while scanner.frames_seen < 6 and scanner.running:
-            threading.Event().wait(0.05)
+        wait_until(lambda: scanner.frames_seen >= 6 or not scanner.running)
     finally:
         scanner.stop()
     assert scanner.frames_seen >= 6
     assert scanner.frames_read == 1  # the first frame, then none for an hour
+
+
+def test_a_source_with_sound_that_waits_for_its_reader_does_not_stall_the_scan() -> None:
+    """A file or synthetic source that is not live waits for room in both queues: the
+    scanner throws the sound away so that the picture keeps coming, to the end."""
+    found = Found()
+    source = SyntheticSource(1280, 720, 30.0, 48_000, seconds=2.0, realtime=False,
+                             frames=[phone_frame(token(4), "clean", 4)])
+    scanner = InviteScanner(source, found.on_found, on_lost=found.on_lost, read_every=0.0)
+    scanner.start()
+    try:
+        wait_until(lambda: bool(found.lost) or not scanner.running)
+    finally:
+        scanner.stop()
+    assert found.texts == [token(4)]
+    # The source played its two seconds to the end (older frames dropped for newer ones).
+    assert source.finished.is_set() and source.lost is None
+    assert isinstance(scanner.lost, DeviceLostError)
+    assert "stopped delivering" in str(scanner.lost)
