@@ -39,6 +39,7 @@ class InvitationReader:
         self._scanner: InviteScanner | None = None  # made on the GUI thread (it imports cv2)
         self._lock = threading.Lock()
         self._found: str | None = None
+        self.camera_lost = False  # the camera stopped while scanning: typed codes still work
 
     @property
     def can_scan(self) -> bool:
@@ -54,7 +55,9 @@ class InvitationReader:
         from kiosk.drives.scanner import InviteScanner
 
         try:
-            self._scanner = InviteScanner(self._camera(), self._on_found)
+            self.camera_lost = False
+            self._scanner = InviteScanner(self._camera(), self._on_found,
+                                          on_lost=self._on_lost)
             self._scanner.start()
         except Exception as exc:  # a camera that does not open: typed codes still work
             log_event(_log, "ui.scanner_failed", error_type=type(exc).__name__)
@@ -103,3 +106,7 @@ class InvitationReader:
     def _on_found(self, text: str) -> None:
         with self._lock:
             self._found = text
+
+    def _on_lost(self, error: Exception) -> None:
+        log_event(_log, "ui.scanner_camera_lost", error_type=type(error).__name__)
+        self.camera_lost = True

@@ -195,6 +195,18 @@ def face_guide(pixmap: QPixmap) -> None:
     painter.end()
 
 
+def code_guide(pixmap: QPixmap) -> None:
+    """Draw where an invitation's QR code should be held: a square in the middle, as large as
+    the code must look for the scanner to read it at the camera's resolution."""
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(255, 255, 255, 220), 3, Qt.PenStyle.DashLine))
+    width, height = pixmap.width(), pixmap.height()
+    side = height * 0.55
+    painter.drawRect(QRectF((width - side) / 2, (height - side) / 2, side, side))
+    painter.end()
+
+
 class ReferenceCard(QFrame):
     """The candidate's reference code as text and QR, and why to keep it: shown as soon as
     the session exists, so an interrupted candidate can come back without staff."""

@@ -33,8 +33,10 @@ def take_demo_interview(archive: SessionArchive, *, ai: bool = True, typed: str 
 def to_first_question(flow: CandidateFlow, *, ai: bool = True, name: str = "Ravi Kumar",
                       contact: str = "candidate@example.com", language: str = "en") -> None:
     """Take `flow` from its welcome to the first real question's card: details, consent
-    (to AI-assisted processing as `ai` says), no adjustments, devices fine, no practice."""
-    flow.start()
+    (to AI-assisted processing as `ai` says), no adjustments, devices fine, no practice. A
+    flow already past its welcome (an invited candidate, at a drive) goes on from there."""
+    if flow.step is Step.WELCOME:
+        flow.start()
     if flow.step is Step.LANGUAGE:  # a window over the flow may have chosen it already
         flow.choose_language(language)
     flow.identify(name, contact)

@@ -10,7 +10,7 @@ from kiosk.errors import InvitationError
 from kiosk.flow import Step
 from ui import i18n
 from ui.screens.base import Screen
-from ui.widgets import button, image_pixmap, label, set_text
+from ui.widgets import button, code_guide, image_pixmap, label, set_text
 
 if TYPE_CHECKING:
     from ui.invitations import InvitationReader
@@ -83,9 +83,15 @@ class InvitationScreen(Screen):
         reader = self._reader
         if reader is None:
             return
+        if reader.camera_lost and self.preview.isVisible():
+            self.preview.hide()
+            self.explain.setText(i18n.tr("invitation.no_camera"))
+            self.status.setText("")
         image = reader.preview()
-        if image is not None:
-            self.preview.setPixmap(image_pixmap(image, mirror=False).scaled(self.preview.size()))
+        if image is not None and not reader.camera_lost:
+            pixmap = image_pixmap(image, mirror=False).scaled(self.preview.size())
+            code_guide(pixmap)
+            self.preview.setPixmap(pixmap)
         found = reader.take_found()
         if found is not None and self.flow.step is Step.INVITATION:
             self._present(found)

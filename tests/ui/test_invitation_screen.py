@@ -1,0 +1,138 @@
+"""The invitation screen of a kiosk at a campus drive, in a real window: a phone held up to
+the camera (synthetic phone-screen frames through the camera's interface) lets the invited
+candidate in with their details to confirm; a typed code does too; refusals are polite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from PySide6.QtCore import Qt
+
+from kiosk import keys
+from kiosk.clock import FakeClock
+from kiosk.drives.desk import open_desk
+from kiosk.drives.held import save_drives
+from kiosk.flow import CandidateFlow, FlowTimings, Step
+from kiosk.store import Store
+from kiosk.templates import find_template
+from kiosk.vault import seal_bytes
+from sync import invites
+from sync.drive_config import DriveConfig, RosterEntry, roster_bytes
+from tests.kiosk.drives.phone_frames import PhoneScreenSource
+from ui import i18n
+from ui.invitations import InvitationReader
+from ui.runtime import Runtime
+from ui.window import KioskWindow
+
+PASS = "correct horse battery staple"
+DRIVE = "d-00000000cc"
+EXPIRES = "2098-12-31T23:59:59-12:00"
+ASHA = RosterEntry("i-00000000000000a1", invites.new_code(), "Asha Rao", "asha@example.edu",
+                   "21CS001")
+
+
+class DriveKiosk:
+    """A window at a drive without walk-ins, whose camera sees `camera_sees` held up."""
+
+    def __init__(self, qtbot, data_dir: Path, camera_sees: str | None, *,
+                 camera: bool = True, lose_after: float | None = None) -> None:
+        keys.init_keys(data_dir, PASS, keys.KdfParams(8192, 1, 1))
+        unlocked = keys.unlock(data_dir, PASS)
+        self.store = Store(data_dir, keys.recipients(data_dir), [unlocked.identity])
+        self.hq = ed25519.Ed25519PrivateKey.generate()
+        sealed = seal_bytes(roster_bytes(DRIVE, [ASHA]), [unlocked.identity.recipient])
+        save_drives(data_dir, (DriveConfig(DRIVE, "Campus day", "demo", None, None, False,
+                                           EXPIRES, sealed),))
+        desk = open_desk(self.store, data_dir, [unlocked.identity], self.hq.public_key(), "demo")
+        assert desk is not None
+        self.token = invites.sign(self.hq, DRIVE, ASHA.invite, EXPIRES)
+        shown = self.token if camera_sees == "token" else camera_sees
+        self.reader = InvitationReader(desk, (lambda: PhoneScreenSource(
+            shown, appear_after=0.3, lose_after=lose_after)) if camera else None)
+        self.flow = CandidateFlow(find_template("demo"), clock=FakeClock(), archive=self.store,
+                                  timings=FlowTimings(), drive=DRIVE, walk_ins=False)
+        self.runtime = Runtime(self.store, sample_media=True, decider=lambda flow: None,
+                               invitations=self.reader)
+        self.window = KioskWindow(self.flow, self.runtime, kiosk_mode=False)
+        qtbot.addWidget(self.window)
+        self.window.resize(1280, 800)
+        self.window.show()
+        self.qtbot = qtbot
+
+    @property
+    def screen(self):
+        return self.window.current
+
+    def click(self, widget) -> None:
+        assert widget.isVisible(), f"{widget.text()!r} is not on screen"
+        self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+    def close(self) -> None:
+        self.window.tear_down()
+        self.store.close()
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.set_language("en")
+
+
+def test_a_phone_held_up_lets_the_invited_candidate_in_to_confirm_their_details(
+        qtbot, tmp_path: Path) -> None:
+    kiosk = DriveKiosk(qtbot, tmp_path, "token")
+    welcome = kiosk.screen
+    assert welcome.scan.isVisible() and not welcome.start.isVisible()  # no walk-ins here
+    kiosk.click(welcome.scan)
+    assert kiosk.flow.step is Step.INVITATION
+    assert kiosk.screen.preview.isVisible()
+    kiosk.qtbot.waitUntil(lambda: kiosk.flow.step is not Step.INVITATION, timeout=20_000)
+    identify = kiosk.screen
+    assert kiosk.flow.step in (Step.LANGUAGE, Step.IDENTIFY)
+    assert (identify.name.text(), identify.contact.text()) == ("Asha Rao", "asha@example.edu")
+    assert identify.confirm.isVisible()
+    assert kiosk.reader._scanner is None  # the camera was let go on leaving the screen
+    kiosk.close()
+
+
+def test_a_typed_code_works_and_a_wrong_one_is_refused_politely(qtbot, tmp_path: Path) -> None:
+    kiosk = DriveKiosk(qtbot, tmp_path, None, camera=False)
+    kiosk.click(kiosk.screen.scan)
+    screen = kiosk.screen
+    assert not screen.preview.isVisible()
+    assert "no camera" in screen.explain.text()
+    wrong = ASHA.code[:3] + ("0" if ASHA.code[3] != "0" else "1") + ASHA.code[4:]
+    kiosk.qtbot.keyClicks(screen.code, wrong)
+    kiosk.click(screen.use_code)
+    assert kiosk.flow.step is Step.INVITATION
+    assert screen.problem.text() == i18n.tr("invitation_refused.mistyped")
+    screen.code.clear()
+    kiosk.qtbot.keyClicks(screen.code, invites.display_code(ASHA.code).lower())
+    kiosk.qtbot.keyClick(screen.code, Qt.Key.Key_Return)
+    assert kiosk.flow.step in (Step.LANGUAGE, Step.IDENTIFY)
+    assert kiosk.screen.name.text() == "Asha Rao"
+    kiosk.close()
+
+
+def test_a_qr_code_that_is_not_an_invitation_gets_a_polite_no(qtbot, tmp_path: Path) -> None:
+    kiosk = DriveKiosk(qtbot, tmp_path, "https://example.com/some/payment/page/123456789"
+                                        "0123456789")
+    kiosk.click(kiosk.screen.scan)
+    screen = kiosk.screen
+    expected = i18n.tr("invitation_refused.malformed")
+    kiosk.qtbot.waitUntil(lambda: screen.problem.text() == expected, timeout=20_000)
+    assert kiosk.flow.step is Step.INVITATION
+    kiosk.click(screen.back)
+    assert kiosk.flow.step is Step.WELCOME
+    kiosk.close()
+
+
+def test_a_camera_lost_while_scanning_leaves_the_typed_code(qtbot, tmp_path: Path) -> None:
+    kiosk = DriveKiosk(qtbot, tmp_path, None, lose_after=0.3)
+    kiosk.click(kiosk.screen.scan)
+    screen = kiosk.screen
+    kiosk.qtbot.waitUntil(lambda: not screen.preview.isVisible(), timeout=20_000)
+    assert "no camera" in screen.explain.text() and screen.code.isVisible()
+    kiosk.close()
