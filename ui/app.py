@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from kiosk import keys
 from kiosk.commands.common import PASSPHRASE_ENV, read_passphrase
 from kiosk.drives.desk import InvitationDesk, open_desk
-from kiosk.drives.held import drive_for, load_drives
+from kiosk.drives.held import drive_interview
 from kiosk.errors import KioskError
 from kiosk.flow import CandidateFlow, FlowTimings
 from kiosk.logs import configure_logging
@@ -163,19 +163,6 @@ def kiosk_data_dir(explicit: str | None) -> Iterator[tuple[Path, Path, bool]]:
         yield demo, home, True
 
 
-def _drive_interview(data_dir: Path) -> str | None:
-    """The interview of the campus drive this kiosk serves today, if HQ assigned it one and
-    its template is installed here (a kiosk at a drive runs the drive's interview)."""
-    drive = drive_for(load_drives(data_dir), None, datetime.now(UTC).date())
-    if drive is None:
-        return None
-    try:
-        find_template(drive.interview_id, data_dir)
-    except KioskError:
-        return None
-    return drive.interview_id
-
-
 def _invitations(store: Store, data_dir: Path, unlocked: keys.UnlockedKeys,
                  template: InterviewTemplate, video: str | None,
                  sample_media: bool) -> InvitationReader | None:
@@ -217,7 +204,8 @@ def _run(args: argparse.Namespace) -> int:
     with kiosk_data_dir(args.data_dir) as (data_dir, home, demo):
         settings = Settings.load(data_dir)
         configure_logging(data_dir)
-        template = find_template(args.template or _drive_interview(data_dir)
+        template = find_template(args.template
+                                 or drive_interview(data_dir, datetime.now(UTC).date())
                                  or str(settings.get("interview.template")), data_dir)
         interview = f"interview '{template.title.get(template.default_language)}'"
         if not demo:
@@ -257,17 +245,21 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     store = open_day(data_dir, unlocked, template)
     worker = WorkerProcess(data_dir, unlocked.identity)
     sample_media = not list_cameras()
-    health = KioskStatus()  # the window updates it; each sync pass reports it to HQ
+    invitations = _invitations(store, data_dir, unlocked, template, args.video, sample_media)
+    drive = invitations.desk.drive if invitations is not None else None
+    # The window updates it; each sync pass reports it to HQ, the first one included.
+    health = KioskStatus()
+    health.interview(template.id)
+    health.drive(drive.id if drive else None)
+    if sample_media:
+        health.device("camera", "absent")
     sync = None
     if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
         sync = BackgroundSync(data_dir, unlocked, status=health)
         sync.start()
-    invitations = _invitations(store, data_dir, unlocked, template, args.video, sample_media)
     runtime = Runtime(store, worker=worker, video=Path(args.video) if args.video else None,
                       sample_media=sample_media, sync=sync, unlocked=unlocked,
                       invitations=invitations, status=health)
-    drive = invitations.desk.drive if invitations is not None else None
-    health.drive(drive.id if drive else None)
     flow = CandidateFlow(template, archive=store, timings=FlowTimings.from_settings(settings),
                          drive=drive.id if drive else None,
                          walk_ins=drive.walk_ins if drive else True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -12,9 +13,13 @@ from types import FrameType
 
 from kiosk.commands.common import Parser, add_passphrase_options, open_data_dir
 from kiosk.commands.records import audit_if_initialised, open_store, unlock_keys
-from kiosk.errors import InvalidInput
+from kiosk.drives.held import drive_for, drive_interview, load_drives
+from kiosk.errors import InvalidInput, KioskError
+from kiosk.settings import Settings
 from kiosk.store import outbox
+from kiosk.templates import find_template
 from kiosk.uplink import enrollment, sender
+from kiosk.uplink.status import KioskStatus
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -68,6 +73,19 @@ def _print_pass(result: sender.PassResult) -> None:
               file=sys.stderr, flush=True)
 
 
+def _status(data_dir: Path) -> KioskStatus:
+    """What this command can tell HQ of the kiosk: the interview set up and the drive it
+    serves today (the window knows the camera and microphone; here they stay unknown)."""
+    status = KioskStatus()
+    today = datetime.now(UTC).date()
+    with contextlib.suppress(KioskError, ValueError):
+        status.interview(drive_interview(data_dir, today) or find_template(
+            str(Settings.load(data_dir).get("interview.template")), data_dir).id)
+    drive = drive_for(load_drives(data_dir), None, today)
+    status.drive(drive.id if drive else None)
+    return status
+
+
 def sync_command(args: argparse.Namespace) -> int:
     """One pass, or passes until SIGINT/SIGTERM."""
     data_dir, _ = open_data_dir(args)
@@ -82,7 +100,8 @@ def sync_command(args: argparse.Namespace) -> int:
                 print(f"\ruploading a recording: {done * 100 // total:3d} %", end="",
                       file=sys.stderr, flush=True)
 
-        service = sender.SyncService(store, link, client, on_progress=progress)
+        service = sender.SyncService(store, link, client, on_progress=progress,
+                                     status=_status(data_dir))
         if args.once:
             result = service.run_pass()
             _print_pass(result)

@@ -12,7 +12,9 @@ from datetime import date
 from pathlib import Path
 
 from durable.files import write_atomically
+from kiosk.errors import KioskError
 from kiosk.logs import get_logger, log_event
+from kiosk.templates import find_template
 from sync.drive_config import DriveConfig, drive_doc, parse_drives
 from sync.fields import ProtocolError
 
@@ -55,3 +57,16 @@ def drive_for(drives: tuple[DriveConfig, ...], interview_id: str | None,
 
     found = [d for d in drives if on(d) and interview_id in (None, d.interview_id)]
     return min(found, key=lambda d: d.starts_on or "", default=None)
+
+
+def drive_interview(data_dir: Path, today: date) -> str | None:
+    """The interview of the drive this kiosk serves `today`, if its template is installed
+    here: a kiosk at a drive runs the drive's interview (else its own setting)."""
+    drive = drive_for(load_drives(data_dir), None, today)
+    if drive is None:
+        return None
+    try:
+        find_template(drive.interview_id, data_dir)
+    except KioskError:
+        return None
+    return drive.interview_id

@@ -15,6 +15,7 @@ from kiosk.clock import FakeClock
 from kiosk.drives.desk import open_desk
 from kiosk.drives.held import save_drives
 from kiosk.flow import CandidateFlow, FlowTimings, Step
+from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.templates import find_template
 from kiosk.vault import seal_bytes
@@ -135,4 +136,40 @@ def test_a_camera_lost_while_scanning_leaves_the_typed_code(qtbot, tmp_path: Pat
     screen = kiosk.screen
     kiosk.qtbot.waitUntil(lambda: not screen.preview.isVisible(), timeout=20_000)
     assert "no camera" in screen.explain.text() and screen.code.isVisible()
+    kiosk.close()
+
+
+def test_staff_let_a_completed_invitation_in_once_more_and_it_is_audited(
+        qtbot, tmp_path: Path) -> None:
+    kiosk = DriveKiosk(qtbot, tmp_path, None, camera=False)
+    kiosk.click(kiosk.screen.scan)
+    kiosk.qtbot.keyClicks(kiosk.screen.code, ASHA.code)
+    kiosk.click(kiosk.screen.use_code)
+    kiosk.flow.identify("Asha Rao", "asha@example.edu")
+    kiosk.flow.give_consent(recording=True, retention=True, ai_scoring=False)
+    session = kiosk.flow.session()
+    assert session is not None and session.invite == ASHA.invite
+    kiosk.flow.abort()
+    kept = kiosk.store.find(session.id)
+    kept.status = SessionStatus.COMPLETED  # as if answered to the end
+    kiosk.store.save(kept)
+
+    kiosk.click(kiosk.screen.scan)
+    kiosk.qtbot.keyClicks(kiosk.screen.code, ASHA.code)
+    kiosk.click(kiosk.screen.use_code)
+    assert kiosk.screen.problem.text() == i18n.tr("invitation_refused.used")
+    kiosk.click(kiosk.screen.back)
+
+    console = kiosk.window.console
+    assert console.allow_invite.isVisibleTo(kiosk.window)
+    console.ask_invite_code = lambda: invites.display_code(ASHA.code)
+    console.allow_invitation_again()
+    assert console.message.text().startswith("Allowed")
+    kiosk.click(kiosk.screen.scan)
+    kiosk.qtbot.keyClicks(kiosk.screen.code, ASHA.code)
+    kiosk.click(kiosk.screen.use_code)
+    assert kiosk.flow.step in (Step.LANGUAGE, Step.IDENTIFY)
+    actions = [e.action for e in kiosk.store.audit.entries()]
+    assert [a for a in actions if a.startswith("invite.")] == [
+        "invite.refused", "invite.override_granted", "invite.override_used"]
     kiosk.close()
