@@ -30,6 +30,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hq import devices
+from hq import server as server_module
 from hq.storage import HqStorage
 from kiosk import keys
 from kiosk.store import Store
@@ -178,13 +179,20 @@ class HqServer:
                 .splitlines() if line.startswith("{")]
 
 
-def _running_hq(root: Path, db: str) -> Iterator[HqServer]:
+def _running_hq(root: Path, db: str, cli_init: bool) -> Iterator[HqServer]:
     directory = root / "hq"
     directory.mkdir()
     secret = root / "hq-passphrase"
     secret.write_text(HQ_PASSPHRASE)
     server = HqServer(directory, db, secret)
-    server.cli("init", "--passphrase-file", str(secret))
+    if cli_init:
+        server.cli("init", "--passphrase-file", str(secret))
+    else:
+        # What `kiosk-hq init` does (keys, then the migrated database), in this process and
+        # with test-strength Argon2: a second Python start and two full-strength key
+        # derivations per test, for a command `shared_hq` and the proxy tests still run.
+        keys.init_keys(directory, HQ_PASSPHRASE, FAST)
+        server_module.open_storage(directory, db).dispose()
     server.start()
     yield server
     server.stop()
@@ -193,15 +201,16 @@ def _running_hq(root: Path, db: str) -> Iterator[HqServer]:
 @pytest.fixture
 def hq(tmp_path: Path, hq_db: str) -> Iterator[HqServer]:
     """An initialised HQ, running, for this test alone."""
-    yield from _running_hq(tmp_path, hq_db)
+    yield from _running_hq(tmp_path, hq_db, cli_init=False)
 
 
 @pytest.fixture(scope="module")
 def shared_hq(tmp_path_factory: pytest.TempPathFactory,
               shared_hq_db: str) -> Iterator[HqServer]:
-    """An initialised HQ, running, for every test of a module on one backend: each test
-    enrolls its own device and must not look at what other tests' devices sent."""
-    yield from _running_hq(tmp_path_factory.mktemp("shared"), shared_hq_db)
+    """An initialised HQ (by `kiosk-hq init`), running, for every test of a module on one
+    backend: each test enrolls its own device and must not look at what other tests'
+    devices sent."""
+    yield from _running_hq(tmp_path_factory.mktemp("shared"), shared_hq_db, cli_init=True)
 
 
 def sync_template(leave: bool = True, template_id: str = "sync-drive") -> InterviewTemplate:
