@@ -3,6 +3,12 @@
 `hq_db` runs each HQ test twice: on a SQLite file and on the PostgreSQL at 127.0.0.1:5432
 (database `test`, a fresh schema per test). Where no PostgreSQL answers, the PostgreSQL runs
 skip with the reason; the SQLite runs always run.
+
+`hq` is a fresh HQ per test (seconds each: two processes start, keys are made and unlocked).
+`shared_hq` is one HQ per module and backend, for tests that each enroll their own device
+(`HqServer.enroll_device`) and look only at what that device sent: refusals, pages of its
+own sessions. A test that counts or lists HQ-wide, or runs a job over every session
+(retention, reports), takes `hq`.
 """
 
 from __future__ import annotations
@@ -21,12 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from hq import devices
+from hq import server as server_module
+from hq.storage import HqStorage
 from kiosk import keys
 from kiosk.store import Store
 from kiosk.templates import InterviewTemplate, find_template, parse_template
 from kiosk.uplink import enrollment
-from kiosk.vault import create
+from kiosk.vault import Recipient, create
+from sync.protocol import EnrollRequest
 
 PG_ADMIN_URL = os.environ.get("KIOSK_TEST_PG", "postgresql://127.0.0.1:5432/test")
 HQ_PASSPHRASE = "hq admin test passphrase"
@@ -65,6 +76,16 @@ def hq_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL for one HQ: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_hq_db(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`hq_db` for a module's one HQ: both backends still run, one after the other."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('shared-hq') / 'hq.sqlite3'}"
     else:
         yield from _postgres_schema_url()
 
@@ -131,28 +152,65 @@ class HqServer:
     def enroll_code(self) -> str:
         return self.cli("enroll-code").stdout.strip()
 
-    def sessions(self) -> list[dict[str, object]]:
+    def sessions(self, device_id: str | None = None) -> list[dict[str, object]]:
+        """Every session HQ holds, or (on a shared HQ) those of one device."""
         result: list[dict[str, object]] = json.loads(self.cli("sessions", "list",
                                                               "--json").stdout)
-        return result
+        return [row for row in result if device_id in (None, row["device_id"])]
+
+    def enroll_device(self, key: ed25519.Ed25519PrivateKey, name: str = "Test kiosk") -> str:
+        """Enroll `key` as a new device, as `kiosk-hq enroll-code` and POST /enroll do, but in
+        this process: a shared HQ's enrollment limit (ten at once per address) would refuse
+        a module of kiosks enrolling over HTTP. Returns the device id."""
+        storage = HqStorage(self.db)
+        try:
+            code, _ = devices.new_enroll_code(storage)
+            return devices.enroll(storage, EnrollRequest(
+                code, name, key.public_key().public_bytes_raw()))
+        finally:
+            storage.dispose()
+
+    def recipient(self) -> Recipient:
+        """HQ's public vault recipient (what enrollment hands a kiosk)."""
+        return keys.load_public(self.data_dir).recipient
 
     def log(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in (self.data_dir / "server.log").read_text()
                 .splitlines() if line.startswith("{")]
 
 
-@pytest.fixture
-def hq(tmp_path: Path, hq_db: str) -> Iterator[HqServer]:
-    """An initialised HQ, running."""
-    directory = tmp_path / "hq"
+def _running_hq(root: Path, db: str, cli_init: bool) -> Iterator[HqServer]:
+    directory = root / "hq"
     directory.mkdir()
-    secret = tmp_path / "hq-passphrase"
+    secret = root / "hq-passphrase"
     secret.write_text(HQ_PASSPHRASE)
-    server = HqServer(directory, hq_db, secret)
-    server.cli("init", "--passphrase-file", str(secret))
+    server = HqServer(directory, db, secret)
+    if cli_init:
+        server.cli("init", "--passphrase-file", str(secret))
+    else:
+        # What `kiosk-hq init` does (keys, then the migrated database), in this process and
+        # with test-strength Argon2: a second Python start and two full-strength key
+        # derivations per test, for a command `shared_hq` and the proxy tests still run.
+        keys.init_keys(directory, HQ_PASSPHRASE, FAST)
+        server_module.open_storage(directory, db).dispose()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def hq(tmp_path: Path, hq_db: str) -> Iterator[HqServer]:
+    """An initialised HQ, running, for this test alone."""
+    yield from _running_hq(tmp_path, hq_db, cli_init=False)
+
+
+@pytest.fixture(scope="module")
+def shared_hq(tmp_path_factory: pytest.TempPathFactory,
+              shared_hq_db: str) -> Iterator[HqServer]:
+    """An initialised HQ (by `kiosk-hq init`), running, for every test of a module on one
+    backend: each test enrolls its own device and must not look at what other tests'
+    devices sent."""
+    yield from _running_hq(tmp_path_factory.mktemp("shared"), shared_hq_db, cli_init=True)
 
 
 def sync_template(leave: bool = True, template_id: str = "sync-drive") -> InterviewTemplate:

@@ -5,6 +5,10 @@ erased sessions, the score-before-you-see-the-others rule on every page and expo
 reviews, recordings taken without an audit entry or cut short, the CSV's reviewer
 columns, erasure requests left open, clear refusals instead of server errors, the API
 docs pages, the favicon and interview titles.
+
+A test that reviews, erases, views a recording as audited, or counts what others did has a
+desk of its own (`desk`); the tests that are only refused, or only read, share one desk per
+backend (`shared_desk`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import re
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +28,7 @@ import hq.review as review_errors
 from hq.accounts import User
 from hq.review import submit_review
 from hq.storage import erasure_orders, now_text, reviews, sessions, users
-from tests.hq.conftest import HqServer, Kiosk
+from tests.hq.conftest import HqServer, Kiosk, make_kiosk
 from tests.hq.desk import RECORDING_SIZE, Desk, open_desk
 from tests.hq.test_hq_sync import service
 from tests.hq.webclient import WebClient, signed_in
@@ -32,6 +37,17 @@ from tests.hq.webclient import WebClient, signed_in
 @pytest.fixture
 def desk(hq: HqServer, kiosk: Kiosk) -> Desk:
     return open_desk(hq, kiosk)
+
+
+@pytest.fixture(scope="module")
+def shared_desk(shared_hq: HqServer, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[Desk]:
+    """One desk for the tests that change nothing another of them looks at."""
+    kiosk = make_kiosk(tmp_path_factory.mktemp("desk-kiosk"))
+    try:
+        yield open_desk(shared_hq, kiosk)
+    finally:
+        kiosk.store.close()
 
 
 def review_rows(desk: Desk, session: str | None = None) -> list[dict[str, object]]:
@@ -226,28 +242,29 @@ def header(head: bytes, name: str) -> str | None:
     return found[1].decode() if found else None
 
 
-def test_a_recording_without_a_range_is_sent_whole(desk: Desk) -> None:
-    ravi = signed_in(desk.hq.port, "ravi")
+def test_a_recording_without_a_range_is_sent_whole(shared_desk: Desk) -> None:
+    ravi = signed_in(shared_desk.hq.port, "ravi")
     cookie = "; ".join(f"{k}={v}" for k, v in ravi.cookies.items())
-    head, body = raw_get(desk.hq.port, desk.media(desk.meera), cookie)
+    head, body = raw_get(shared_desk.hq.port, shared_desk.media(shared_desk.meera), cookie)
     assert head.startswith(b"HTTP/1.1 200")
     assert header(head, "content-length") == str(RECORDING_SIZE)
-    assert len(body) == RECORDING_SIZE and body == desk.recording
+    assert len(body) == RECORDING_SIZE and body == shared_desk.recording
     # Ranges anywhere in the file are exact slices of the same plaintext.
     for first, last in ((1, None), (262_144, 600_000), (RECORDING_SIZE - 10, None)):
         spec = f"bytes={first}-{'' if last is None else last}"
-        head, body = raw_get(desk.hq.port, desk.media(desk.meera), cookie, f"Range: {spec}\r\n")
+        head, body = raw_get(shared_desk.hq.port, shared_desk.media(shared_desk.meera), cookie,
+                             f"Range: {spec}\r\n")
         end = RECORDING_SIZE - 1 if last is None else last
         assert head.startswith(b"HTTP/1.1 206"), head
         assert header(head, "content-range") == f"bytes {first}-{end}/{RECORDING_SIZE}"
-        assert body == desk.recording[first:end + 1]
-    head, _ = raw_get(desk.hq.port, desk.media(desk.meera), cookie,
+        assert body == shared_desk.recording[first:end + 1]
+    head, _ = raw_get(shared_desk.hq.port, shared_desk.media(shared_desk.meera), cookie,
                       f"Range: bytes={RECORDING_SIZE}-\r\n")
     assert head.startswith(b"HTTP/1.1 416")
     # A Range this server does not take is ignored: the whole file, as RFC 9110 allows.
-    head, body = raw_get(desk.hq.port, desk.media(desk.meera), cookie,
+    head, body = raw_get(shared_desk.hq.port, shared_desk.media(shared_desk.meera), cookie,
                          "Range: bytes=\u00b2-\r\n")
-    assert head.startswith(b"HTTP/1.1 200") and body == desk.recording
+    assert head.startswith(b"HTTP/1.1 200") and body == shared_desk.recording
 
 
 def test_every_view_of_a_recording_is_audited_whatever_the_range(desk: Desk) -> None:
@@ -276,16 +293,18 @@ def test_every_view_of_a_recording_is_audited_whatever_the_range(desk: Desk) -> 
 @pytest.mark.parametrize(("level", "why"), [("\u00b2", "1, 2, 3, 4 or 5"),
                                             ("9" * 5000, "1, 2, 3, 4 or 5"),
                                             ("6", "1, 2, 3, 4 or 5"), (" 3", "1, 2, 3")])
-def test_a_strange_level_is_refused_with_a_reason(desk: Desk, level: str, why: str) -> None:
-    ravi = signed_in(desk.hq.port, "ravi")
-    answer = ravi.submit(desk.path(desk.meera) + "/review", {"score:communication": level})
+def test_a_strange_level_is_refused_with_a_reason(shared_desk: Desk, level: str,
+                                                  why: str) -> None:
+    ravi = signed_in(shared_desk.hq.port, "ravi")
+    answer = ravi.submit(shared_desk.path(shared_desk.meera) + "/review",
+                         {"score:communication": level})
     assert answer.status == 400 and why in answer.text
-    assert review_rows(desk) == []
+    assert review_rows(shared_desk) == []
 
 
-def test_strange_requests_and_paths_are_refused_with_a_reason(desk: Desk) -> None:
-    asha = signed_in(desk.hq.port, "asha")
-    reference = desk.reference(desk.meera)
+def test_strange_requests_and_paths_are_refused_with_a_reason(shared_desk: Desk) -> None:
+    asha = signed_in(shared_desk.hq.port, "asha")
+    reference = shared_desk.reference(shared_desk.meera)
     for day in ("9999-12-31", "0001-01-01", "2026-02-30", "yesterday",
                 "\u0662\u0660\u0662\u0666-01-01"):
         answer = asha.submit("/admin/requests", {"kind": "erasure", "reference": reference,
@@ -299,11 +318,11 @@ def test_strange_requests_and_paths_are_refused_with_a_reason(desk: Desk) -> Non
     assert asha.get("/sessions/x/..%2F..%2Fetc").status == 404
     assert asha.get("/interviews/sync-drive?sort=%00").status == 400
     assert asha.get("/interviews/sync-drive?kiosk=a%00b").status == 400
-    assert asha.get(f"/media/{desk.device}/{desk.meera}/introduce-yourself/subtitles"
+    assert asha.get(f"/media/{shared_desk.device}/{shared_desk.meera}/introduce-yourself/subtitles"
                     ).status == 404
     assert asha.get("/no/such/page").status == 404
     # Sign-in with a name no account can have, NUL included (PostgreSQL refuses NUL in text).
-    anonymous = WebClient(desk.hq.port)
+    anonymous = WebClient(shared_desk.hq.port)
     token = anonymous.csrf("/login")
     answer = anonymous.post("/login", {"csrf": token, "name": "a\x00b", "password": "x"})
     assert answer.status == 303 and "failed=1" in answer.headers["location"]
@@ -311,8 +330,8 @@ def test_strange_requests_and_paths_are_refused_with_a_reason(desk: Desk) -> Non
 
 # --- 12 and the small things -----------------------------------------------------------------
 
-def test_api_docs_pages_are_off_and_the_schema_names_only_the_kiosk_api(desk: Desk) -> None:
-    client = WebClient(desk.hq.port)
+def test_api_docs_pages_are_off_and_the_schema_names_only_the_kiosk_api(shared_desk: Desk) -> None:
+    client = WebClient(shared_desk.hq.port)
     for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
         answer = client.get(path)
         assert answer.status == 404 and "cdn" not in answer.text.lower()
@@ -322,12 +341,12 @@ def test_api_docs_pages_are_off_and_the_schema_names_only_the_kiosk_api(desk: De
     assert all(path.startswith("/v1/") for path in json.loads(schema.body)["paths"])
 
 
-def test_interviews_show_their_titles_and_the_favicon_is_served(desk: Desk) -> None:
-    ravi = signed_in(desk.hq.port, "ravi")
+def test_interviews_show_their_titles_and_the_favicon_is_served(shared_desk: Desk) -> None:
+    ravi = signed_in(shared_desk.hq.port, "ravi")
     overview = ravi.get("/").text
     assert ">Try the kiosk</a>" in overview       # the published template's title
     assert "Try the kiosk: candidates" in ravi.get("/interviews/sync-drive").text
-    icon = WebClient(desk.hq.port).get("/favicon.ico")
+    icon = WebClient(shared_desk.hq.port).get("/favicon.ico")
     assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
     assert icon.body[:4] == b"\x00\x00\x01\x00"
 

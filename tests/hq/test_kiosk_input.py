@@ -1,6 +1,10 @@
 """What a holder of one kiosk's key sent to a real HQ in the outside test (issue 13), and
 what HQ does with it now: refuses it at the edge, or leaves it out of one page or one report
-row, never a 500 and never a stopped job. On SQLite and on PostgreSQL."""
+row, never a 500 and never a stopped job. On SQLite and on PostgreSQL.
+
+Most tests share the module's HQ (`shared_hq`), each with a device of its own, and look only
+at that device's sessions; the retention job and the fairness report run over every session,
+so their tests have an HQ each."""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hq.audit import HqAudit
 from hq.privacy import access_archive
@@ -40,16 +46,45 @@ def forger(hq: HqServer, kiosk: Kiosk) -> Forger:
 
 
 @pytest.fixture
-def admin(hq: HqServer) -> Dashboard:
+def attacker(shared_hq: HqServer) -> Forger:
+    """A device of this test's own on the module's HQ, its key in an attacker's hands."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    return Forger(shared_hq.url, shared_hq.enroll_device(key, "Attacked kiosk"), key,
+                  shared_hq.recipient())
+
+
+def add_admin(hq: HqServer) -> None:
     password = hq.data_dir / "admin-password"
     password.write_text(PASSWORD)
     hq.cli("users", "add", "asha", "--role", "admin", "--password-file", str(password))
+
+
+@pytest.fixture
+def admin(hq: HqServer) -> Dashboard:
+    add_admin(hq)
     return Dashboard(hq.port).sign_in("asha", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def _shared_admin_account(shared_hq: HqServer) -> None:
+    add_admin(shared_hq)
+
+
+@pytest.fixture
+def shared_admin(shared_hq: HqServer, _shared_admin_account: None) -> Dashboard:
+    return Dashboard(shared_hq.port).sign_in("asha", PASSWORD)
 
 
 @pytest.fixture
 def storage(hq: HqServer) -> Iterator[HqStorage]:
     opened = HqStorage(hq.db)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def shared_storage(shared_hq: HqServer) -> Iterator[HqStorage]:
+    opened = HqStorage(shared_hq.db)
     yield opened
     opened.dispose()
 
@@ -69,19 +104,20 @@ def refusal(answer: object) -> tuple[int, str, str]:
     "9999-12-31T23:59:59+00:00",                      # outside 2000-2100
 ])
 def test_a_session_time_that_is_not_iso_with_an_offset_is_refused_at_the_edge(
-        hq: HqServer, forger: Forger, started_at: str) -> None:
-    answer = forger.put("session", "sess0001abcd", session_meta(started_at=started_at),
-                        session_content(forger.hq))
+        shared_hq: HqServer, attacker: Forger, started_at: str) -> None:
+    answer = attacker.put("session", "sess0001abcd", session_meta(started_at=started_at),
+                          session_content(attacker.hq))
     status, code, message = refusal(answer)
     assert (status, code) == (422, "bad_request")
     assert "meta.started_at" in message or "lone surrogate" in message, message
-    assert hq.sessions() == []
+    assert shared_hq.sessions(attacker.device_id) == []
     # The same record with an offset is taken, and its times are kept as UTC.
-    answer = forger.put("session", "sess0001abcd",
-                        session_meta(started_at="2026-11-30T14:30:00+05:30"),
-                        session_content(forger.hq))
+    answer = attacker.put("session", "sess0001abcd",
+                          session_meta(started_at="2026-11-30T14:30:00+05:30"),
+                          session_content(attacker.hq))
     assert answer.status == 201, answer.body
-    assert [s["started_at"] for s in hq.sessions()] == ["2026-11-30T09:00:00+00:00"]
+    assert [s["started_at"] for s in shared_hq.sessions(attacker.device_id)] == [
+        "2026-11-30T09:00:00+00:00"]
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [
@@ -93,29 +129,29 @@ def test_a_session_time_that_is_not_iso_with_an_offset_is_refused_at_the_edge(
     (("revision",), True, "revision"),
     (("smuggled",), 1, "the record"),
 ])
-def test_every_field_of_a_transcript_record_is_checked(hq: HqServer, forger: Forger,
+def test_every_field_of_a_transcript_record_is_checked(attacker: Forger,
                                                        path: tuple[str, ...], value: object,
                                                        field: str) -> None:
     import base64
 
     doc = {"kind": "transcript", "session_id": "sess0001abcd",
            "meta": {"question_id": "intro", "needs_review": False}, "revision": 1,
-           "sealed": base64.b64encode(forger.seal(transcript_content())).decode()}
+           "sealed": base64.b64encode(attacker.seal(transcript_content())).decode()}
     body = protocol.dumps(changed(doc, path, value))
-    with forger.client() as client:
+    with attacker.client() as client:
         answer = client.signed("PUT", f"{protocol.ITEMS_PATH}/sess0001abcd/transcript/intro",
                                body, {"Content-Type": "application/json"})
     status, code, message = refusal(answer)
     assert (status, code) == (422, "bad_request") and field in message, message
 
 
-def test_an_item_id_must_be_the_one_its_record_names(hq: HqServer, forger: Forger) -> None:
+def test_an_item_id_must_be_the_one_its_record_names(attacker: Forger) -> None:
     import base64
 
     body = protocol.dumps({"kind": "session", "session_id": "sess0001abcd",
                            "meta": session_meta(), "revision": 1,
                            "sealed": base64.b64encode(b"x").decode()})
-    with forger.client() as client:
+    with attacker.client() as client:
         answer = client.signed("PUT", f"{protocol.ITEMS_PATH}/sess9999zzzz/session", body,
                                {"Content-Type": "application/json"})
     assert refusal(answer)[:2] == (422, "bad_request")
@@ -163,27 +199,28 @@ def test_a_malformed_self_id_leaves_the_fairness_report_standing(
 
 
 def test_a_question_id_never_climbs_out_of_the_access_archive(
-        hq: HqServer, forger: Forger, admin: Dashboard, storage: HqStorage) -> None:
+        shared_hq: HqServer, attacker: Forger, shared_admin: Dashboard,
+        shared_storage: HqStorage) -> None:
     slip = "../../../../../tmp/zipslip_poc"
-    content = session_content(forger.hq, questions=("intro", slip))
-    assert forger.put("session", "sess0001abcd", session_meta(), content).status == 201
-    [row] = hq.sessions()
-    unlocked = keys.unlock(hq.data_dir, HQ_PASSPHRASE)
+    content = session_content(attacker.hq, questions=("intro", slip))
+    assert attacker.put("session", "sess0001abcd", session_meta(), content).status == 201
+    [row] = shared_hq.sessions(attacker.device_id)
+    unlocked = keys.unlock(shared_hq.data_dir, HQ_PASSPHRASE)
     with pytest.raises(ReviewError, match="scorecard.questions"):
-        access_archive(storage, None, unlocked.identity, str(row["device_id"]),  # type: ignore[arg-type]
+        access_archive(shared_storage, None, unlocked.identity, str(row["device_id"]),  # type: ignore[arg-type]
                        "sess0001abcd")
-    admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
-    page = admin.post(f"/admin/sessions/{row['device_id']}/sess0001abcd/access", {})
+    shared_admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
+    page = shared_admin.post(f"/admin/sessions/{row['device_id']}/sess0001abcd/access", {})
     assert page.status == 403 and "malformed" in page.text
     assert "zipslip" not in page.text
     # A well-formed session of the same kiosk still exports, every name under answers/.
-    assert forger.put("session", "sess0002abcd", session_meta(reference="ABCD-2346"),
-                      session_content(forger.hq, "ABCD-2346")).status == 201
-    assert forger.put("transcript", "sess0002abcd",
-                      {"question_id": "intro", "needs_review": False},
-                      transcript_content(), part="intro").status == 201
-    admin.get(f"/sessions/{row['device_id']}/sess0002abcd")
-    page = admin.post(f"/admin/sessions/{row['device_id']}/sess0002abcd/access", {})
+    assert attacker.put("session", "sess0002abcd", session_meta(reference="ABCD-2346"),
+                        session_content(attacker.hq, "ABCD-2346")).status == 201
+    assert attacker.put("transcript", "sess0002abcd",
+                        {"question_id": "intro", "needs_review": False},
+                        transcript_content(), part="intro").status == 201
+    shared_admin.get(f"/sessions/{row['device_id']}/sess0002abcd")
+    page = shared_admin.post(f"/admin/sessions/{row['device_id']}/sess0002abcd/access", {})
     assert page.status == 200, page.text[:300]
     names = zipfile.ZipFile(io.BytesIO(page.body)).namelist()
     assert "answers/intro-transcript.txt" in names
@@ -199,9 +236,9 @@ def test_a_question_id_never_climbs_out_of_the_access_archive(
     ("a highlight with a text time", "highlight"),
 ])
 def test_a_malformed_session_record_gives_a_clear_page_not_a_500(
-        hq: HqServer, forger: Forger, admin: Dashboard, what: str,
+        shared_hq: HqServer, attacker: Forger, shared_admin: Dashboard, what: str,
         content: bytes | str | None) -> None:
-    good = session_content(forger.hq)
+    good = session_content(attacker.hq)
     doc: dict[str, object] | bytes
     if content is None:
         doc = changed(good, ("session_keys",), "zz")
@@ -211,49 +248,50 @@ def test_a_malformed_session_record_gives_a_clear_page_not_a_500(
         doc = changed(good, ("scorecard", "questions", 0, "highlights", 0, "start"), "1.0")
     else:
         doc = content  # type: ignore[assignment]
-    assert forger.put("session", "sess0001abcd", session_meta(), doc).status == 201
-    [row] = hq.sessions()
-    page = admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
+    assert attacker.put("session", "sess0001abcd", session_meta(), doc).status == 201
+    [row] = shared_hq.sessions(attacker.device_id)
+    page = shared_admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
     assert page.status == 403 and "malformed" in page.text, (what, page.status)
     for path in ("/", "/interviews/sync-drive", "/export/scorecards.csv",
                  "/export/scorecards.json", f"/media/{row['device_id']}/sess0001abcd/intro/video"):
-        assert admin.get(path).status < 500, path
+        assert shared_admin.get(path).status < 500, path
 
 
-def test_a_malformed_transcript_is_left_out_of_its_page(hq: HqServer, forger: Forger,
-                                                        admin: Dashboard) -> None:
-    assert forger.put("session", "sess0001abcd", session_meta(),
-                      session_content(forger.hq)).status == 201
+def test_a_malformed_transcript_is_left_out_of_its_page(shared_hq: HqServer, attacker: Forger,
+                                                        shared_admin: Dashboard) -> None:
+    assert attacker.put("session", "sess0001abcd", session_meta(),
+                        session_content(attacker.hq)).status == 201
     bad = changed(transcript_content("intro"),
                   ("transcript", "segments", 0, "words", 0, "start"), "soon")
-    assert forger.put("transcript", "sess0001abcd",
-                      {"question_id": "intro", "needs_review": False}, bad,
-                      part="intro").status == 201
-    assert forger.put("transcript", "sess0001abcd",
-                      {"question_id": "teamwork", "needs_review": False},
-                      transcript_content("intro"), part="teamwork").status == 201  # mislabelled
-    [row] = hq.sessions()
-    page = admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
+    assert attacker.put("transcript", "sess0001abcd",
+                        {"question_id": "intro", "needs_review": False}, bad,
+                        part="intro").status == 201
+    assert attacker.put("transcript", "sess0001abcd",
+                        {"question_id": "teamwork", "needs_review": False},
+                        transcript_content("intro"), part="teamwork").status == 201  # mislabelled
+    [row] = shared_hq.sessions(attacker.device_id)
+    page = shared_admin.get(f"/sessions/{row['device_id']}/sess0001abcd")
     assert page.status == 200, page.text[:500]
     assert 'class="transcript"' not in page.text  # both transcripts were left out
 
 
 def test_a_recording_that_is_not_a_vault_file_is_refused_when_played(
-        hq: HqServer, forger: Forger, admin: Dashboard, storage: HqStorage) -> None:
+        shared_hq: HqServer, attacker: Forger, shared_admin: Dashboard,
+        shared_storage: HqStorage, tmp_path: Path) -> None:
     import hashlib
 
-    assert forger.put("session", "sess0001abcd", session_meta(),
-                      session_content(forger.hq)).status == 201
+    assert attacker.put("session", "sess0001abcd", session_meta(),
+                        session_content(attacker.hq)).status == 201
     junk = b"not a vault file at all " * 40
     meta = {"question_id": "intro", "take": 1, "media": "video", "size": len(junk),
             "sha256": hashlib.sha256(junk).hexdigest()}
-    path = hq.data_dir / "junk.bin"
+    path = tmp_path / "junk.bin"
     path.write_bytes(junk)
-    with forger.client() as client:
+    with attacker.client() as client:
         client.upload("sess0001abcd/recording/intro/1/video", "sess0001abcd", meta, path)
-    with storage.read() as conn:
+    with shared_storage.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(items).where(
-            items.c.kind == "recording")).scalar() == 1
-    [row] = hq.sessions()
-    answer = admin.get(f"/media/{row['device_id']}/sess0001abcd/intro/video")
+            items.c.kind == "recording", items.c.device_id == attacker.device_id)).scalar() == 1
+    [row] = shared_hq.sessions(attacker.device_id)
+    answer = shared_admin.get(f"/media/{row['device_id']}/sess0001abcd/intro/video")
     assert answer.status == 403, answer.status
