@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -95,10 +96,13 @@ class FollowUpDecider:
         """A feed for the recorder of take `take` of the answer kept under `key` (a question
         with probes only; None otherwise, or while the speech model is not loaded)."""
         question = self._question(key)
-        if question is None or not question.probes or not self._ready.is_set() \
-                or self._transcriber is None:
-            return None
-        live = LiveTranscriber(self._transcriber,  # type: ignore[arg-type]
+        if question is None or not question.probes or (
+                self._ready.is_set() and self._transcriber is None):
+            return None  # no probes, or no speech model at all
+        # A take that starts while the model still loads (the first candidate after a
+        # start) is kept from its first sample and heard once the model is there.
+        speech = self._transcriber if self._ready.is_set() else _WhenLoaded(self)
+        live = LiveTranscriber(speech,  # type: ignore[arg-type]
                                language=language, chunk_seconds=self._chunk_seconds)
         with self._lock:
             old = self._heard.pop((key, take), None)
@@ -210,6 +214,28 @@ class FollowUpDecider:
 
     def _question(self, key: str) -> Question | None:
         return next((q for q in self.template.questions if q.id == key), None)
+
+
+class _WhenLoaded:
+    """The decider's speech model, waited for: a LiveTranscriber's thread holds its first
+    chunk here until the model is loaded (its audio queues meanwhile), then goes on."""
+
+    def __init__(self, decider: FollowUpDecider) -> None:
+        self._decider = decider
+
+    def _model(self) -> Any:
+        if not self._decider._ready.wait(JUDGEMENT_CAP) or self._decider._transcriber is None:
+            raise RuntimeError("the speech model did not load")
+        return self._decider._transcriber
+
+    def transcribe_samples(self, samples: np.ndarray, *, language: str | None = None) -> Any:
+        """The loaded model's transcript of `samples`."""
+        return self._model().transcribe_samples(samples, language=language)
+
+    @property
+    def info(self) -> Any:
+        """The loaded model's description."""
+        return self._model().info
 
 
 @dataclass

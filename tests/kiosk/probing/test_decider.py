@@ -157,3 +157,24 @@ def test_the_demo_follow_up_with_the_real_models() -> None:
     decision = ask(decider, LEARNED)
     assert decision is not None
     assert (decision.outcome, decision.probe_id) == (FollowUpOutcome.ASKED, "next-step")
+
+
+def test_a_take_recorded_while_the_model_still_loads_is_still_decided() -> None:
+    """The first candidate after the kiosk starts may answer before the speech model is
+    loaded: the take is kept from its first sample and heard once the model is there."""
+    loaded = threading.Event()
+    speech = Words("I would walk up and smile at them")
+
+    def slow() -> Words:
+        assert loaded.wait(WAIT)
+        return speech
+
+    decider = FollowUpDecider(probe_template(), load_transcriber=slow, load_model=lambda: None)
+    decider.prepare()
+    assert not decider.wait_ready(0)
+    hear(decider, "q-one", 1)  # the whole take, before the model is there
+    assert speech.calls == 0
+    loaded.set()
+    decision = ask(decider, "q-one")
+    assert decision is not None
+    assert (decision.outcome, decision.probe_id) == (FollowUpOutcome.ASKED, "greeting")
