@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from kiosk import keys
 from kiosk.clock import FakeClock
@@ -61,6 +62,8 @@ class DriveKiosk:
         self.window.resize(1280, 800)
         self.window.show()
         self.qtbot = qtbot
+        self.closed = False
+        _OPEN.append(self)
 
     @property
     def screen(self):
@@ -71,14 +74,21 @@ class DriveKiosk:
         self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
     def close(self) -> None:
-        self.window.tear_down()
-        self.store.close()
+        if not self.closed:
+            self.closed = True
+            self.window.tear_down()
+            self.store.close()
+
+
+_OPEN: list[DriveKiosk] = []
 
 
 @pytest.fixture(autouse=True)
 def english_afterwards():
     yield
     i18n.set_language("en")
+    while _OPEN:  # a failed test's kiosk too: its camera and store are let go
+        _OPEN.pop().close()
 
 
 def test_a_phone_held_up_lets_the_invited_candidate_in_to_confirm_their_details(
@@ -173,3 +183,30 @@ def test_staff_let_a_completed_invitation_in_once_more_and_it_is_audited(
     assert [a for a in actions if a.startswith("invite.")] == [
         "invite.refused", "invite.override_granted", "invite.override_used"]
     kiosk.close()
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+def test_the_drive_screens_fit_at_1280_by_800(qtbot, tmp_path: Path, language: str) -> None:
+    from ui.fit import misfits
+    from ui.theme import stylesheet
+
+    app = QApplication.instance()
+    before = app.styleSheet()
+    app.setStyleSheet(stylesheet())  # the kiosk's own look: sizes depend on it
+    try:
+        kiosk = DriveKiosk(qtbot, tmp_path, None)  # the camera's preview takes its room
+        kiosk.flow.choose_language(language)
+        i18n.set_language(language)
+        problems = []
+        for stop in ("welcome", "invitation", "details"):
+            if stop == "invitation":
+                kiosk.flow.scan_invitation()  # with the longest refusal showing
+                kiosk.screen.problem.setText(i18n.tr("invitation_refused.no_roster"))
+            elif stop == "details":
+                kiosk.flow.accept_invitation(kiosk.reader.check(ASHA.code))
+            qtbot.wait(50)
+            problems += [f"{stop}: {p}" for p in misfits(kiosk.window)]
+        assert problems == []
+        kiosk.close()
+    finally:
+        app.setStyleSheet(before)
