@@ -129,10 +129,12 @@ ACTIONS = st.one_of(
 
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(script=st.lists(ACTIONS, max_size=60))
+@given(script=st.lists(ACTIONS, max_size=60), at_drive=st.booleans(),
+       walk_ins=st.booleans())
 def test_any_sequence_of_actions_keeps_the_flow_consistent(
-        make_harness: Callable[..., Harness], script: list[str | float]) -> None:
-    h = make_harness()
+        make_harness: Callable[..., Harness], script: list[str | float], at_drive: bool,
+        walk_ins: bool) -> None:
+    h = make_harness(drive=DRIVE if at_drive else None, walk_ins=walk_ins)
     for action in script:
         if isinstance(action, float):
             h.advance(action)
@@ -144,7 +146,8 @@ def test_any_sequence_of_actions_keeps_the_flow_consistent(
                 assert snapshot(h.flow) == before
         flow = h.flow
         assert (flow.reference is None) == (flow.session() is None)
-        if flow.step in (Step.WELCOME, Step.LANGUAGE, Step.IDENTIFY, Step.CONSENT, Step.DECLINED):
+        if flow.step in (Step.WELCOME, Step.INVITATION, Step.LANGUAGE, Step.IDENTIFY,
+                         Step.CONSENT, Step.DECLINED):
             assert flow.reference is None
         else:
             assert flow.reference is not None
@@ -156,3 +159,6 @@ def test_any_sequence_of_actions_keeps_the_flow_consistent(
     for stored in h.archive.all():
         for answer in stored.answers.values():
             assert 1 <= answer.chosen <= len(answer.takes)
+        # At a drive every session names it; without walk-ins each came with an invitation.
+        assert stored.drive == (DRIVE if at_drive else None)
+        assert stored.invite is not None or walk_ins or not at_drive
