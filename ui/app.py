@@ -253,6 +253,8 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     health.drive(drive.id if drive else None)
     if sample_media:
         health.device("camera", "absent")
+    if invitations is not None:
+        invitations.status = health
     sync = None
     if load_link(data_dir) is not None:  # enrolled: send to HQ whenever it can be reached
         sync = BackgroundSync(data_dir, unlocked, status=health)

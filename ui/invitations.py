@@ -18,6 +18,7 @@ from kiosk.drives.desk import InvitationDesk
 from kiosk.drives.held import DRIVES_FILE
 from kiosk.logs import get_logger, log_event
 from kiosk.session import Invited
+from kiosk.uplink.status import KioskStatus
 
 if TYPE_CHECKING:
     from kiosk.drives.scanner import InviteScanner
@@ -40,6 +41,7 @@ class InvitationReader:
         self._lock = threading.Lock()
         self._found: str | None = None
         self.camera_lost = False  # the camera stopped while scanning: typed codes still work
+        self.status: KioskStatus | None = None  # the app's, reported to HQ in heartbeats
 
     @property
     def can_scan(self) -> bool:
@@ -110,3 +112,6 @@ class InvitationReader:
     def _on_lost(self, error: Exception) -> None:
         log_event(_log, "ui.scanner_camera_lost", error_type=type(error).__name__)
         self.camera_lost = True
+        if self.status is not None:  # the fleet board says so ("camera lost at 10:42")
+            self.status.device("camera", "lost")
+            self.status.error("camera.lost")

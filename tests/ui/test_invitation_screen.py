@@ -19,6 +19,7 @@ from kiosk.flow import CandidateFlow, FlowTimings, Step
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.templates import find_template
+from kiosk.uplink.status import KioskStatus
 from kiosk.vault import seal_bytes
 from sync import invites
 from sync.drive_config import DriveConfig, RosterEntry, roster_bytes
@@ -142,10 +143,14 @@ def test_a_qr_code_that_is_not_an_invitation_gets_a_polite_no(qtbot, tmp_path: P
 
 def test_a_camera_lost_while_scanning_leaves_the_typed_code(qtbot, tmp_path: Path) -> None:
     kiosk = DriveKiosk(qtbot, tmp_path, None, lose_after=0.3)
+    kiosk.reader.status = status = KioskStatus()
     kiosk.click(kiosk.screen.scan)
     screen = kiosk.screen
     kiosk.qtbot.waitUntil(lambda: not screen.preview.isVisible(), timeout=20_000)
     assert "no camera" in screen.explain.text() and screen.code.isVisible()
+    reported = status.snapshot()  # what the next heartbeat tells HQ's fleet board
+    assert reported.camera.state == "lost" and reported.last_error is not None
+    assert reported.last_error[1] == "camera.lost"
     kiosk.close()
 
 
