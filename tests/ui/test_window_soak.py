@@ -25,12 +25,12 @@ def soak(tmp_path: Path, *options: str) -> dict:
     return json.loads(figures.read_text())
 
 
-def test_twenty_candidates_offscreen_no_crash_no_lost_take(tmp_path: Path) -> None:
-    figures = soak(tmp_path, "--candidates", "20", "--seed", "1201", "--staff-every", "0.2")
+def test_twelve_candidates_offscreen_no_crash_no_lost_take(tmp_path: Path) -> None:
+    figures = soak(tmp_path, "--candidates", "12", "--seed", "1201", "--staff-every", "0.2")
     assert figures["crashes"] == 0, figures["crash_details"]
     assert figures["stuck"] == []
     assert figures["lost_takes"] == 0, figures["lost_details"]
-    assert figures["candidates"] == 20 and figures["takes_reported"] > 20
+    assert figures["candidates"] == 12 and figures["takes_reported"] > 12
     assert figures["actions"]["follow_ups"] >= 1  # the demo's follow-up, asked and answered
 
 
