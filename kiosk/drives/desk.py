@@ -58,6 +58,14 @@ def _refuse(store: Store, reason: str, invite: str | None = None) -> InvitationE
     return InvitationError(reason, MESSAGES[reason])
 
 
+class _Refusal(Exception):
+    """Why an invitation is not valid here (`reason`, a key of MESSAGES), before auditing."""
+
+    def __init__(self, reason: str, invite: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.invite = reason, invite
+
+
 class InvitationDesk:
     """Checks invitations to one drive at one kiosk."""
 
@@ -84,47 +92,41 @@ class InvitationDesk:
 
     def check(self, text: str) -> Invited:
         """The candidate a scanned token or a typed code admits; InvitationError if none."""
-        text = text.strip() if isinstance(text, str) else ""
-        if text.startswith(f"{invites.PREFIX}."):
-            try:
-                found = invites.verify(text, self._hq_key, {self.drive.id},
-                                       self._now())
-            except invites.InviteError as exc:
-                raise _refuse(self.store, exc.reason) from None
-            return self._admit(found.invite)
-        if len(text) > 40:  # a QR code that is not ours (a web address, a payment code)
-            raise _refuse(self.store, "malformed")
-        if self._by_code is None:
-            raise _refuse(self.store, "no_roster")
         try:
-            code = invites.normalize_code(text)
-        except invites.MalformedInviteError as exc:
-            raise _refuse(self.store, "mistyped" if "mistake" in str(exc)
-                          else "malformed") from None
-        entry = self._by_code.get(code)
-        if entry is None:
-            raise _refuse(self.store, "not_on_roster")
-        if datetime.fromisoformat(self.drive.expires_at) <= self._now():
-            raise _refuse(self.store, "expired", entry.invite)
-        return self._admit(entry.invite)
+            invite = self._invite(text)
+        except _Refusal as refusal:
+            raise _refuse(self.store, refusal.reason, refusal.invite) from None
+        return self._admit(invite)
 
     def invite_of(self, text: str) -> str:
-        """The invite id a token or a typed code names (for staff's override), checked as
-        `check` does but whatever was done with it."""
-        text = text.strip()
+        """The invite id a token or a typed code names, checked as `check` checks it but
+        whatever was done with it (for staff's override; nothing audited here)."""
+        try:
+            return self._invite(text)
+        except _Refusal as refusal:
+            raise InvitationError(refusal.reason, MESSAGES[refusal.reason]) from None
+
+    def _invite(self, text: str) -> str:
+        """The invite a token or a typed code names, if it is valid here now; else _Refusal."""
+        text = text.strip() if isinstance(text, str) else ""
         if text.startswith(f"{invites.PREFIX}."):
             try:
                 return invites.verify(text, self._hq_key, {self.drive.id}, self._now()).invite
             except invites.InviteError as exc:
-                raise InvitationError(exc.reason, MESSAGES.get(exc.reason, str(exc))) from None
+                raise _Refusal(exc.reason) from None
+        if len(text) > 40:  # a QR code that is not ours (a web address, a payment code)
+            raise _Refusal("malformed")
         if self._by_code is None:
-            raise InvitationError("no_roster", MESSAGES["no_roster"])
+            raise _Refusal("no_roster")
         try:
-            entry = self._by_code.get(invites.normalize_code(text))
+            code = invites.normalize_code(text)
         except invites.MalformedInviteError as exc:
-            raise InvitationError("malformed", str(exc)) from None
+            raise _Refusal("mistyped" if "mistake" in str(exc) else "malformed") from None
+        entry = self._by_code.get(code)
         if entry is None:
-            raise InvitationError("not_on_roster", MESSAGES["not_on_roster"])
+            raise _Refusal("not_on_roster")
+        if datetime.fromisoformat(self.drive.expires_at) <= self._now():
+            raise _Refusal("expired", entry.invite)
         return entry.invite
 
     def _admit(self, invite: str) -> Invited:
