@@ -32,19 +32,23 @@ def sessions_of(store: Store, invite: str) -> list[InviteSession]:
             for sid, reference, template, status, started in rows]
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def grant_override(store: Store, invite: str, actor: str = "staff") -> None:
     """Let `invite` start one more session although it completed one (audited)."""
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO invite_overrides VALUES (?, ?, NULL)",
-                   (invite, datetime.now(UTC).isoformat(timespec="seconds")))
+                   (invite, _now()))
         store.audit.append("invite.override_granted", {"invite": invite}, actor)
 
 
 def take_override(store: Store, invite: str) -> bool:
     """Spend the open override of `invite`, if there is one (audited); whether there was."""
     with store.transaction() as db:
-        spent = db.execute("UPDATE invite_overrides SET used_by = 'kiosk' WHERE invite = ? "
-                           "AND used_by IS NULL", (invite,)).rowcount
+        spent = db.execute("UPDATE invite_overrides SET used_at = ? WHERE invite = ? AND "
+                           "used_at IS NULL", (_now(), invite)).rowcount
         if spent:
             store.audit.append("invite.override_used", {"invite": invite}, "kiosk")
     return bool(spent)

@@ -230,7 +230,7 @@ def _drive_sessions(db: sqlite3.Connection) -> None:
         CREATE TABLE invite_overrides (
             invite TEXT PRIMARY KEY,
             granted_at TEXT NOT NULL,
-            used_by TEXT                    -- the session that used it, once used
+            used_at TEXT                    -- when the invite was let in with it
         )
     """)
 
