@@ -87,6 +87,11 @@ class FollowUpDecider:
                                            daemon=True)
         self._preparing.start()
 
+    @property
+    def speech_model(self) -> object | None:
+        """The loaded speech model (None until `prepare` has loaded it, or if it failed)."""
+        return self._transcriber
+
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until `prepare` has finished; whether it has."""
         self.prepare()
@@ -224,9 +229,9 @@ class _WhenLoaded:
         self._decider = decider
 
     def _model(self) -> Any:
-        if not self._decider._ready.wait(JUDGEMENT_CAP) or self._decider._transcriber is None:
+        if not self._decider.wait_ready(JUDGEMENT_CAP) or self._decider.speech_model is None:
             raise RuntimeError("the speech model did not load")
-        return self._decider._transcriber
+        return self._decider.speech_model
 
     def transcribe_samples(self, samples: np.ndarray, *, language: str | None = None) -> Any:
         """The loaded model's transcript of `samples`."""
