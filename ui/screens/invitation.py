@@ -44,6 +44,7 @@ class InvitationScreen(Screen):
         self.code.returnPressed.connect(lambda: self._present(self.code.text()))
         self.row(self.back, self.use_code)
         self.layout_.addStretch(1)
+        self._shown: object = None  # the camera picture on screen now
 
     @property
     def _reader(self) -> InvitationReader | None:
@@ -53,6 +54,7 @@ class InvitationScreen(Screen):
         super().entered()
         self.code.clear()
         self.preview.clear()
+        self._shown = None
         reader = self._reader
         can_scan = reader is not None and reader.can_scan
         self.preview.setVisible(can_scan)
@@ -88,7 +90,8 @@ class InvitationScreen(Screen):
             self.explain.setText(i18n.tr("invitation.no_camera"))
             self.status.setText("")
         image = reader.preview()
-        if image is not None and not reader.camera_lost:
+        if image is not None and image is not self._shown and not reader.camera_lost:
+            self._shown = image  # a new camera picture: the screen ticks faster than it
             pixmap = image_pixmap(image, mirror=False).scaled(self.preview.size())
             code_guide(pixmap)
             self.preview.setPixmap(pixmap)
