@@ -4,6 +4,7 @@ candidate in with their details to confirm; a typed code does too; refusals are 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk import keys
 from kiosk.clock import FakeClock
-from kiosk.drives.desk import open_desk
-from kiosk.drives.held import save_drives
+from kiosk.drives.desk import InvitationDesk, open_desk
+from kiosk.drives.held import load_drives, save_drives
+from kiosk.errors import InvitationError
 from kiosk.flow import CandidateFlow, FlowTimings, Step
 from kiosk.session import SessionStatus
 from kiosk.store import Store
@@ -24,6 +26,7 @@ from kiosk.vault import seal_bytes
 from sync import invites
 from sync.drive_config import DriveConfig, RosterEntry, roster_bytes
 from tests.kiosk.drives.phone_frames import PhoneScreenSource
+from tests.ui.test_journey import Kiosk
 from ui import i18n
 from ui.invitations import InvitationReader
 from ui.runtime import Runtime
@@ -36,8 +39,9 @@ ASHA = RosterEntry("i-00000000000000a1", invites.new_code(), "Asha Rao", "asha@e
                    "21CS001")
 
 
-class DriveKiosk:
-    """A window at a drive without walk-ins, whose camera sees `camera_sees` held up."""
+class DriveKiosk(Kiosk):
+    """A window at a drive without walk-ins, whose camera sees `camera_sees` held up (its
+    `screen` and `click` are the journey's kiosk's)."""
 
     def __init__(self, qtbot, data_dir: Path, camera_sees: str | None, *,
                  camera: bool = True, lose_after: float | None = None) -> None:
@@ -65,14 +69,6 @@ class DriveKiosk:
         self.qtbot = qtbot
         self.closed = False
         _OPEN.append(self)
-
-    @property
-    def screen(self):
-        return self.window.current
-
-    def click(self, widget) -> None:
-        assert widget.isVisible(), f"{widget.text()!r} is not on screen"
-        self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
     def close(self) -> None:
         if not self.closed:
@@ -215,3 +211,25 @@ def test_the_drive_screens_fit_at_1280_by_800(qtbot, tmp_path: Path, language: s
         kiosk.close()
     finally:
         app.setStyleSheet(before)
+
+
+def test_a_roster_that_arrives_during_the_day_is_used_at_the_next_check(
+        qtbot, tmp_path: Path) -> None:
+    """A kiosk whose roster had not arrived takes scanned invitations only; once the sync
+    thread keeps the drive again with its roster, typed codes work and details prefill."""
+    kiosk = DriveKiosk(qtbot, tmp_path, None, camera=False)
+    unlocked = keys.unlock(tmp_path, PASS)
+    held = load_drives(tmp_path)[0]
+
+    def reopen() -> InvitationDesk | None:
+        return open_desk(kiosk.store, tmp_path, [unlocked.identity], kiosk.hq.public_key(),
+                         "demo")
+
+    save_drives(tmp_path, (replace(held, roster=None),))
+    reader = InvitationReader(reopen(), None, reopen)  # type: ignore[arg-type]
+    with pytest.raises(InvitationError) as refused:
+        reader.check(ASHA.code)
+    assert refused.value.reason == "no_roster"
+    save_drives(tmp_path, (held,))  # what the next sync pass writes
+    assert reader.check(ASHA.code).name == "Asha Rao"
+    kiosk.close()
