@@ -124,10 +124,13 @@ class SentenceModel:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         missing = [s for s in dict.fromkeys(sentences) if s not in self._recent]
         if missing:
-            fresh = self._embed(missing)
+            fresh = dict(zip(missing, self._embed(missing), strict=True))
             if len(self._recent) + len(missing) > _RECENT:
+                # Keep what this call needs: a sentence remembered from the last answer
+                # (a filler like "..." recurs) would otherwise be dropped and missing.
+                fresh.update((s, self._recent[s]) for s in sentences if s in self._recent)
                 self._recent.clear()
-            self._recent.update(zip(missing, fresh, strict=True))
+            self._recent.update(fresh)
         return np.stack([self._recent[s] for s in sentences])
 
     def forget_answers(self) -> None:

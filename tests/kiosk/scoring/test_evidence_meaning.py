@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kiosk.commands import main
@@ -108,6 +109,19 @@ def test_evidence_is_a_sentence_with_its_times_and_a_score(walk_in, model) -> No
     assert item.text == words[1] and item.method == "meaning"
     assert (item.start, item.end) == pytest.approx((timed[5].start, timed[-1].end))
     assert 0.5 <= item.score <= 1
+
+
+def test_a_remembered_sentence_survives_when_the_memory_fills(model, monkeypatch) -> None:
+    # A sentence the last answer had ("..." recurs in transcripts) must still be there when
+    # this answer's new sentences overflow the memory: it once raised KeyError mid-scoring.
+    monkeypatch.setattr("kiosk.scoring.evidence_model._RECENT", 4)
+    model.forget_answers()
+    first = model.encode(["...", "I will call you back at six."])
+    second = model.encode(["...", "Sorry for the wait.", "Is there anything else?",
+                           "Let me check.", "Thank you for calling."])
+    assert second.shape == (5, first.shape[1])
+    assert np.allclose(second[0], first[0])
+    model.forget_answers()
 
 
 def test_a_tampered_model_file_is_refused_with_a_clear_error(tmp_path: Path) -> None:
