@@ -11,6 +11,7 @@ from kiosk.errors import ConfigError
 
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 ASSETS_DIR_ENV = "KIOSK_ASSETS_DIR"
+CACHE_DIR_ENV = "KIOSK_CACHE_DIR"
 _APP_NAME = "interview-kiosk"
 
 
@@ -37,6 +38,13 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"data directory {path} is not writable")
     return path
+
+
+def cache_dir() -> Path:
+    """Where results of pure computations on bundled files are kept between runs (never
+    candidate data): $KIOSK_CACHE_DIR, else the platform's user cache dir. Not created."""
+    raw = os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir(_APP_NAME)
+    return Path(raw).expanduser()
 
 
 def assets_dir() -> Path:

