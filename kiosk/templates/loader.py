@@ -110,6 +110,7 @@ class _Checker:
         self.defined: list[tuple[KeyPath, str]] = []
         self.probe_targets: list[tuple[KeyPath, str, str]] = []  # (path, competency, label)
         self.version: int | None = None  # None: missing or unsupported, checked leniently
+        self.unrelated: dict[str, tuple[str, ...]] = {}
 
     def problem(self, path: KeyPath, message: str) -> None:
         where = _show(path)
@@ -253,7 +254,7 @@ class _Checker:
             id=template_id, role=role, languages=languages, title=title, intro=intro,
             policy=policy, practice=practice, questions=tuple(questions),
             competencies=tuple(competencies), source=self.name, sha256=digest,
-            follow_ups=follow_ups,
+            follow_ups=follow_ups, unrelated=self.unrelated,
         )
 
     def language_list(self, raw: dict[str, Any]) -> tuple[str, ...] | None:
@@ -365,9 +366,12 @@ class _Checker:
 
     def rubric(self, raw: object) -> list[Competency] | None:
         path: KeyPath = ("rubric",)
-        if not self.table(raw, path, {"competencies"}, {"competencies"}):
+        allowed = {"competencies", "unrelated"} if (self.version or 0) >= 2 else {"competencies"}
+        if not self.table(raw, path, allowed, {"competencies"}):
             return None
         assert isinstance(raw, dict)
+        if "unrelated" in raw:
+            self.unrelated = self.sentences_by_language(raw["unrelated"], (*path, "unrelated"))
         seen: set[str] = set()
         return self.entries(raw, "competencies", path, MAX_COMPETENCIES,
                             lambda c, p: self.competency(c, p, seen))
@@ -474,6 +478,25 @@ class _Checker:
                 else:
                     into[language] = tuple(x.strip() for x in sentences)
         return (shows, near) if ok else None
+
+    def sentences_by_language(self, value: object, where: KeyPath
+                              ) -> dict[str, tuple[str, ...]]:
+        """`<language> = ["sentence", ...]` for declared languages (any subset of them)."""
+        if not isinstance(value, dict):
+            self.problem(where, f"must be a table of sentences by language, got {_kind(value)}")
+            return {}
+        found: dict[str, tuple[str, ...]] = {}
+        for language, sentences in value.items():
+            at = (*where, language)
+            if language not in self.languages:
+                self.problem(at, f"language '{language}' is not declared in languages "
+                                 f"({', '.join(self.languages)})")
+            elif not isinstance(sentences, list) or not all(
+                    isinstance(x, str) and x.strip() for x in sentences):
+                self.problem(at, "must list sentences as non-empty text")
+            else:
+                found[language] = tuple(x.strip() for x in sentences)
+        return found
 
     def cross_check(self) -> None:
         """Every competency a question names is defined, and every defined one is used."""

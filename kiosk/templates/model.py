@@ -148,6 +148,9 @@ class InterviewTemplate:
     sha256: str
     text: str = ""  # the TOML it was read from, so a store can keep the exact version
     follow_ups: FollowUps = field(default_factory=FollowUps)
+    # format 2, optional: sentences candidates say that show none of the indicators (story
+    # context, results, small talk), by language; the evidence finder learns from them
+    unrelated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def default_language(self) -> str:
