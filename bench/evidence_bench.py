@@ -131,7 +131,7 @@ def evaluate(answers: Iterable[Answer], templates: dict[str, InterviewTemplate],
             if competency.id not in question.competencies:
                 continue
             evidence = find_evidence(competency, question.id, transcript, model,
-                                     template.competencies)
+                                     template.competencies, template.unrelated)
             shown = {e.indicator for e in evidence}
             for e in evidence:
                 tally.methods[e.method] += 1
@@ -193,11 +193,11 @@ def speed(threads: int) -> None:
     model = SentenceModel(threads=threads)
     for competency in competencies:  # the template's examples: once per process
         find_evidence(competency, question.id, typed_transcript("warm up.", "en"), model,
-                      template.competencies)
+                      template.competencies, template.unrelated)
     loaded = _rss_mb()
     for competency in competencies:
         find_evidence(competency, question.id, typed_transcript(SPEECH_ANSWER, "en"), model,
-                      template.competencies)
+                      template.competencies, template.unrelated)
     after = _rss_mb()
     samples = synthesise(SPEECH_ANSWER)
     transcriber = Transcriber(threads=threads)
@@ -208,7 +208,8 @@ def speed(threads: int) -> None:
         transcribe_s.append(time.perf_counter() - start)
         model.forget_answers()  # a new answer: nothing of the last run is remembered
         start = time.perf_counter()
-        found = sum(len(find_evidence(c, question.id, transcript, model, template.competencies))
+        found = sum(len(find_evidence(c, question.id, transcript, model,
+                                      template.competencies, template.unrelated))
                     for c in competencies)
         evidence_s.append(time.perf_counter() - start)
     seconds = len(samples) / SAMPLE_RATE

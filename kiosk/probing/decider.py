@@ -175,7 +175,7 @@ class FollowUpDecider:
             for question in self.template.questions:  # fit the classifiers now, not later
                 if question.probes:
                     decide(question, typed("warm up", self.template.default_language),
-                           self.template.competencies, self._model)
+                           self.template.competencies, self._model, self.template.unrelated)
         except Exception as exc:  # phrases still decide
             log_event(_log, "probing.model_unavailable", reason=type(exc).__name__)
             self._model = None
@@ -199,7 +199,8 @@ class FollowUpDecider:
             if question is None or heard is None:
                 log_event(_log, "probing.no_transcript", question_id=key)
                 return
-            outcome, probe = decide(question, heard, self.template.competencies, self._model)
+            outcome, probe = decide(question, heard, self.template.competencies, self._model,
+                                    self.template.unrelated)
             judgement.outcome, judgement.probe_id = outcome, probe.id if probe else None
         except Exception as exc:  # no decision: the flow goes on without
             log_event(_log, "probing.failed", question_id=key, reason=type(exc).__name__)

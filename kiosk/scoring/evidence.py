@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kiosk.scoring.meaning import METHOD as MEANING
@@ -45,16 +45,19 @@ class Evidence:
 
 def find_evidence(competency: Competency, question_id: str, transcript: Transcript,
                   model: SentenceEncoder | None = None,
-                  rubric: Sequence[Competency] = ()) -> list[Evidence]:
+                  rubric: Sequence[Competency] = (),
+                  unrelated: Mapping[str, Sequence[str]] | None = None) -> list[Evidence]:
     """The answer's evidence for the competency, in time order: by meaning when `model` is
     given, reads the answer's language and the template has examples in it; else by phrases.
     Each piece of evidence names the method that found it. `rubric`, every competency of the
-    template, lets the other indicators' examples sharpen the meaning of each."""
-    if model is not None and can_use_meaning(competency, answer_language(transcript), model):
+    template, and `unrelated`, its sentences that show no indicator (by language), sharpen
+    the meaning of each indicator."""
+    language = answer_language(transcript)
+    if model is not None and can_use_meaning(competency, language, model):
         found = [Evidence(question_id, hit.sentence.start, hit.sentence.end, hit.sentence.text,
                           hit.indicator, hit.example, hit.score, MEANING)
-                 for hit in find_hits(competency, transcript, model,
-                                      answer_language(transcript), rubric)]
+                 for hit in find_hits(competency, transcript, model, language, rubric,
+                                      unrelated=(unrelated or {}).get(language, ()))]
         if competency.structure_cues:  # the structure cues stay phrases: they are phrases
             found.extend(e for e in find_by_phrases(competency, question_id, transcript)
                          if e.indicator.startswith(f"{STRUCTURE_LABEL}:"))

@@ -1,17 +1,25 @@
 """Finding rubric evidence by meaning: which sentences of an answer show an indicator.
 
 The template gives every indicator example sentences that show it and near-misses that do
-not. From them, a small linear classifier is fitted per indicator (once per template and
-process): the examples that show the indicator against its near-misses and against the
-examples of the template's other indicators, on sentence vectors from the sentence model,
-centred on the template's mean so that what all answers share does not count. Each
-sentence of the answer, or each of its clauses when a long sentence has several (reading
-the clauses alone was as good on the tuning answers, more precise and faster), gets a
-probability per indicator. It is evidence when the probability reaches
-`Thresholds.probability`, or a lower `Thresholds.with_phrase` when the clause also contains
-one of the indicator's phrases (the phrases the template had before, now confirmed by
-meaning). Then three plain rules, which
-a reviewer can check by reading:
+not, and may give sentences that show none of its indicators (`unrelated`: story context,
+results, small talk). From them, a small linear classifier is fitted per indicator (once per
+template and process): the examples that show the indicator against its near-misses, the
+examples of the template's other indicators and the unrelated sentences, on sentence vectors
+from the sentence model, centred on the template's mean so that what all answers share does
+not count. Each sentence of the answer gets a probability per indicator, and so does each
+of its clauses when a long sentence has several (a story often makes its point in one
+clause, and a clause often needs the rest of its sentence to make sense). It is evidence
+when
+
+- the probability reaches `Thresholds.probability`, or a lower `Thresholds.with_phrase` when
+  the clause also contains one of the indicator's phrases (the phrases the template had
+  before, now confirmed by meaning), and
+- of all the template's example sentences, the one nearest in meaning to the clause is an
+  example that shows this indicator (not a near-miss, another indicator's or an unrelated
+  one), unless the probability reaches `Thresholds.confident`: the reviewer sees the nearest
+  example that shows it next to the evidence.
+
+Then three plain rules, which a reviewer can check by reading:
 
 - negation: a clause with a negation ("not", "never", "won't", "instead of"...) does not
   count for an indicator whose nearest example has none: "I won't just say I understand"
@@ -57,10 +65,11 @@ class SentenceEncoder(Protocol):
 class Thresholds:
     """When a clause counts: set on the tuning answers only (docs/benchmarks.md)."""
 
-    probability: float = 0.5  # the indicator's classifier alone
+    probability: float = 0.4  # the indicator's classifier alone
     with_phrase: float = 0.3  # the classifier, for a clause with one of the phrases of two
     # words or more, or two of the one-word phrases ("first ... then"): one word like "then"
     # or "please" says too little to lower the bar)
+    confident: float = 0.9  # a clause the classifier is this sure of needs no nearest example
     stuffing_hits: int = 3  # a sentence that shows this many indicators...
     stuffing_words: float = 6.0  # ...with fewer words per indicator than this shows none
 
@@ -97,12 +106,14 @@ def can_use_meaning(competency: Competency, language: str,
 
 def find_hits(competency: Competency, transcript: Transcript, model: SentenceEncoder,
               language: str, rubric: Sequence[Competency] = (),
-              thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Hit]:
+              thresholds: Thresholds = DEFAULT_THRESHOLDS,
+              unrelated: Sequence[str] = ()) -> list[Hit]:
     """The best clause for each indicator the answer shows, in rubric order. `rubric` is
-    every competency of the template (the other indicators' examples sharpen each one)."""
+    every competency of the template (the other indicators' examples sharpen each one);
+    `unrelated`, the template's sentences that show none of them, in `language`."""
     whole = sentences(transcript)
     units = [(index, unit) for index, sentence in enumerate(whole)
-             for unit in (clauses(sentence) or [sentence])]
+             for unit in dict.fromkeys([*clauses(sentence), sentence])]
     if not units:
         return []
     everyone = [i for c in (rubric or (competency,)) for i in c.indicators]
@@ -111,8 +122,8 @@ def find_hits(competency: Competency, transcript: Transcript, model: SentenceEnc
     vectors = _centred(vectors, _centre(model, everything))
     by_sentence: dict[int, list[Hit]] = {}
     for indicator in competency.indicators:
-        others = tuple(s for i in everyone if i.label != indicator.label
-                       for s in i.shows.get(language, ()))
+        others = (*(s for i in everyone if i.label != indicator.label
+                    for s in i.shows.get(language, ())), *unrelated)
         for position, hit in _indicator_hits(indicator, units, vectors, model, language,
                                              others, everything, thresholds):
             by_sentence.setdefault(position, []).append(hit)
@@ -135,7 +146,11 @@ def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
     weights, bias = _classifier(model, shows, near, others, everything)
     probability = 1.0 / (1.0 + np.exp(-(_SCALE * vectors @ weights + bias)))
     centre = _centre(model, everything)
-    nearest = (vectors @ _centred(model.encode_examples(list(shows)), centre).T).argmax(axis=1)
+    alike_shows = vectors @ _centred(model.encode_examples(list(shows)), centre).T
+    alike_rest = vectors @ _centred(model.encode_examples([*near, *others]), centre).T
+    nearest = alike_shows.argmax(axis=1)
+    rest = alike_rest.max(axis=1) if alike_rest.shape[1] else np.full(len(units), -np.inf)
+    closer_to_shows = alike_shows.max(axis=1) > rest
     phrases = [normalise(phrase) for phrase in indicator.phrases]
     found: list[tuple[int, Hit]] = []
     for row, (position, unit) in enumerate(units):
@@ -143,7 +158,9 @@ def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
         chance = float(probability[row])
         needed = (thresholds.with_phrase if _has_phrase(unit.text, phrases)
                   else thresholds.probability)
-        if chance < needed or (_negated(unit.text) and not _negated(example)):
+        if chance < needed or (chance < thresholds.confident and not closer_to_shows[row]):
+            continue
+        if _negated(unit.text) and not _negated(example):
             continue
         found.append((position, Hit(indicator.label, unit, example, round(chance, 3))))
     return found

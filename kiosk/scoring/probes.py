@@ -8,7 +8,7 @@ transcript needs review. The rule reads only the answer's words: never who the c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from kiosk.scoring.evidence import find_evidence, story_parts
 from kiosk.scoring.meaning import SentenceEncoder
@@ -38,12 +38,14 @@ def choose(question: Question, transcript: Transcript,
 
 
 def decide(question: Question, transcript: Transcript, rubric: Sequence[Competency],
-           model: SentenceEncoder | None) -> tuple[FollowUpOutcome, Probe | None]:
+           model: SentenceEncoder | None,
+           unrelated: Mapping[str, Sequence[str]] | None = None
+           ) -> tuple[FollowUpOutcome, Probe | None]:
     """The decision for a kept answer: its evidence found as scoring finds it (by meaning
     where `model` is given), then `choose`."""
     tied = {p.competency for p in question.probes if p.competency is not None}
     shown = {(c.id, e.indicator) for c in rubric if c.id in tied
-             for e in find_evidence(c, question.id, transcript, model, rubric)}
+             for e in find_evidence(c, question.id, transcript, model, rubric, unrelated)}
     return choose(question, transcript, shown, story_parts(transcript))
 
 

@@ -48,7 +48,7 @@ def answer_evidence(template: InterviewTemplate, question_id: str, transcript: T
     return [item for competency in template.competencies
             if competency.id in question.competencies
             for item in find_evidence(competency, question_id, transcript, model,
-                                      template.competencies)]
+                                      template.competencies, template.unrelated)]
 
 
 def suggested_level(evidenced: int, looked_for: int) -> int:
@@ -73,7 +73,7 @@ def _suggest_one(template: InterviewTemplate, competency: Competency,
              if key in transcripts]
     evidence = tuple(item for question_id in heard
                      for item in find_evidence(competency, question_id, transcripts[question_id],
-                                              model, template.competencies))
+                                              model, template.competencies, template.unrelated))
     if not heard:
         return Suggestion(competency.id, None, evidence,
                           "No level is suggested yet: none of the answers for this part of "

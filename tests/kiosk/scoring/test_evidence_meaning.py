@@ -13,6 +13,7 @@ import pytest
 from kiosk.commands import main
 from kiosk.errors import TemplateError
 from kiosk.scoring import answer_evidence, evidence_model
+from kiosk.scoring.evidence import find_evidence
 from kiosk.scoring.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
 from kiosk.scoring.scorecard import build
 from kiosk.scoring.sentences import sentences
@@ -226,6 +227,50 @@ def test_format_2_needs_examples_in_every_language() -> None:
     (problem,) = caught.value.problems
     assert "missing examples for declared language 'hi'" in str(problem)
     assert str(problem).startswith("t.toml:")
+
+
+UNRELATED = ('[rubric]\nunrelated.en = ["Sorry, I am a little nervous in front of the camera."]'
+             '\n\n[[rubric.competencies]]')
+
+
+def _with_unrelated(block: str) -> bytes:
+    text = FORMAT_2.format(shows=MANY, hindi=HINDI)
+    return text.replace("[[rubric.competencies]]", block, 1).encode()
+
+
+def test_a_clause_nearest_an_unrelated_sentence_is_not_evidence(model) -> None:
+    nervous = typed_transcript("Sorry, I am a bit nervous in front of this camera.", "en")
+    apology = typed_transcript("I am so sorry you had to wait this long.", "en")
+    for data, found in ((_with_unrelated("[[rubric.competencies]]"), (True, True)),
+                        (_with_unrelated(UNRELATED), (False, True))):
+        template = parse_template(data, "t.toml")
+        (kindness,) = template.competencies
+        assert tuple(bool(find_evidence(kindness, "only-one", answer, model,
+                                        template.competencies, template.unrelated))
+                     for answer in (nervous, apology)) == found
+
+
+@pytest.mark.parametrize(("block", "problem"), [
+    ('[rubric]\nunrelated.fr = ["Bonjour."]\n\n[[rubric.competencies]]',
+     "language 'fr' is not declared"),
+    ('[rubric]\nunrelated.en = ["", "x"]\n\n[[rubric.competencies]]',
+     "must list sentences as non-empty text"),
+    ('[rubric]\nunrelated = ["Hello."]\n\n[[rubric.competencies]]',
+     "must be a table of sentences by language"),
+])
+def test_unrelated_sentences_are_checked(block: str, problem: str) -> None:
+    assert parse_template(_with_unrelated(UNRELATED), "t.toml").unrelated == {
+        "en": ("Sorry, I am a little nervous in front of the camera.",)}
+    with pytest.raises(TemplateError) as caught:
+        parse_template(_with_unrelated(block), "t.toml")
+    assert problem in str(caught.value)
+
+
+def test_format_1_has_no_unrelated_sentences() -> None:
+    text = _with_unrelated(UNRELATED).decode().replace("format = 2", "format = 1")
+    with pytest.raises(TemplateError) as caught:
+        parse_template(text.encode(), "t.toml")
+    assert "rubric.unrelated: unknown key" in str(caught.value)
 
 
 def test_templates_check_reports_too_few_examples(capsys, tmp_path: Path) -> None:
