@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from kiosk.logs import LOGGER_NAME
+from kiosk.paths import CACHE_DIR_ENV, cache_dir
+
+# One cache of the templates' example vectors for the whole run, subprocesses included, even
+# in tests that give the kiosk a HOME of their own (it holds no candidate data).
+os.environ.setdefault(CACHE_DIR_ENV, str(cache_dir()))
 
 
 @pytest.fixture(autouse=True)
