@@ -20,8 +20,8 @@ SAMPLE_ANSWERS = {
     "something-you-learned-recently": (
         "Recently I learned to make simple spreadsheets with formulas. At first I did not "
         "understand them, so I watched short videos and practised every evening. I learned "
-        "that I learn best with a little practice every day. Now I use them "
-        "to track the expenses of our family shop."
+        "that I learn best with a little practice every day. These days they help "
+        "with the accounts of our family shop."
     ),
     # the demo's follow-up to the answer above, which names no next step
     "something-you-learned-recently.probe": (
