@@ -428,6 +428,8 @@ class Runtime:
             self.worker.stop()
         if self.sync is not None:
             self.sync.stop()
+        if self.decider is not None:
+            self.decider.close()
 
 
 def _error_code(error: DeviceError) -> str:

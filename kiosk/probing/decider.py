@@ -72,6 +72,7 @@ class FollowUpDecider:
         # keep finds its decision made (or being made).
         self._judged: dict[tuple[str, int], _Judgement] = {}
         self._preparing: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def needed(self) -> bool:
@@ -86,6 +87,15 @@ class FollowUpDecider:
         self._preparing = threading.Thread(target=self._prepare, name="FollowUpDecider",
                                            daemon=True)
         self._preparing.start()
+
+    def close(self, timeout: float = 15.0) -> None:
+        """Stop preparing (between steps) and wait for it: a process that exits while the
+        models' native threads are still loading or fitting is aborted by the C++ runtime
+        ("terminate called without an active exception": a kiosk closed in its first
+        minute)."""
+        self._closing.set()
+        if self._preparing is not None:
+            self._preparing.join(timeout)
 
     @property
     def speech_model(self) -> object | None:
@@ -171,9 +181,9 @@ class FollowUpDecider:
         except Exception as exc:  # no model: no probes, and the kiosk goes on
             log_event(_log, "probing.unavailable", reason=type(exc).__name__)
         try:
-            self._model = self._load_model()
+            self._model = None if self._closing.is_set() else self._load_model()
             for question in self.template.questions:  # fit the classifiers now, not later
-                if question.probes:
+                if question.probes and not self._closing.is_set():
                     decide(question, typed("warm up", self.template.default_language),
                            self.template.competencies, self._model, self.template.unrelated)
         except Exception as exc:  # phrases still decide

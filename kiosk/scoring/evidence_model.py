@@ -121,6 +121,10 @@ class SentenceModel:
         self._kept = ExampleVectors((cache if cache is not None else cache_dir())
                                     / f"example-vectors-{digest}.npz", _DIMENSIONS)
         self._on_disk: dict[bytes, np.ndarray] | None = None  # read at the first need
+        # ...and so are the classifiers fitted on them (seconds per interview, every process)
+        self._fits = ExampleVectors((cache if cache is not None else cache_dir())
+                                    / f"classifiers-{digest}.npz", _DIMENSIONS + 1)
+        self._fitted: dict[bytes, np.ndarray] | None = None
         self._recent: dict[str, np.ndarray] = {}  # the answer being scored
         self.name = self.info.name
 
@@ -150,6 +154,19 @@ class SentenceModel:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         return np.asarray(self._engine.passage(list(sentences)), dtype=np.float32).reshape(
             len(sentences), _DIMENSIONS)
+
+    def fitted(self, key: bytes) -> np.ndarray | None:
+        """A classifier fitted earlier (by any process) on the examples `key` names."""
+        if self._fitted is None:
+            self._fitted = self._fits.load()
+        return self._fitted.get(key)
+
+    def keep_fitted(self, key: bytes, weights: np.ndarray) -> None:
+        """Keep a fitted classifier (its weights, then its bias) for later processes."""
+        if self._fitted is None:
+            self._fitted = self._fits.load()
+        self._fitted[key] = np.asarray(weights, dtype=np.float32)
+        self._fits.save(self._fitted)
 
     def encode_examples(self, sentences: Sequence[str]) -> np.ndarray:
         """Like `encode`, for a template's example sentences, which are kept for the process

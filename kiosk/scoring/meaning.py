@@ -35,6 +35,8 @@ remembered per model and example set (a cache of a pure computation).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,6 +61,10 @@ class SentenceEncoder(Protocol):
     def encode(self, sentences: Sequence[str]) -> np.ndarray: ...
 
     def encode_examples(self, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def fitted(self, key: bytes) -> np.ndarray | None: ...  # a classifier kept earlier
+
+    def keep_fitted(self, key: bytes, weights: np.ndarray) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,13 @@ def _classifier(model: SentenceEncoder, shows: tuple[str, ...], near: tuple[str,
                 others: tuple[str, ...], everything: tuple[str, ...]
                 ) -> tuple[np.ndarray, float]:
     """Logistic regression (balanced, L2) of `shows` against `near` and `others`, on centred
-    vectors; fitted by plain gradient descent: a few hundred steps on a few dozen rows."""
+    vectors; fitted by plain gradient descent: a few hundred steps on a few thousand rows,
+    seconds per interview, so the model keeps the result for later processes."""
+    key = hashlib.sha256(json.dumps([shows, near, others, everything, _SCALE, _STEPS, _RATE,
+                                     _L2]).encode("utf-8")).hexdigest().encode("ascii")
+    kept = model.fitted(key)
+    if kept is not None:  # its width was checked when it was read
+        return kept[:-1].astype(np.float64), float(kept[-1])
     centre = _centre(model, everything)
     rows = _centred(model.encode_examples([*shows, *near, *others]), centre) * _SCALE
     target = np.r_[np.ones(len(shows)), np.zeros(len(near) + len(others))]
@@ -201,6 +213,7 @@ def _classifier(model: SentenceEncoder, shows: tuple[str, ...], near: tuple[str,
         error = (1.0 / (1.0 + np.exp(-(rows @ weights + bias))) - target) * balance
         weights -= _RATE * (rows.T @ error / len(target) + _L2 * weights / len(target))
         bias -= _RATE * float(error.mean())
+    model.keep_fitted(key, np.r_[weights, bias])
     return weights, bias
 
 

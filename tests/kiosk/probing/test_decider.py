@@ -139,6 +139,31 @@ def test_without_a_speech_model_there_is_no_decision_and_no_crash() -> None:
     assert typed is not None and typed.outcome is FollowUpOutcome.NOT_NEEDED
 
 
+def test_closing_stops_preparing_and_waits_for_it() -> None:
+    # A kiosk closed while its models still load must not exit under their native threads
+    # (the C++ runtime aborts the process): close() stops between steps and waits.
+    loading, release = threading.Event(), threading.Event()
+    fitted: list[str] = []
+
+    def slow_speech() -> Words:
+        loading.set()
+        release.wait(WAIT)
+        return Words("hello")
+
+    decider = FollowUpDecider(probe_template(), load_transcriber=slow_speech,
+                              load_model=lambda: fitted.append("loaded"))  # type: ignore[func-returns-value]
+    decider.prepare()
+    assert loading.wait(WAIT)
+    closer = threading.Thread(target=decider.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # it waits for the load under way...
+    release.set()
+    closer.join(WAIT)
+    assert not closer.is_alive() and fitted == []  # ...and starts nothing after it
+    assert decider.wait_ready(0)
+
+
 @pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed: run make "
                                                    "test, which installs it")
 def test_the_demo_follow_up_with_the_real_models() -> None:

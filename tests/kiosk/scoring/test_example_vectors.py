@@ -93,3 +93,26 @@ def test_an_unwritable_cache_is_logged_and_scoring_goes_on(counted, tmp_path: Pa
         vectors = make().encode_examples(EXAMPLES)
     assert vectors.shape == (2, 384)
     assert "scoring.example_cache_unwritable" in caplog.text
+
+
+def test_a_second_process_reuses_the_fitted_classifiers(counted, monkeypatch) -> None:
+    from kiosk.scoring import meaning
+    from kiosk.scoring.evidence import find_evidence
+    from kiosk.scoring.service import typed_transcript
+    from kiosk.templates import find_template
+
+    make, _ = counted
+    template = find_template("demo")
+    answer = typed_transcript("Next time I would ask a friend to check my formulas.", "en")
+
+    def evidence(model):
+        meaning._classifier.cache_clear()  # a new process remembers nothing
+        return [(e.indicator, e.text) for c in template.competencies
+                for e in find_evidence(c, "something-you-learned-recently", answer, model,
+                                       template.competencies, template.unrelated)]
+
+    first = evidence(make())
+    fits: list[bytes] = []
+    monkeypatch.setattr(SentenceModel, "keep_fitted", lambda self, key, w: fits.append(key))
+    assert evidence(make()) == first and first
+    assert fits == []  # nothing was fitted again
