@@ -43,7 +43,7 @@ from kiosk.templates import InterviewTemplate, find_template
 
 DATA = Path(__file__).parent / "evidence_data"
 # In the order they were written; `fresh2` is the one never looked at while tuning (README).
-SETS = ("heldout", "tuning", "fresh", "fresh2", "fresh3")
+SETS = ("heldout", "tuning", "fresh", "fresh2", "fresh3", "fresh4")
 
 SPEECH_ANSWER = (
     "Okay so the customer called and he was shouting because his internet had been down for "
