@@ -15,8 +15,9 @@ evidence is found by meaning for every competency of the question. Both are time
 evidence time against the 0.5 s target. Memory: the worker's resident set before and after
 loading the model and scoring the answer (VmRSS).
 
-    .venv/bin/python bench/evidence_bench.py [--set heldout|fresh|fresh2|tuning|all] [--speed]
-        [--per-indicator]
+    .venv/bin/python bench/evidence_bench.py [--set NAME|all] [--speed] [--per-indicator]
+
+NAME is one of heldout, tuning, fresh, fresh2, fresh3, fresh4 (bench/evidence_data/).
 
 Exit status 0 after a run; 2 if the model is missing or a data line is bad.
 """
@@ -42,7 +43,7 @@ from kiosk.scoring.service import typed_transcript
 from kiosk.templates import InterviewTemplate, find_template
 
 DATA = Path(__file__).parent / "evidence_data"
-# In the order they were written; `fresh2` is the one never looked at while tuning (README).
+# In the order they were written; each untouched until its first run (the README says which).
 SETS = ("heldout", "tuning", "fresh", "fresh2", "fresh3", "fresh4")
 
 SPEECH_ANSWER = (
