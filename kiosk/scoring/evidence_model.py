@@ -35,6 +35,7 @@ EVIDENCE_MODEL_SHA256 = {
         "7506c516bb973b8a4ae6328f7403147905f5d700c200f68e75b712f2a97d9511",
 }
 _MODEL_FILE = "e5-small-q4.bin"
+_MODEL_DIGEST = EVIDENCE_MODEL_SHA256[_MODEL_FILE]
 _ENGINE_FILE = "_engine.cpython-312-x86_64-linux-gnu.so"
 _DIMENSIONS = 384
 _RECENT = 512  # answer sentences remembered: more than one long answer's clauses
@@ -116,15 +117,11 @@ class SentenceModel:
             raise EvidenceModelError(f"the evidence model in {self.info.path} does not load: "
                                      f"{exc}") from exc
         self._cache: dict[str, np.ndarray] = {}  # template examples, for the process
-        # ...and between processes: encoding a bundled interview's examples takes 20-60 s
-        digest = EVIDENCE_MODEL_SHA256[_MODEL_FILE][:16]
-        self._kept = ExampleVectors((cache if cache is not None else cache_dir())
-                                    / f"example-vectors-{digest}.npz", _DIMENSIONS)
-        self._on_disk: dict[bytes, np.ndarray] | None = None  # read at the first need
-        # ...and so are the classifiers fitted on them (seconds per interview, every process)
-        self._fits = ExampleVectors((cache if cache is not None else cache_dir())
-                                    / f"classifiers-{digest}.npz", _DIMENSIONS + 1)
-        self._fitted: dict[bytes, np.ndarray] | None = None
+        # ...and between processes: encoding a bundled interview's examples takes 20-60 s,
+        # fitting its classifiers seconds more
+        kept, digest = cache if cache is not None else cache_dir(), _MODEL_DIGEST[:16]
+        self._kept = ExampleVectors(kept / f"example-vectors-{digest}.npz", _DIMENSIONS)
+        self._fits = ExampleVectors(kept / f"classifiers-{digest}.npz", _DIMENSIONS + 1)
         self._recent: dict[str, np.ndarray] = {}  # the answer being scored
         self.name = self.info.name
 
@@ -157,34 +154,25 @@ class SentenceModel:
 
     def fitted(self, key: bytes) -> np.ndarray | None:
         """A classifier fitted earlier (by any process) on the examples `key` names."""
-        if self._fitted is None:
-            self._fitted = self._fits.load()
-        return self._fitted.get(key)
+        return self._fits.get(key)
 
     def keep_fitted(self, key: bytes, weights: np.ndarray) -> None:
         """Keep a fitted classifier (its weights, then its bias) for later processes."""
-        if self._fitted is None:
-            self._fitted = self._fits.load()
-        self._fitted[key] = np.asarray(weights, dtype=np.float32)
-        self._fits.save(self._fitted)
+        self._fits.keep({key: np.asarray(weights, dtype=np.float32)})
 
     def encode_examples(self, sentences: Sequence[str]) -> np.ndarray:
         """Like `encode`, for a template's example sentences, which are kept for the process
         (every answer is compared with them)."""
         missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        if missing:
-            if self._on_disk is None:
-                self._on_disk = self._kept.load()
-            for sentence in missing:
-                kept = self._on_disk.get(sentence_key(sentence))
-                if kept is not None:
-                    self._cache[sentence] = kept
-            new = [s for s in missing if s not in self._cache]
-            for sentence, vector in zip(new, self._embed(new), strict=True):
-                self._cache[sentence] = vector
-                self._on_disk[sentence_key(sentence)] = vector
-            if new:
-                self._kept.save(self._on_disk)
+        for sentence in missing:
+            kept = self._kept.get(sentence_key(sentence))
+            if kept is not None:
+                self._cache[sentence] = kept
+        new = [s for s in missing if s not in self._cache]
+        if new:
+            vectors = self._embed(new)
+            self._cache.update(zip(new, vectors, strict=True))
+            self._kept.keep({sentence_key(s): v for s, v in zip(new, vectors, strict=True)})
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         return np.stack([self._cache[s] for s in sentences])

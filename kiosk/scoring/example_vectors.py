@@ -40,6 +40,20 @@ class ExampleVectors:
     def __init__(self, path: Path, dimensions: int) -> None:
         self.path = path
         self.dimensions = dimensions
+        self._held: dict[bytes, np.ndarray] | None = None  # read at the first need
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        """The vector kept under `key` (read from the file the first time)."""
+        if self._held is None:
+            self._held = self.load()
+        return self._held.get(key)
+
+    def keep(self, vectors: Mapping[bytes, np.ndarray]) -> None:
+        """Add `vectors` and write the file again (once per batch: it is rewritten whole)."""
+        if self._held is None:
+            self._held = self.load()
+        self._held.update(vectors)
+        self.save(self._held)
 
     def load(self) -> dict[bytes, np.ndarray]:
         """The kept vectors by sentence key; empty when there is no usable file."""

@@ -69,7 +69,8 @@ class SentenceEncoder(Protocol):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a clause counts: set on the tuning answers only (docs/benchmarks.md)."""
+    """When a clause counts: set on the seen benchmark sets, never on an untouched one
+    (docs/benchmarks.md)."""
 
     probability: float = 0.4  # the indicator's classifier alone
     with_phrase: float = 0.3  # the classifier, for a clause with one of the phrases of two
@@ -126,12 +127,14 @@ def find_hits(competency: Competency, transcript: Transcript, model: SentenceEnc
     vectors = model.encode([unit.text for _, unit in units])
     everything = _all_examples(everyone, language)
     vectors = _centred(vectors, _centre(model, everything))
+    pool, rows = _pool(model, tuple(dict.fromkeys((*everything, *unrelated))), everything)
+    alike = vectors @ pool.T  # how near each clause is to each example sentence
     by_sentence: dict[int, list[Hit]] = {}
     for indicator in competency.indicators:
         others = (*(s for i in everyone if i.label != indicator.label
                     for s in i.shows.get(language, ())), *unrelated)
-        for position, hit in _indicator_hits(indicator, units, vectors, model, language,
-                                             others, everything, thresholds):
+        for position, hit in _indicator_hits(indicator, units, vectors, (alike, rows), model,
+                                             language, others, everything, thresholds):
             by_sentence.setdefault(position, []).append(hit)
     best: dict[str, Hit] = {}
     for position, hits in by_sentence.items():
@@ -144,16 +147,17 @@ def find_hits(competency: Competency, transcript: Transcript, model: SentenceEnc
 
 
 def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
-                    vectors: np.ndarray, model: SentenceEncoder, language: str,
-                    others: tuple[str, ...], everything: tuple[str, ...],
-                    thresholds: Thresholds) -> list[tuple[int, Hit]]:
+                    vectors: np.ndarray, nearness: tuple[np.ndarray, dict[str, int]],
+                    model: SentenceEncoder, language: str, others: tuple[str, ...],
+                    everything: tuple[str, ...], thresholds: Thresholds
+                    ) -> list[tuple[int, Hit]]:
+    alike, rows = nearness  # each clause's nearness to each example, and their columns
     shows = indicator.shows.get(language, ())
     near = indicator.near_misses.get(language, ())
     weights, bias = _classifier(model, shows, near, others, everything)
     probability = 1.0 / (1.0 + np.exp(-(_SCALE * vectors @ weights + bias)))
-    centre = _centre(model, everything)
-    alike_shows = vectors @ _centred(model.encode_examples(list(shows)), centre).T
-    alike_rest = vectors @ _centred(model.encode_examples([*near, *others]), centre).T
+    alike_shows = alike[:, [rows[s] for s in shows]]
+    alike_rest = alike[:, [rows[s] for s in (*near, *others)]]
     nearest = alike_shows.argmax(axis=1)
     rest = alike_rest.max(axis=1) if alike_rest.shape[1] else np.full(len(units), -np.inf)
     closer_to_shows = alike_shows.max(axis=1) > rest
@@ -175,6 +179,16 @@ def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
 def _all_examples(indicators: Sequence[Indicator], language: str) -> tuple[str, ...]:
     return tuple(s for i in indicators
                  for s in (*i.shows.get(language, ()), *i.near_misses.get(language, ())))
+
+
+@functools.lru_cache(maxsize=8)
+def _pool(model: SentenceEncoder, examples: tuple[str, ...], everything: tuple[str, ...]
+          ) -> tuple[np.ndarray, dict[str, int]]:
+    """The centred vectors of all a template's example sentences, with each one's row: built
+    once per process, since every answer is compared with all of them (rebuilding them per
+    indicator and answer was a tenth of the answer's time)."""
+    matrix = _centred(model.encode_examples(list(examples)), _centre(model, everything))
+    return matrix, {sentence: row for row, sentence in enumerate(examples)}
 
 
 @functools.lru_cache(maxsize=64)
