@@ -278,8 +278,11 @@ def _open_window(args: argparse.Namespace, data_dir: Path, settings: Settings,
     # A service stopping (SIGTERM) ends the day as closing does: takes finished, the worker
     # stopped, a demo's folder deleted. Set before the window shows, so a stop that comes at
     # once is not lost; the quit is queued, so it holds even before the event loop runs. The
-    # timer lets Python see the signal in Qt's loop.
-    previous = signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, app.quit))
+    # timer lets Python see the signal in Qt's loop. exit(), not quit(): Qt 6's quit() asks
+    # the windows first, and the kiosk's window refuses to close without staff, so a service
+    # stop of a full-screen kiosk was ignored.
+    previous = signal.signal(signal.SIGTERM,
+                             lambda *_: QTimer.singleShot(0, lambda: app.exit(0)))
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(250)
