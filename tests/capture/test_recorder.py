@@ -87,10 +87,15 @@ class FinishesAsTheEncoderLooks(Source):
         self._base = clock() if origin is None else origin
         super().start(clock, video, audio, origin)
         polled = audio.get_nowait
+        taken = [0]
 
         def get_nowait():  # type: ignore[no-untyped-def]
             item = polled()
-            if item is None and not self._release.is_set():  # all but the last are taken
+            if item is not None:
+                taken[0] += 1
+            # Only once all but the last are taken: on a busy machine the encoder may look
+            # before the source has put its first block, and that is not the instant meant.
+            elif not self._release.is_set() and taken[0] == self.BLOCKS - 1:
                 audio._queue.put(self.block(self.BLOCKS - 1))
                 self._release.set()
                 assert self.finished.wait(10)
