@@ -38,7 +38,7 @@ _MODEL_FILE = "e5-small-q4.bin"
 _MODEL_DIGEST = EVIDENCE_MODEL_SHA256[_MODEL_FILE]
 _ENGINE_FILE = "_engine.cpython-312-x86_64-linux-gnu.so"
 _DIMENSIONS = 384
-_RECENT = 512  # answer sentences remembered: more than one long answer's clauses
+_RECENT = 2048  # answer pieces remembered: a whole session's, read as each was transcribed
 
 
 class EvidenceModelError(ConfigError):
@@ -126,9 +126,10 @@ class SentenceModel:
         self.name = self.info.name
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
-        """One L2-normalised row per sentence (float32), in order. The last answer's
-        sentences are remembered (at most _RECENT of them), because each competency of its
-        question asks for them again; a new answer pushes them out."""
+        """One L2-normalised row per sentence (float32), in order. Answer sentences are
+        remembered (at most _RECENT of them, 3 MB, in memory only): each competency of a
+        question asks for them again, and a session is scored once its last answer is
+        transcribed, from sentences read as each answer was (`meaning.read_ahead`)."""
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
         missing = [s for s in dict.fromkeys(sentences) if s not in self._recent]

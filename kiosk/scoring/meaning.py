@@ -46,7 +46,7 @@ import numpy as np
 from kiosk.scoring.sentences import Sentence, clauses, sentences
 from kiosk.scoring.text import normalise
 from kiosk.templates.model import Competency, Indicator
-from kiosk.transcription.transcript import Transcript
+from kiosk.transcription.transcript import Segment, Transcript
 
 METHOD = "meaning"
 
@@ -119,8 +119,7 @@ def find_hits(competency: Competency, transcript: Transcript, model: SentenceEnc
     every competency of the template (the other indicators' examples sharpen each one);
     `unrelated`, the template's sentences that show none of them, in `language`."""
     whole = sentences(transcript)
-    units = [(index, unit) for index, sentence in enumerate(whole)
-             for unit in dict.fromkeys([*clauses(sentence), sentence])]
+    units = _units(whole)
     if not units:
         return []
     everyone = [i for c in (rubric or (competency,)) for i in c.indicators]
@@ -144,6 +143,23 @@ def find_hits(competency: Competency, transcript: Transcript, model: SentenceEnc
             if hit.indicator not in best or hit.score > best[hit.indicator].score:
                 best[hit.indicator] = hit
     return [best[i.label] for i in competency.indicators if i.label in best]
+
+
+def read_ahead(model: SentenceEncoder, segments: Sequence[Segment]) -> None:
+    """Encode what `find_hits` will read of these segments, while the rest of the answer is
+    still being transcribed: the model remembers the vectors, so once the transcript is whole
+    only its last segments are left to encode. A sentence never spans two segments
+    (kiosk.scoring.sentences), so the pieces are those of the whole answer."""
+    part = Transcript(text="", language="", duration=0.0, segments=tuple(segments))
+    units = _units(sentences(part))
+    if units:
+        model.encode([unit.text for _, unit in units])
+
+
+def _units(whole: Sequence[Sentence]) -> list[tuple[int, Sentence]]:
+    """What is read of each sentence: its clauses, then the sentence itself, last."""
+    return [(index, unit) for index, sentence in enumerate(whole)
+            for unit in dict.fromkeys([*clauses(sentence), sentence])]
 
 
 def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import asdict
 
 from kiosk.errors import ConfigError
 from kiosk.logs import get_logger, log_event
 from kiosk.scoring import suggest
-from kiosk.scoring.meaning import SentenceEncoder
+from kiosk.scoring.meaning import SentenceEncoder, can_use_meaning, read_ahead
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.store.results import save_suggestions, transcripts
@@ -71,6 +72,27 @@ def ready_to_score(store: Store, session_id: str) -> bool:
         "SELECT COUNT(*) FROM jobs WHERE session_id = ? AND kind = 'transcribe' "
         "AND state IN ('queued', 'running')", (session_id,)).fetchone()[0]
     return row is not None and row[0] == SessionStatus.COMPLETED.value and pending == 0
+
+
+def reader_ahead(store: Store, session_id: str) -> Callable[[Segment], None] | None:
+    """What the worker gives the transcriber, so that an answer's sentences are read for
+    meaning while the rest of it is still being transcribed and its evidence is ready soon
+    after its transcript (docs/benchmarks.md). None when the session's evidence will not be
+    found by meaning: suggestions off or declined, no model, or a language it does not read."""
+    session = store.find(session_id)
+    if session is None:
+        return None
+    try:
+        template = template_of(store, session.template_id, session.template_sha256)
+    except ConfigError:
+        return None  # scoring will say so; transcription goes on
+    if not (template.policy.ai_scoring and session.consents.ai_scoring):
+        return None
+    model = sentence_model()
+    if model is None or not any(can_use_meaning(c, session.language, model)
+                                for c in template.competencies):
+        return None
+    return lambda segment: read_ahead(model, (segment,))
 
 
 def score_session(store: Store, session_id: str, force: bool = False,

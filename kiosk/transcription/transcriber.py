@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,7 +34,10 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from kiosk.errors import ConfigError, KioskError
+from kiosk.logs import get_logger, log_event
 from kiosk.transcription.transcript import Segment, Transcript, Word
+
+_log = get_logger("transcription")
 
 Samples = np.ndarray[Any, np.dtype[np.float32]]
 AudioSource = str | os.PathLike[str] | BinaryIO | io.RawIOBase
@@ -225,6 +229,21 @@ def review_reasons(segments: tuple[Segment, ...], duration: float) -> list[str]:
     return reasons
 
 
+def _handed(callback: Callable[[Segment], None] | None,
+            segment: Segment) -> Callable[[Segment], None] | None:
+    """Give `segment` to `callback`; the callback, or None once it has failed (logged by its
+    kind only: a message may quote what was said)."""
+    if callback is None:
+        return None
+    try:
+        callback(segment)
+    except Exception as exc:  # early work is a saving, never a reason to lose a transcript
+        log_event(_log, "transcription.segment_callback_failed", level=logging.WARNING,
+                  error_type=type(exc).__name__)
+        return None
+    return callback
+
+
 class Transcriber:
     """A loaded speech model. Load once (a second or so); transcribe many answers."""
 
@@ -242,14 +261,19 @@ class Transcriber:
             self.info = ModelInfo(self.info.path, self.info.name, self.info.bundled,
                                   not self._model.model.is_multilingual)
 
-    def transcribe(self, source: AudioSource, *,
-                   language: str | None = None, prompt: str | None = None) -> Transcript:
+    def transcribe(self, source: AudioSource, *, language: str | None = None,
+                   prompt: str | None = None,
+                   on_segment: Callable[[Segment], None] | None = None) -> Transcript:
         """Transcribe a file (or file-like, e.g. a vault reader)."""
-        return self.transcribe_samples(decode_audio(source), language=language, prompt=prompt)
+        return self.transcribe_samples(decode_audio(source), language=language, prompt=prompt,
+                                       on_segment=on_segment)
 
-    def transcribe_samples(self, samples: Samples, *,
-                           language: str | None = None, prompt: str | None = None) -> Transcript:
-        """Transcribe 16 kHz mono float32 samples."""
+    def transcribe_samples(self, samples: Samples, *, language: str | None = None,
+                           prompt: str | None = None,
+                           on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples. `on_segment` is given each segment as it
+        is recognised, before the rest (work that can start early, like reading its meaning);
+        if it fails, it is logged and not called again, and the transcript is still made."""
         duration = len(samples) / SAMPLE_RATE
         asked = language
         if self.info.english_only:
@@ -259,13 +283,16 @@ class Transcriber:
             word_timestamps=True, condition_on_previous_text=False, initial_prompt=prompt,
             beam_size=5,
         )
-        segments = tuple(
-            Segment(start=float(s.start), end=float(s.end), text=s.text.strip(),
-                    avg_logprob=float(s.avg_logprob), no_speech_prob=float(s.no_speech_prob),
-                    words=tuple(Word(float(w.start), float(w.end), w.word.strip(),
-                                     float(w.probability)) for w in (s.words or ())))
-            for s in raw
-        )
+        recognised = []
+        for s in raw:  # a generator: each segment is decoded as it is asked for
+            segment = Segment(
+                start=float(s.start), end=float(s.end), text=s.text.strip(),
+                avg_logprob=float(s.avg_logprob), no_speech_prob=float(s.no_speech_prob),
+                words=tuple(Word(float(w.start), float(w.end), w.word.strip(),
+                                 float(w.probability)) for w in (s.words or ())))
+            recognised.append(segment)
+            on_segment = _handed(on_segment, segment)
+        segments = tuple(recognised)
         if self.info.english_only and asked and not asked.lower().startswith("en") \
                 and not reads_as_english(segments):
             unread = self._unread(samples, asked, duration)

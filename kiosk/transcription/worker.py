@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from kiosk import keys
 from kiosk.logs import configure_logging, get_logger, log_event
-from kiosk.scoring.service import score_session
+from kiosk.scoring.service import reader_ahead, score_session
 from kiosk.store import Store
 from kiosk.store import jobs as job_queue
 from kiosk.store.repair import repair_media
@@ -54,7 +54,8 @@ def transcribe_job(store: Store, transcriber: Transcriber, job: job_queue.Job) -
     path = store.audio_path(session.id, job.question_id, take)
     with path.open("rb") as source, \
             VaultReader(source, [store.session_keys(session.id).identity]) as reader:
-        transcript = transcriber.transcribe(reader, language=session.language)
+        transcript = transcriber.transcribe(reader, language=session.language,
+                                            on_segment=reader_ahead(store, session.id))
     with store.transaction():
         save_transcript(store, session.id, job.question_id, take, transcript)
         job_queue.mark_done(store, job)

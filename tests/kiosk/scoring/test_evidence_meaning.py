@@ -15,9 +15,10 @@ from kiosk.errors import TemplateError
 from kiosk.scoring import answer_evidence, evidence_model
 from kiosk.scoring.evidence import find_evidence
 from kiosk.scoring.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
+from kiosk.scoring.meaning import read_ahead
 from kiosk.scoring.scorecard import build
 from kiosk.scoring.sentences import sentences
-from kiosk.scoring.service import sentence_model, typed_transcript
+from kiosk.scoring.service import reader_ahead, sentence_model, typed_transcript
 from kiosk.templates import InterviewTemplate, find_template, parse_template
 from kiosk.templates.examples import example_advice
 from kiosk.transcription.transcript import Segment, Transcript, Word
@@ -338,3 +339,45 @@ def test_kiosk_evidence_on_a_missing_file_is_one_line(capsys, tmp_path: Path) ->
     status = main.main(["evidence", "demo", str(tmp_path / "none.jsonl")])
     _, err = capsys.readouterr()
     assert status == 2 and err.startswith("kiosk: error: ") and "cannot read" in err
+
+
+def spoken_in_segments(*parts: str) -> Transcript:
+    """An answer as Whisper hands it over: one segment per part, a second per word."""
+    segments, clock = [], 0.0
+    for part in parts:
+        words = []
+        for word in part.split():
+            words.append(Word(clock, clock + 0.8, word, 0.9))
+            clock += 1.0
+        segments.append(Segment(words[0].start, words[-1].end, part, tuple(words)))
+    return Transcript(text=" ".join(parts), language="en", duration=clock,
+                      segments=tuple(segments))
+
+
+def test_an_answer_read_while_it_was_transcribed_needs_no_more_reading(
+        walk_in, model, monkeypatch) -> None:
+    transcript = spoken_in_segments(
+        "He was shouting because his internet had been down for three days.",
+        "I let him finish, and then I said I can see why you are upset, you lost three days "
+        "of work, and I asked for his account number so I could check the line.",
+        "I promised to call him back at six, and I did.")
+    model.forget_answers()
+    cold = answer_evidence(walk_in, CALL, transcript, model)
+    model.forget_answers()
+    for segment in transcript.segments:  # as the worker's transcriber hands them over
+        read_ahead(model, (segment,))
+    embedded: list[str] = []
+    embed = model._embed
+    monkeypatch.setattr(model, "_embed", lambda texts: (embedded.extend(texts), embed(texts))[1])
+    assert answer_evidence(walk_in, CALL, transcript, model) == cold
+    assert embedded == []  # every piece the finder reads was read ahead
+    assert cold  # and there was evidence to find
+    model.forget_answers()
+
+
+def test_only_a_session_whose_evidence_is_found_by_meaning_is_read_ahead(store) -> None:  # noqa: F811
+    with_ai = store.session_id(finished_session(store))
+    declined = store.session_id(finished_session(store, ai=False))
+    assert callable(reader_ahead(store, with_ai))
+    assert reader_ahead(store, declined) is None
+    assert reader_ahead(store, "no-such-session") is None

@@ -253,3 +253,34 @@ def test_a_multilingual_model_is_given_the_sessions_language(
     silence = np.zeros(SAMPLE_RATE * 2, dtype=np.float32)
     heard = transcriber.transcribe_samples(silence, language="hi")
     assert asked == ["hi"] and HINDI_FLAG not in heard.review_reasons
+
+
+@needs_espeak
+def test_each_segment_is_handed_over_as_it_is_recognised(transcriber: Transcriber) -> None:
+    speech = synthesise("The parcel left the warehouse on Monday. It reached the wrong city "
+                        "on Wednesday. We sent it back the same evening.")
+    pause = np.zeros(SAMPLE_RATE * 2, dtype=np.float32)
+    handed: list[Segment] = []
+    transcript = transcriber.transcribe_samples(np.concatenate([speech, pause, speech]),
+                                                on_segment=handed.append)
+    assert len(transcript.segments) >= 2
+    assert handed == list(transcript.segments)
+
+
+@needs_espeak
+def test_a_failing_segment_callback_loses_nothing(transcriber: Transcriber, speech: np.ndarray,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[Segment] = []
+
+    def fails(segment: Segment) -> None:
+        calls.append(segment)
+        raise RuntimeError("said: " + segment.text)  # a message may quote the answer
+
+    plain = transcriber.transcribe_samples(speech)
+    with caplog.at_level("WARNING"):
+        transcript = transcriber.transcribe_samples(speech, on_segment=fails)
+    assert transcript == plain and len(calls) == 1  # dropped after its first failure
+    (record,) = [r for r in caplog.records
+                 if r.getMessage() == "transcription.segment_callback_failed"]
+    assert record.kiosk_fields == {"error_type": "RuntimeError"}  # type: ignore[attr-defined]
+    assert "fox" not in caplog.text
