@@ -17,7 +17,10 @@ when
 - of all the template's example sentences, the one nearest in meaning to the clause is an
   example that shows this indicator (not a near-miss, another indicator's or an unrelated
   one), unless the probability reaches `Thresholds.confident`: the reviewer sees the nearest
-  example that shows it next to the evidence.
+  example that shows it next to the evidence, and
+- a clause's whole sentence leans the same way, if only a little (`Thresholds.sentence_floor`):
+  a few words cut from a sentence about something else ("I will directly add caching", in a
+  plan with no reason) are not read as a point made.
 
 Then three plain rules, which a reviewer can check by reading:
 
@@ -72,13 +75,14 @@ class Thresholds:
     """When a clause counts: set on the seen benchmark sets, never on an untouched one
     (docs/benchmarks.md)."""
 
-    probability: float = 0.4  # the indicator's classifier alone
+    probability: float = 0.6  # the indicator's classifier alone
     with_phrase: float = 0.3  # the classifier, for a clause with one of the phrases of two
     # words or more, or two of the one-word phrases ("first ... then"): one word like "then"
     # or "please" says too little to lower the bar)
     confident: float = 0.9  # a clause the classifier is this sure of needs no nearest example
     stuffing_hits: int = 3  # a sentence that shows this many indicators...
     stuffing_words: float = 6.0  # ...with fewer words per indicator than this shows none
+    sentence_floor: float = 0.1  # a clause counts only if its whole sentence reaches this
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -178,10 +182,14 @@ def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
     rest = alike_rest.max(axis=1) if alike_rest.shape[1] else np.full(len(units), -np.inf)
     closer_to_shows = alike_shows.max(axis=1) > rest
     phrases = [normalise(phrase) for phrase in indicator.phrases]
+    # Each sentence's own probability: the last of its units (`_units`) is the sentence.
+    whole = {position: float(probability[row]) for row, (position, _) in enumerate(units)}
     found: list[tuple[int, Hit]] = []
     for row, (position, unit) in enumerate(units):
         example = shows[int(nearest[row])]
         chance = float(probability[row])
+        if whole[position] < thresholds.sentence_floor:
+            continue
         needed = (thresholds.with_phrase if _has_phrase(unit.text, phrases)
                   else thresholds.probability)
         if chance < needed or (chance < thresholds.confident and not closer_to_shows[row]):

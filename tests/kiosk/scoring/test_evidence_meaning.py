@@ -15,7 +15,7 @@ from kiosk.errors import TemplateError
 from kiosk.scoring import answer_evidence, evidence_model
 from kiosk.scoring.evidence import find_evidence
 from kiosk.scoring.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
-from kiosk.scoring.meaning import read_ahead
+from kiosk.scoring.meaning import Thresholds, find_hits, read_ahead
 from kiosk.scoring.scorecard import build
 from kiosk.scoring.sentences import sentences
 from kiosk.scoring.service import reader_ahead, sentence_model, typed_transcript
@@ -381,3 +381,17 @@ def test_only_a_session_whose_evidence_is_found_by_meaning_is_read_ahead(store) 
     assert callable(reader_ahead(store, with_ai))
     assert reader_ahead(store, declined) is None
     assert reader_ahead(store, "no-such-session") is None
+
+
+def test_a_few_words_cut_from_a_sentence_about_something_else_show_nothing(model) -> None:
+    campus = find_template("campus-graduate-software-engineer")
+    text = "I would directly add an index and caching, it normally makes things fast."
+    mistake = next(c for c in campus.competencies if c.id == "ownership")
+    unfloored = find_hits(mistake, typed_transcript(text, "en"), model, "en",
+                          campus.competencies, Thresholds(sentence_floor=0.0),
+                          campus.unrelated["en"])
+    # Read alone, "I would directly add an index" sounds like putting a guard in place...
+    assert [(h.indicator, h.sentence.text) for h in unfloored] == [
+        ("Prevents a repeat", "I would directly add an index")]
+    # ...but its sentence is a plan to make pages fast, and the finder reads it whole too.
+    assert "Prevents a repeat" not in found(campus, "own-a-mistake", text, model)
