@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,9 @@ class SentenceModel:
         self._kept = ExampleVectors(kept / f"example-vectors-{digest}.npz", _DIMENSIONS)
         self._fits = ExampleVectors(kept / f"classifiers-{digest}.npz", _DIMENSIONS + 1)
         self._recent: dict[str, np.ndarray] = {}  # the answer being scored
+        # The worker reads an answer ahead on a thread of its own (kiosk.scoring.reading_ahead)
+        # and the follow-up decider judges on others: one encoding at a time.
+        self._encoding = threading.Lock()
         self.name = self.info.name
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
@@ -132,6 +136,10 @@ class SentenceModel:
         transcribed, from sentences read as each answer was (`meaning.read_ahead`)."""
         if not sentences:
             return np.zeros((0, _DIMENSIONS), dtype=np.float32)
+        with self._encoding:
+            return self._encode(sentences)
+
+    def _encode(self, sentences: Sequence[str]) -> np.ndarray:
         missing = [s for s in dict.fromkeys(sentences) if s not in self._recent]
         if missing:
             fresh = dict(zip(missing, self._embed(missing), strict=True))
@@ -145,7 +153,8 @@ class SentenceModel:
 
     def forget_answers(self) -> None:
         """Drop the remembered answer sentences (the examples stay)."""
-        self._recent.clear()
+        with self._encoding:
+            self._recent.clear()
 
     def _embed(self, sentences: Sequence[str]) -> np.ndarray:
         if not sentences:
@@ -164,6 +173,10 @@ class SentenceModel:
     def encode_examples(self, sentences: Sequence[str]) -> np.ndarray:
         """Like `encode`, for a template's example sentences, which are kept for the process
         (every answer is compared with them)."""
+        with self._encoding:
+            return self._encode_examples(sentences)
+
+    def _encode_examples(self, sentences: Sequence[str]) -> np.ndarray:
         missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
         for sentence in missing:
             kept = self._kept.get(sentence_key(sentence))

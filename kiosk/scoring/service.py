@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import asdict
 
 from kiosk.errors import ConfigError
 from kiosk.logs import get_logger, log_event
 from kiosk.scoring import suggest
-from kiosk.scoring.meaning import SentenceEncoder, can_use_meaning, read_ahead
+from kiosk.scoring.meaning import SentenceEncoder, can_use_meaning
+from kiosk.scoring.reading_ahead import ReaderAhead
 from kiosk.session import SessionStatus
 from kiosk.store import Store
 from kiosk.store.results import save_suggestions, transcripts
@@ -74,7 +74,7 @@ def ready_to_score(store: Store, session_id: str) -> bool:
     return row is not None and row[0] == SessionStatus.COMPLETED.value and pending == 0
 
 
-def reader_ahead(store: Store, session_id: str) -> Callable[[Segment], None] | None:
+def reader_ahead(store: Store, session_id: str) -> ReaderAhead | None:
     """What the worker gives the transcriber, so that an answer's sentences are read for
     meaning while the rest of it is still being transcribed and its evidence is ready soon
     after its transcript (docs/benchmarks.md). None when the session's evidence will not be
@@ -92,7 +92,7 @@ def reader_ahead(store: Store, session_id: str) -> Callable[[Segment], None] | N
     if model is None or not any(can_use_meaning(c, session.language, model)
                                 for c in template.competencies):
         return None
-    return lambda segment: read_ahead(model, (segment,))
+    return ReaderAhead(model)
 
 
 def score_session(store: Store, session_id: str, force: bool = False,

@@ -52,10 +52,15 @@ def transcribe_job(store: Store, transcriber: Transcriber, job: job_queue.Job) -
         return
     take = session.answers[job.question_id].chosen
     path = store.audio_path(session.id, job.question_id, take)
-    with path.open("rb") as source, \
-            VaultReader(source, [store.session_keys(session.id).identity]) as reader:
-        transcript = transcriber.transcribe(reader, language=session.language,
-                                            on_segment=reader_ahead(store, session.id))
+    ahead = reader_ahead(store, session.id)  # its evidence, read as it is transcribed
+    try:
+        with path.open("rb") as source, \
+                VaultReader(source, [store.session_keys(session.id).identity]) as reader:
+            transcript = transcriber.transcribe(reader, language=session.language,
+                                                on_segment=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     with store.transaction():
         save_transcript(store, session.id, job.question_id, take, transcript)
         job_queue.mark_done(store, job)

@@ -15,7 +15,8 @@ from kiosk.errors import TemplateError
 from kiosk.scoring import answer_evidence, evidence_model
 from kiosk.scoring.evidence import find_evidence
 from kiosk.scoring.evidence_model import EVIDENCE_MODEL_SHA256, EvidenceModelError, SentenceModel
-from kiosk.scoring.meaning import Thresholds, find_hits, read_ahead
+from kiosk.scoring.meaning import Thresholds, find_hits
+from kiosk.scoring.reading_ahead import ReaderAhead
 from kiosk.scoring.scorecard import build
 from kiosk.scoring.sentences import sentences
 from kiosk.scoring.service import reader_ahead, sentence_model, typed_transcript
@@ -364,8 +365,10 @@ def test_an_answer_read_while_it_was_transcribed_needs_no_more_reading(
     model.forget_answers()
     cold = answer_evidence(walk_in, CALL, transcript, model)
     model.forget_answers()
+    ahead = ReaderAhead(model)
     for segment in transcript.segments:  # as the worker's transcriber hands them over
-        read_ahead(model, (segment,))
+        ahead(segment)
+    ahead.close()
     embedded: list[str] = []
     embed = model._embed
     monkeypatch.setattr(model, "_embed", lambda texts: (embedded.extend(texts), embed(texts))[1])
@@ -395,3 +398,23 @@ def test_a_few_words_cut_from_a_sentence_about_something_else_show_nothing(model
         ("Prevents a repeat", "I would directly add an index")]
     # ...but its sentence is a plan to make pages fast, and the finder reads it whole too.
     assert "Prevents a repeat" not in found(campus, "own-a-mistake", text, model)
+
+
+def test_reading_ahead_that_fails_is_logged_by_kind_and_stops(caplog) -> None:
+    class Broken:
+        calls = 0
+
+        def encode(self, sentences: list[str]) -> np.ndarray:
+            Broken.calls += 1
+            raise MemoryError(sentences[0])  # a message may quote the answer
+
+    ahead = ReaderAhead(Broken())  # type: ignore[arg-type]
+    with caplog.at_level("WARNING"):
+        for segment in spoken_in_segments("My account number is 4711 0815.",
+                                          "Please call me at six.").segments:
+            ahead(segment)
+        ahead.close(timeout=10)
+    assert Broken.calls == 1  # stopped after the first failure, and close did not hang
+    (record,) = [r for r in caplog.records if r.getMessage() == "scoring.read_ahead_failed"]
+    assert record.kiosk_fields == {"error_type": "MemoryError"}  # type: ignore[attr-defined]
+    assert "4711" not in caplog.text
