@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import asdict
 
 from kiosk.errors import ConfigError
@@ -88,7 +89,12 @@ def reader_ahead(store: Store, session_id: str) -> ReaderAhead | None:
         return None  # scoring will say so; transcription goes on
     if not (template.policy.ai_scoring and session.consents.ai_scoring):
         return None
-    model = sentence_model()
+    try:
+        model = sentence_model()
+    except Exception as exc:  # a saving lost, never a transcription: scoring meets it later
+        log_event(_log, "scoring.read_ahead_failed", level=logging.WARNING,
+                  error_type=type(exc).__name__)
+        return None
     if model is None or not any(can_use_meaning(c, session.language, model)
                                 for c in template.competencies):
         return None

@@ -418,3 +418,17 @@ def test_reading_ahead_that_fails_is_logged_by_kind_and_stops(caplog) -> None:
     (record,) = [r for r in caplog.records if r.getMessage() == "scoring.read_ahead_failed"]
     assert record.kiosk_fields == {"error_type": "MemoryError"}  # type: ignore[attr-defined]
     assert "4711" not in caplog.text
+
+
+def test_a_model_that_fails_to_load_only_costs_the_reading_ahead(store, monkeypatch,  # noqa: F811
+                                                                 caplog) -> None:
+    session_id = store.session_id(finished_session(store))
+
+    def fails() -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr("kiosk.scoring.service.sentence_model", fails)
+    with caplog.at_level("WARNING"):
+        assert reader_ahead(store, session_id) is None  # the answer is transcribed without
+    assert [r.kiosk_fields for r in caplog.records  # type: ignore[attr-defined]
+            if r.getMessage() == "scoring.read_ahead_failed"] == [{"error_type": "OSError"}]
