@@ -15,7 +15,7 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	@scripts/system-packages.sh test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py
