@@ -381,7 +381,10 @@ def test_an_answer_read_while_it_was_transcribed_needs_no_more_reading(
 def test_only_a_session_whose_evidence_is_found_by_meaning_is_read_ahead(store) -> None:  # noqa: F811
     with_ai = store.session_id(finished_session(store))
     declined = store.session_id(finished_session(store, ai=False))
-    assert callable(reader_ahead(store, with_ai))
+    ahead = reader_ahead(store, with_ai)
+    assert isinstance(ahead, ReaderAhead)
+    ahead.close()  # its thread ends: a worker reads ahead once per answer, for months
+    assert not ahead._thread.is_alive()
     assert reader_ahead(store, declined) is None
     assert reader_ahead(store, "no-such-session") is None
 
@@ -414,7 +417,8 @@ def test_reading_ahead_that_fails_is_logged_by_kind_and_stops(caplog) -> None:
                                           "Please call me at six.").segments:
             ahead(segment)
         ahead.close(timeout=10)
-    assert Broken.calls == 1  # stopped after the first failure, and close did not hang
+    assert Broken.calls == 1  # stopped after the first failure...
+    assert not ahead._thread.is_alive()  # ...and drained the rest, so close did not hang
     (record,) = [r for r in caplog.records if r.getMessage() == "scoring.read_ahead_failed"]
     assert record.kiosk_fields == {"error_type": "MemoryError"}  # type: ignore[attr-defined]
     assert "4711" not in caplog.text
