@@ -18,12 +18,17 @@ when
   example that shows this indicator (not a near-miss, another indicator's or an unrelated
   one), unless the probability reaches `Thresholds.confident`: the reviewer sees the nearest
   example that shows it next to the evidence, and
-- a clause's whole sentence leans the same way, if only a little (`Thresholds.sentence_floor`):
-  a few words cut from a sentence about something else ("I will directly add caching", in a
-  plan with no reason) are not read as a point made.
+- a clause's whole sentence leans the same way, if only a little (`Thresholds.sentence_floor`),
+  and more than a little for a clause of a few words (`Thresholds.short_clause_floor`): a few
+  words cut from a sentence about something else ("I will directly add caching", in a plan
+  with no reason; "and i was stuck for", from unpunctuated speech) are not read as a point
+  made.
 
 Then three plain rules, which a reviewer can check by reading:
 
+- someone else: a clause about what another person did ("she divided the work", "he
+  listened to both sides"), with no "I", "we" or "you" in it, shows nothing of the
+  candidate's own behaviour;
 - negation: a clause with a negation ("not", "never", "won't", "instead of"...) does not
   count for an indicator whose nearest example has none: "I won't just say I understand"
   is not "I understand", "I would never say sorry" is not "I'm sorry";
@@ -83,6 +88,8 @@ class Thresholds:
     stuffing_hits: int = 3  # a sentence that shows this many indicators...
     stuffing_words: float = 6.0  # ...with fewer words per indicator than this shows none
     sentence_floor: float = 0.1  # a clause counts only if its whole sentence reaches this
+    short_clause_words: int = 8  # a clause of this many words or fewer...
+    short_clause_floor: float = 0.4  # ...counts only if its whole sentence reaches this
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -91,6 +98,20 @@ _NEGATIONS = frozenset({
     "not", "never", "no", "dont", "wont", "wouldnt", "didnt", "doesnt", "cant", "cannot",
     "couldnt", "shouldnt", "isnt", "arent", "wasnt", "nobody", "nothing", "instead", "rather",
     "without", "neither", "nor", "hardly",
+})
+# Who a clause is about: the candidate speaks as "I" or "we", or to the customer as "you".
+_CANDIDATE = frozenset({
+    "i", "im", "id", "ill", "ive", "me", "my", "mine", "myself", "we", "were", "wed", "well",
+    "weve", "us", "our", "ours", "lets", "you", "youre", "youd", "youll", "youve", "your",
+    "yours", "sir", "madam", "maam", "mam",
+})
+_SOMEONE_ELSE = frozenset({"he", "she", "they", "hes", "shes", "theyre", "theyd", "theyll"})
+_THEIRS = frozenset({"his", "her", "their"})  # "her manager divided...": a subject when first
+# Words a spoken clause opens with before its subject ("and then she...").
+_OPENERS = frozenset({
+    "and", "so", "then", "but", "also", "basically", "um", "umm", "uh", "like", "actually",
+    "okay", "ok", "after", "that", "because", "now", "later", "yeah", "accha", "first",
+    "finally", "next",
 })
 _SCALE = 5.0  # unit vectors are small numbers; scaled, the fit converges in few steps
 _STEPS = 500
@@ -188,7 +209,9 @@ def _indicator_hits(indicator: Indicator, units: Sequence[tuple[int, Sentence]],
     for row, (position, unit) in enumerate(units):
         example = shows[int(nearest[row])]
         chance = float(probability[row])
-        if whole[position] < thresholds.sentence_floor:
+        floor = (thresholds.short_clause_floor
+                 if unit.words <= thresholds.short_clause_words else thresholds.sentence_floor)
+        if whole[position] < floor or _about_someone_else(unit.text):
             continue
         needed = (thresholds.with_phrase if _has_phrase(unit.text, phrases)
                   else thresholds.probability)
@@ -268,6 +291,15 @@ def _words(text: str) -> list[str]:
     cleaned = "".join(ch.lower() if ch.isalnum() else (" " if ch not in "'\u2019" else "")
                       for ch in text)
     return cleaned.split()
+
+
+def _about_someone_else(text: str) -> bool:
+    """A clause whose subject is another person and that never names the candidate."""
+    words = _words(text)
+    if any(word in _CANDIDATE for word in words):
+        return False
+    subject = next((word for word in words if word not in _OPENERS), "")
+    return subject in _THEIRS or any(word in _SOMEONE_ELSE for word in words)
 
 
 def _negated(text: str) -> bool:

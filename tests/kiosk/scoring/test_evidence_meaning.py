@@ -394,13 +394,38 @@ def test_a_few_words_cut_from_a_sentence_about_something_else_show_nothing(model
     text = "I would directly add an index and caching, it normally makes things fast."
     mistake = next(c for c in campus.competencies if c.id == "ownership")
     unfloored = find_hits(mistake, typed_transcript(text, "en"), model, "en",
-                          campus.competencies, Thresholds(sentence_floor=0.0),
+                          campus.competencies,
+                          Thresholds(sentence_floor=0.0, short_clause_floor=0.0),
                           campus.unrelated["en"])
     # Read alone, "I would directly add an index" sounds like putting a guard in place...
     assert [(h.indicator, h.sentence.text) for h in unfloored] == [
         ("Prevents a repeat", "I would directly add an index")]
     # ...but its sentence is a plan to make pages fast, and the finder reads it whole too.
     assert "Prevents a repeat" not in found(campus, "own-a-mistake", text, model)
+
+
+def test_a_few_words_of_unpunctuated_speech_need_their_sentence(model) -> None:
+    campus = find_template("campus-graduate-software-engineer")
+    text = "so the project was a library app and i was stuck for"
+    ownership = next(c for c in campus.competencies if c.id == "ownership")
+    unfloored = find_hits(ownership, typed_transcript(text, "en"), model, "en",
+                          campus.competencies, Thresholds(short_clause_floor=0.0),
+                          campus.unrelated["en"])
+    # "and i was stuck for", read alone, sounds like owning up to a delay...
+    assert [(h.indicator, h.sentence.text) for h in unfloored] == [
+        ("Admits their own part", "and i was stuck for")]
+    # ...but the sentence it was cut from does not, and a clause this short needs it to.
+    assert found(campus, "own-a-mistake", text, model) == {}
+
+
+def test_what_someone_else_did_shows_nothing_of_the_candidate(model) -> None:
+    retail = find_template("retail-sales-associate")
+    question = "helped-a-group-finish-a-job"
+    mine = "At the college fest I divided the duties, two of us on the stall and two on billing."
+    theirs = ("At the college fest he divided the duties, two of them on the stall and two on "
+              "billing.")
+    assert "Shares and divides work" in found(retail, question, mine, model)
+    assert "Shares and divides work" not in found(retail, question, theirs, model)
 
 
 def test_reading_ahead_that_fails_is_logged_by_kind_and_stops(caplog) -> None:
