@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -100,12 +101,17 @@ _NEGATIONS = frozenset({
     "without", "neither", "nor", "hardly",
 })
 # Who a clause is about: the candidate speaks as "I" or "we", or to the customer as "you".
+# Words read with their apostrophes: "well", "were" and "ill" are words of their own.
 _CANDIDATE = frozenset({
-    "i", "im", "id", "ill", "ive", "me", "my", "mine", "myself", "we", "were", "wed", "well",
-    "weve", "us", "our", "ours", "lets", "you", "youre", "youd", "youll", "youve", "your",
-    "yours", "sir", "madam", "maam", "mam",
+    "i", "i'm", "i'd", "i'll", "i've", "im", "ive", "me", "my", "mine", "myself", "we", "we're",
+    "we'd", "we'll", "we've", "us", "our", "ours", "let's", "lets", "you", "you're", "you'd",
+    "you'll", "you've", "youre", "youd", "youll", "youve", "your", "yours", "sir", "madam",
+    "ma'am", "maam", "mam",
 })
-_SOMEONE_ELSE = frozenset({"he", "she", "they", "hes", "shes", "theyre", "theyd", "theyll"})
+_SOMEONE_ELSE = frozenset({
+    "he", "she", "they", "he's", "she's", "they're", "he'd", "she'd", "they'd", "he'll",
+    "she'll", "they'll", "they've", "hes", "shes", "theyre", "theyd", "theyll", "theyve",
+})
 _THEIRS = frozenset({"his", "her", "their"})  # "her manager divided...": a subject when first
 # Words a spoken clause opens with before its subject ("and then she...").
 _OPENERS = frozenset({
@@ -113,6 +119,7 @@ _OPENERS = frozenset({
     "okay", "ok", "after", "that", "because", "now", "later", "yeah", "accha", "first",
     "finally", "next",
 })
+_PRONOUN_WORDS = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SCALE = 5.0  # unit vectors are small numbers; scaled, the fit converges in few steps
 _STEPS = 500
 _RATE = 1.0
@@ -295,7 +302,7 @@ def _words(text: str) -> list[str]:
 
 def _about_someone_else(text: str) -> bool:
     """A clause whose subject is another person and that never names the candidate."""
-    words = _words(text)
+    words = _PRONOUN_WORDS.findall(text.lower().replace("\u2019", "'"))
     if any(word in _CANDIDATE for word in words):
         return False
     subject = next((word for word in words if word not in _OPENERS), "")

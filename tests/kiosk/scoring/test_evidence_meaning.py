@@ -428,6 +428,21 @@ def test_what_someone_else_did_shows_nothing_of_the_candidate(model) -> None:
     assert "Shares and divides work" not in found(retail, question, theirs, model)
 
 
+@pytest.mark.parametrize(("clause", "theirs"), [
+    ("They divided the work very well among themselves", True),  # "well" is not "we'll"
+    ("and then she'll call the customer back", True),
+    ("her manager split the billing", True),
+    ("they were happy and we'll do it again", False),
+    ("I told him the refund would come on Monday", False),
+    ("Sir, they will call you back by six", False),  # said to the customer
+    ("the courier comes tomorrow at ten", False),  # nobody's behaviour: left to the model
+])
+def test_who_a_clause_is_about(clause: str, theirs: bool) -> None:
+    from kiosk.scoring.meaning import _about_someone_else
+
+    assert _about_someone_else(clause) is theirs
+
+
 def test_reading_ahead_that_fails_is_logged_by_kind_and_stops(caplog) -> None:
     class Broken:
         calls = 0
