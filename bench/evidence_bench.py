@@ -22,7 +22,8 @@ loading the model and scoring the answer (VmRSS).
 
     .venv/bin/python bench/evidence_bench.py [--set NAME|all] [--speed] [--per-indicator]
 
-NAME is one of heldout, tuning, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7
+NAME is one of heldout, tuning, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7,
+fresh8
 (bench/evidence_data/).
 
 Exit status 0 after a run; 2 if the model is missing or a data line is bad.
@@ -53,7 +54,7 @@ from kiosk.transcription.transcript import Transcript
 DATA = Path(__file__).parent / "evidence_data"
 # In the order they were written; each untouched until its first run (the README says which).
 SETS = ("heldout", "tuning", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6",
-        "fresh7")
+        "fresh7", "fresh8")
 
 SPEECH_ANSWER = (
     "Okay so the customer called and he was shouting because his internet had been down for "
