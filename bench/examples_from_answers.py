@@ -31,7 +31,6 @@ import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 from evidence_bench import DATA, SETS, Answer, Counts, evaluate, read_answers
 
@@ -120,9 +119,9 @@ def cross_validate(sets: list[str], templates: dict[str, InterviewTemplate],
             for field in ("tp", "fp", "fn"):
                 setattr(pooled[label], field, getattr(pooled[label], field) +
                         getattr(counts, field))
-            cells.append("%.2f / %.2f / %.2f" % counts.prf())
+            cells.append("{:.2f} / {:.2f} / {:.2f}".format(*counts.prf()))
         print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
-    print("| **pooled** | " + " | ".join("%.3f / %.3f / %.3f" % c.prf()
+    print("| **pooled** | " + " | ".join("{:.3f} / {:.3f} / {:.3f}".format(*c.prf())
                                         for c in pooled.values()) + " |")
 
 

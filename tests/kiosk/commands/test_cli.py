@@ -11,6 +11,7 @@ import pytest
 
 from kiosk.commands import main
 from kiosk.demo.headless import SAMPLE_MEDIA_NOTICE
+from kiosk.templates.bundled import bundled_template_paths
 from tests.kiosk.conftest import SMALL_TEMPLATE
 
 GOOD = SMALL_TEMPLATE.format(ai="false", mode="video", retakes=1, probes="", follow_ups="")
@@ -162,8 +163,12 @@ def test_demo_headless_runs_a_real_session_with_labelled_sample_media(
 
 @needs_espeak
 def test_demo_with_an_interview_that_does_not_score(capsys, tmp_path: Path) -> None:
+    retail = next(p for p in bundled_template_paths() if p.stem == "retail-sales-associate")
+    no_ai = tmp_path / "retail-without-ai.toml"  # the bundled interviews all score now
+    no_ai.write_text(retail.read_text(encoding="utf-8").replace(
+        "\nai_scoring = true", "\nai_scoring = false", 1), encoding="utf-8")
     out_json = tmp_path / "card.json"
-    status, out, _ = run(capsys, "demo", "--headless", "--template", "retail-sales-associate",
+    status, out, _ = run(capsys, "demo", "--headless", "--template", str(no_ai),
                          "--json", str(out_json))
     assert status == 0
     card = json.loads(out_json.read_text())["scorecard"]

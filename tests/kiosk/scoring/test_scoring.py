@@ -164,8 +164,6 @@ def test_structure_cues_count_only_when_enabled(demo: InterviewTemplate) -> None
 def test_no_suggestions_when_the_template_does_not_use_ai_scoring() -> None:
     heard = {"q-one": answer(said("hello there"))}
     assert suggest(small_template(ai=False), heard, ai_consent=True) == []
-    bundled = find_template("campus-graduate-software-engineer")
-    assert suggest(bundled, {}, ai_consent=True) == []
 
 
 def test_no_suggestions_when_the_candidate_declined(demo: InterviewTemplate) -> None:
