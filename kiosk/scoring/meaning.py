@@ -24,7 +24,7 @@ when
   with no reason; "and i was stuck for", from unpunctuated speech) are not read as a point
   made.
 
-Then three plain rules, which a reviewer can check by reading:
+Then four plain rules, which a reviewer can check by reading:
 
 - someone else: a clause about what another person did ("she divided the work", "he
   listened to both sides"), with no "I", "we" or "you" in it, shows nothing of the
