@@ -129,32 +129,41 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
+_ARRAYS = {"examples.en.shows = [": "shows", "examples.en.near_misses = [": "near"}
+
+
+def with_blocks(text: str, template_id: str, near: Found, shows: Found) -> str:
+    """A template's TOML with the mined sentences appended to its indicators' English
+    `shows` and `near_misses` arrays, each block under MARK; the rest byte for byte."""
+    out: list[str] = []
+    label = None
+    array = None  # the English example array being read, until its closing line
+    for line in text.splitlines():
+        if line.strip() == MARK:
+            raise ValueError("it already has mined examples; start from a clean copy")
+        match = re.match(r'^label = (".*")$', line)
+        if match:
+            label = json.loads(match.group(1))
+        if line.startswith("examples."):  # a one-line array opens and closes on this line
+            array = _ARRAYS.get(line.strip())
+        elif line == "]" and array is not None and label is not None:
+            added = sorted((shows if array == "shows" else near).get((template_id, label), ()))
+            if added:
+                out.append(f"    {MARK}")
+                out.extend(f"    {_toml_string(s)}," for s in added)
+            array = None
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def write(near: Found, shows: Found) -> None:
     for path in bundled_template_paths():
-        lines = path.read_text(encoding="utf-8").splitlines()
-        if any(line.strip() == MARK for line in lines):
-            sys.exit(f"{path.name} already has mined examples; start from a clean copy")
-        template_id = find_template(str(path)).id
-        out: list[str] = []
-        label = None
-        key_now = None
-        for line in lines:
-            match = re.match(r'^label = (".*")$', line)
-            if match:
-                label = json.loads(match.group(1))
-            if line.startswith("examples.en.shows = ["):
-                key_now = "shows"
-            elif line.startswith("examples.en.near_misses = ["):
-                key_now = "near"
-            if line == "]" and key_now and label is not None:
-                added = sorted((shows if key_now == "shows" else near)
-                               .get((template_id, label), ()))
-                if added:
-                    out.append(f"    {MARK}")
-                    out.extend(f"    {_toml_string(s)}," for s in added)
-                key_now = None
-            out.append(line)
-        path.write_text("\n".join(out) + "\n", encoding="utf-8")
+        try:
+            text = with_blocks(path.read_text(encoding="utf-8"), find_template(str(path)).id,
+                               near, shows)
+        except ValueError as exc:
+            sys.exit(f"{path.name}: {exc}")
+        path.write_text(text, encoding="utf-8")
         find_template(str(path))  # still a valid template
         print(f"{path.name}: written")
 
